@@ -1,0 +1,54 @@
+"""Settings: one object, built once at an entry point and passed down.
+
+Library code never reads ``os.environ``; the CLI and the app factory call :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "get_settings"]
+
+#: The local PostGIS that ``make demo`` sets up (scripts/ensure-postgis.sh).
+DEFAULT_DATABASE_URL = "postgresql+psycopg://gcrm:gcrm@localhost:5432/gcrm"
+
+
+class Settings(BaseSettings):
+    """gcrm settings, read from ``GCRM_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="GCRM_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the PostGIS database (postgresql+psycopg://...).",
+    )
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where demo region files, cubes, maps and reports are written.",
+    )
+    host: str = Field(default="127.0.0.1", description="Dashboard/API host.")
+    port: int = Field(default=8050, description="Dashboard/API port.")
+    dask_scheduler: str | None = Field(default=None, description="Dask scheduler address.")
+
+    @property
+    def region_dir(self) -> Path:
+        """Directory of the demo region's files."""
+        return self.data_dir / "helsinki"
+
+    @property
+    def cube_path(self) -> Path:
+        """Where ``gcrm cube build`` writes the cube (Zarr)."""
+        return self.data_dir / "cube.zarr"
+
+    @property
+    def out_dir(self) -> Path:
+        """Where maps, lead lists and reports go by default."""
+        return self.data_dir / "out"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides winning."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]

@@ -1,0 +1,226 @@
+"""Building the region cube from PostGIS, and saving/loading it (Zarr)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from sqlalchemy import Connection, text
+
+from gcrm.errors import NotFoundError
+
+__all__ = [
+    "FLOW_MEASURES",
+    "STOCK_MEASURES",
+    "STATIC_MEASURES",
+    "build_region_cube",
+    "load_cube",
+    "save_cube",
+]
+
+FLOW_MEASURES = ("new", "churned", "revenue", "orders")
+STOCK_MEASURES = ("customers", "active")
+STATIC_MEASURES = ("leads", "population", "households")
+PRECISION_LEVELS = ("rooftop", "interpolated", "street", "postcode", "locality", "none")
+ATTRIBUTION = "© OpenStreetMap contributors, ODbL (demo region); gcrm estimates where labelled"
+
+
+def _queries() -> dict[str, str]:
+    raw = Path(__file__).with_name("cube.sql").read_text()
+    out = {}
+    for chunk in raw.split(";;"):
+        m = re.search(r"--\s*name:\s*(\w+)", chunk)
+        if m:
+            out[m.group(1)] = chunk
+    return out
+
+
+_SQL = _queries()
+
+
+def _frame(conn: Connection, name: str) -> pd.DataFrame:
+    result = conn.execute(text(_SQL[name]))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _month_range(conn: Connection, start: date | None, end: date | None) -> pd.DatetimeIndex:
+    first, last = conn.execute(text(_SQL["order_range"])).one()
+    if first is None:
+        first, last = conn.execute(text(_SQL["customer_range"])).one()
+    if first is None:
+        msg = "the database has no customers and no orders; run `gcrm import customers FILE` first"
+        raise NotFoundError(msg)
+    start = start or first
+    end = end or last
+    return pd.date_range(pd.Timestamp(start).to_period("M").to_timestamp(), pd.Timestamp(end), freq="MS")
+
+
+def _area_index(conn: Connection) -> pd.DataFrame:
+    areas = _frame(conn, "areas")
+    if areas.empty:
+        msg = "the database has no areas; run `gcrm import areas FILE --levels LEVELS.csv` first"
+        raise NotFoundError(msg)
+    areas["id"] = areas["level"] + ":" + areas["code"]
+    has_parent = areas["parent_level"].notna() & areas["parent_code"].notna()
+    areas["parent"] = np.where(has_parent, areas["parent_level"].fillna("") + ":" + areas["parent_code"].fillna(""), "")
+    return areas
+
+
+def _to_grid(
+    frame: pd.DataFrame, value: str, *, areas: pd.Index, months: pd.DatetimeIndex, segments: pd.Index
+) -> np.ndarray:
+    """Dense (area, month, segment) array from long rows; missing cells are 0."""
+    out = np.zeros((len(areas), len(months), len(segments)), dtype=float)
+    if frame.empty:
+        return out
+    ids = frame["level"] + ":" + frame["code"]
+    a = areas.get_indexer(ids)
+    m = months.get_indexer(pd.to_datetime(frame["month"]))
+    s = segments.get_indexer(frame["segment"])
+    ok = (a >= 0) & (m >= 0) & (s >= 0)
+    np.add.at(out, (a[ok], m[ok], s[ok]), frame[value].to_numpy(float)[ok])
+    return out
+
+
+def _monthly_counts_to_stock(
+    frame: pd.DataFrame, *, areas: pd.Index, months: pd.DatetimeIndex, segments: pd.Index
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-month counts inside the range, and the stock carried in from before it."""
+    in_range = _to_grid(frame, "n", areas=areas, months=months, segments=segments)
+    before = np.zeros((len(areas), len(segments)))
+    if not frame.empty:
+        early = frame[pd.to_datetime(frame["month"]) < months[0]]
+        if not early.empty:
+            a = areas.get_indexer(early["level"] + ":" + early["code"])
+            s = segments.get_indexer(early["segment"])
+            ok = (a >= 0) & (s >= 0)
+            np.add.at(before, (a[ok], s[ok]), early["n"].to_numpy(float)[ok])
+    return in_range, before
+
+
+def build_region_cube(
+    conn: Connection, *, start: date | None = None, end: date | None = None
+) -> xr.Dataset:
+    """Build the area x month x segment cube from the database.
+
+    Every level of the area hierarchy is in the one ``area`` dimension (ids
+    ``"<level>:<code>"``), with ``level``, ``code``, ``name`` and ``parent`` coordinates.
+    Customers must have been enriched (``gcrm enrich``) so that they carry area codes.
+
+    Parameters
+    ----------
+    start, end
+        The month range; default: the range of the orders (or of the customers if there are
+        no orders).
+    """
+    areas = _area_index(conn)
+    area_ids = pd.Index(areas["id"])
+    months = _month_range(conn, start, end)
+    segments = pd.Index([r[0] for r in conn.execute(text(_SQL["segments"]))])
+    grid = {"areas": area_ids, "months": months, "segments": segments}
+
+    orders = _frame(conn, "orders")
+    new, new_before = _monthly_counts_to_stock(_frame(conn, "signups"), **grid)
+    churned, churned_before = _monthly_counts_to_stock(_frame(conn, "churns"), **grid)
+    customers = new_before[:, None, :] + np.cumsum(new, axis=1)
+    active = customers - (churned_before[:, None, :] + np.cumsum(churned, axis=1))
+
+    dims3 = ("area", "month", "segment")
+    data = {
+        "customers": (dims3, customers.astype(np.int64)),
+        "active": (dims3, active.astype(np.int64)),
+        "new": (dims3, new.astype(np.int64)),
+        "churned": (dims3, churned.astype(np.int64)),
+        "revenue": (dims3, _to_grid(orders, "revenue", **grid).round(2)),
+        "orders": (dims3, _to_grid(orders, "orders", **grid).astype(np.int64)),
+    }
+    data.update(_static_measures(conn, area_ids))
+    data["customers_by_precision"] = (("area", "precision"), _precision_counts(conn, area_ids))
+    ds = xr.Dataset(
+        data,
+        coords={
+            "area": np.asarray(area_ids, dtype=object),
+            "month": months.values,
+            "segment": np.asarray(segments, dtype=object),
+            "precision": np.asarray(PRECISION_LEVELS, dtype=object),
+            "level": ("area", areas["level"].to_numpy(object)),
+            "code": ("area", areas["code"].to_numpy(object)),
+            "name": ("area", areas["name"].to_numpy(object)),
+            "parent": ("area", areas["parent"].to_numpy(object)),
+        },
+    )
+    levels = (
+        areas.drop_duplicates("level")[["level", "parent_level", "rank"]]
+        .astype(object)
+        .where(lambda d: d.notna(), None)
+        .to_dict("records")
+    )
+    ds.attrs.update(
+        title="gcrm region cube",
+        levels=json.dumps(levels),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        attribution=ATTRIBUTION,
+    )
+    return ds
+
+
+def _static_measures(conn: Connection, area_ids: pd.Index) -> dict[str, tuple[tuple[str], np.ndarray]]:
+    out: dict[str, tuple[tuple[str], np.ndarray]] = {}
+    leads = _frame(conn, "leads")
+    values = np.zeros(len(area_ids))
+    if not leads.empty:
+        idx = area_ids.get_indexer(leads["level"] + ":" + leads["code"])
+        np.add.at(values, idx[idx >= 0], leads["n"].to_numpy(float)[idx >= 0])
+    out["leads"] = (("area",), values.astype(np.int64))
+    stats = _frame(conn, "stats")
+    for measure in ("population", "households"):
+        values = np.full(len(area_ids), np.nan)
+        rows = stats[stats["measure"] == measure]
+        idx = area_ids.get_indexer(rows["level"] + ":" + rows["code"])
+        values[idx[idx >= 0]] = rows["value"].to_numpy(float)[idx >= 0]
+        out[measure] = (("area",), values)
+    return out
+
+
+def _precision_counts(conn: Connection, area_ids: pd.Index) -> np.ndarray:
+    frame = _frame(conn, "precision")
+    out = np.zeros((len(area_ids), len(PRECISION_LEVELS)), dtype=np.int64)
+    if frame.empty:
+        return out
+    a = area_ids.get_indexer(frame["level"] + ":" + frame["code"])
+    p = pd.Index(PRECISION_LEVELS).get_indexer(frame["precision"])
+    ok = (a >= 0) & (p >= 0)
+    np.add.at(out, (a[ok], p[ok]), frame["n"].to_numpy(np.int64)[ok])
+    return out
+
+
+def save_cube(ds: xr.Dataset, path: Path) -> Path:
+    """Write the cube to a Zarr store at ``path`` (replacing it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.to_zarr(path, mode="w", consolidated=False)
+    return path
+
+
+def load_cube(path: Path) -> xr.Dataset:
+    """Load a cube written by :func:`save_cube` into memory.
+
+    Raises
+    ------
+    NotFoundError
+        When there is no cube at ``path``.
+    """
+    path = Path(path)
+    if not path.exists():
+        msg = f"no cube at {str(path)!r}; build it with `gcrm cube build`"
+        raise NotFoundError(msg)
+    ds = xr.open_zarr(path, consolidated=False).load()
+    # Zarr hands strings back as numpy StringDType; pandas-friendly objects are easier downstream.
+    for name in ("area", "segment", "precision", "level", "code", "name", "parent"):
+        ds[name] = ds[name].astype(object)
+    return ds

@@ -1,0 +1,121 @@
+"""``gcrm cube build`` and ``gcrm cube show``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from gcrm.cli import Context, pass_ctx
+from gcrm.cube.build import build_region_cube, load_cube, save_cube
+from gcrm.cube.ops import MEASURES, select_measure, time_series
+
+__all__ = ["cube", "format_table"]
+
+
+@click.group("cube")
+def cube() -> None:
+    """The area x month x segment cube (xarray, saved as Zarr)."""
+
+
+@cube.command("build")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d", "%Y-%m"]), default=None, help="First month [default: first order].")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d", "%Y-%m"]), default=None, help="Last month [default: last order].")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Zarr store to write [default: DATA_DIR/cube.zarr].",
+)
+@pass_ctx
+def build_cmd(ctx: Context, start: datetime | None, end: datetime | None, output: Path | None) -> None:
+    """Build the cube from the database (run `gcrm enrich` first)."""
+    with ctx.engine.connect() as conn:
+        ds = build_region_cube(
+            conn, start=start.date() if start else None, end=end.date() if end else None
+        )
+    path = save_cube(ds, output or ctx.settings.cube_path)
+    months = pd.DatetimeIndex(ds["month"].values)
+    click.echo(
+        f"cube: {ds.sizes['area']} areas x {ds.sizes['month']} months "
+        f"({months[0]:%Y-%m}..{months[-1]:%Y-%m}) x {ds.sizes['segment']} segments -> {path}"
+    )
+
+
+def format_table(frame: pd.DataFrame) -> str:
+    """A plain-text table with thousands separators."""
+    def fmt(v: object) -> str:
+        if isinstance(v, float):
+            if pd.isna(v):
+                return "-"
+            return f"{v:,.3f}" if abs(v) < 10 and v != int(v) else f"{v:,.0f}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        return str(v)
+
+    return frame.map(fmt).to_string(index=False)
+
+
+@cube.command("show")
+@click.option("--level", default="district", show_default=True, help="Area level.")
+@click.option(
+    "--measure",
+    type=click.Choice(list(MEASURES)),
+    default="active",
+    show_default=True,
+    help="What to show.",
+)
+@click.option("--period", default=None, help="2025, 2025-Q1 or 2025-03 [default: whole range].")
+@click.option("--segment", default="all", show_default=True, help="A segment, or 'all'.")
+@click.option("--parent", default=None, help="Only the children of this area id (drill-down), e.g. district:D01.")
+@click.option(
+    "--by",
+    type=click.Choice(["area", "month", "quarter", "year"]),
+    default="area",
+    show_default=True,
+    help="Rows: one per area (a slice), or a time series rolled up to month/quarter/year.",
+)
+@click.option("--area", default=None, help="With --by month/quarter/year: one area id instead of the region.")
+@click.option("--top", type=int, default=20, show_default=True, help="With --by area: how many rows.")
+@click.option("--cube", "cube_path", type=click.Path(path_type=Path), default=None, help="Cube store [default: DATA_DIR/cube.zarr].")
+@pass_ctx
+def show_cmd(
+    ctx: Context,
+    level: str,
+    measure: str,
+    period: str | None,
+    segment: str,
+    parent: str | None,
+    by: str,
+    area: str | None,
+    top: int,
+    cube_path: Path | None,
+) -> None:
+    """Print a slice or a roll-up of the cube as a table.
+
+    \b
+    Examples:
+      gcrm cube show --measure revenue --period 2025
+      gcrm cube show --level hex --parent district:D03 --measure penetration
+      gcrm cube show --measure revenue --by quarter --segment smb
+    """
+    ds = load_cube(cube_path or ctx.settings.cube_path)
+    label = MEASURES[measure].label
+    if by == "area":
+        values = select_measure(ds, measure, level=level, period=period, segment=segment, parent=parent)
+        names = pd.Series(ds["name"].values, index=ds["area"].values)
+        table = pd.DataFrame({"area": values.index, "name": names.reindex(values.index).values, label: values.values})
+        table = table.sort_values(label, ascending=False, na_position="last").head(top)
+        click.echo(f"{label} by {level}, period {period or 'all'}, segment {segment}")
+    else:
+        series = time_series(ds, measure, area=area, level=level, segment=segment)
+        if by != "month":
+            kind = MEASURES[measure].kind
+            grouper = series.index.to_period("Q" if by == "quarter" else "Y")
+            series = series.groupby(grouper).sum() if kind == "flow" else series.groupby(grouper).last()
+        table = pd.DataFrame({by: series.index.astype(str), label: series.values})
+        click.echo(f"{label} by {by}, {area or 'whole region'}, segment {segment}")
+    click.echo(format_table(table))

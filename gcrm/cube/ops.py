@@ -1,0 +1,252 @@
+"""OLAP operations on the region cube: slice by level, period and segment; roll up time;
+drill from an area to its children. Derived measures are recomputed, never summed."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from gcrm.cube.build import FLOW_MEASURES, STATIC_MEASURES, STOCK_MEASURES
+from gcrm.errors import NotFoundError, ValidationError
+
+__all__ = [
+    "MEASURES",
+    "Measure",
+    "children",
+    "cube_levels",
+    "periods",
+    "rollup_period",
+    "select_measure",
+    "time_series",
+]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A measure of the cube: how it is labelled and how it aggregates over time."""
+
+    label: str
+    kind: str  # flow (summed over time), stock (value at period end), static, derived
+    unit: str
+
+
+MEASURES: dict[str, Measure] = {
+    "customers": Measure("Customers (signed up)", "stock", "customers"),
+    "active": Measure("Active customers", "stock", "customers"),
+    "new": Measure("New customers", "flow", "customers"),
+    "churned": Measure("Churned customers", "flow", "customers"),
+    "revenue": Measure("Revenue", "flow", "EUR"),
+    "orders": Measure("Orders", "flow", "orders"),
+    "leads": Measure("Leads", "static", "leads"),
+    "population": Measure("Population (estimate)", "static", "people"),
+    "households": Measure("Households (estimate)", "static", "households"),
+    "penetration": Measure("Penetration (active customers per household)", "derived", "ratio"),
+    "churn_rate": Measure("Churn rate (churned / customers at start)", "derived", "ratio"),
+}
+
+_YEAR = re.compile(r"^(\d{4})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _check_measure(measure: str) -> Measure:
+    if measure not in MEASURES:
+        msg = f"measure {measure!r} unknown; expected one of {list(MEASURES)}"
+        raise ValidationError(msg)
+    return MEASURES[measure]
+
+
+def cube_levels(ds: xr.Dataset) -> list[dict[str, object]]:
+    """The levels in the cube, top first: ``[{level, parent_level, rank}, ...]``."""
+    return list(json.loads(ds.attrs["levels"]))
+
+
+def _check_level(ds: xr.Dataset, level: str) -> None:
+    known = [lv["level"] for lv in cube_levels(ds)]
+    if level not in known:
+        msg = f"level {level!r} unknown; expected one of {known}"
+        raise ValidationError(msg)
+
+
+def periods(ds: xr.Dataset) -> list[str]:
+    """Every valid period label: years, quarters and months in the cube's range."""
+    months = pd.DatetimeIndex(ds["month"].values)
+    years = sorted({str(m.year) for m in months})
+    quarters = sorted({f"{m.year}-Q{m.quarter}" for m in months})
+    return years + quarters + [m.strftime("%Y-%m") for m in months]
+
+
+def _period_mask(ds: xr.Dataset, period: str | None) -> np.ndarray:
+    months = pd.DatetimeIndex(ds["month"].values)
+    if period is None or period in ("", "all"):
+        return np.ones(len(months), dtype=bool)
+    if m := _YEAR.match(period):
+        mask = months.year == int(m.group(1))
+    elif m := _QUARTER.match(period):
+        mask = (months.year == int(m.group(1))) & (months.quarter == int(m.group(2)))
+    elif m := _MONTH.match(period):
+        mask = (months.year == int(m.group(1))) & (months.month == int(m.group(2)))
+    else:
+        msg = f"period {period!r} is not a period; use YYYY, YYYY-Qn or YYYY-MM (e.g. 2025, 2025-Q1, 2025-03)"
+        raise ValidationError(msg)
+    if not mask.any():
+        first, last = months[0].strftime("%Y-%m"), months[-1].strftime("%Y-%m")
+        msg = f"period {period!r} is outside the cube, which covers {first} to {last}"
+        raise ValidationError(msg)
+    return np.asarray(mask)
+
+
+def _segment_sum(da: xr.DataArray, segment: str | None) -> xr.DataArray:
+    if "segment" not in da.dims:
+        return da
+    if segment is None or segment in ("", "all"):
+        return da.sum("segment")
+    known = [str(s) for s in da["segment"].values]
+    if segment not in known:
+        msg = f"segment {segment!r} unknown; expected 'all' or one of {known}"
+        raise ValidationError(msg)
+    return da.sel(segment=segment, drop=True)
+
+
+def _over_period(ds: xr.Dataset, name: str, mask: np.ndarray, segment: str | None) -> xr.DataArray:
+    kind = MEASURES[name].kind
+    da = _segment_sum(ds[name], segment)
+    if kind == "static":
+        return da
+    da = da.isel(month=np.flatnonzero(mask))
+    return da.sum("month") if kind == "flow" else da.isel(month=-1, drop=True)
+
+
+def _value(ds: xr.Dataset, measure: str, mask: np.ndarray, segment: str | None) -> xr.DataArray:
+    if measure == "penetration":
+        active = _over_period(ds, "active", mask, segment)
+        households = ds["households"]
+        return (active / households.where(households > 0)).rename("penetration")
+    if measure == "churn_rate":
+        churned = _over_period(ds, "churned", mask, segment)
+        first = int(np.flatnonzero(mask)[0])
+        start = _segment_sum(ds["active"], segment).isel(month=first, drop=True)
+        start = start + _segment_sum(ds["new"], segment).isel(month=first, drop=True)
+        return (churned / start.where(start > 0)).rename("churn_rate")
+    return _over_period(ds, measure, mask, segment).rename(measure)
+
+
+def _areas_of(ds: xr.Dataset, *, level: str, parent: str | None) -> np.ndarray:
+    _check_level(ds, level)
+    keep = ds["level"].values == level
+    if parent:
+        if parent not in set(ds["area"].values):
+            msg = f"parent area {parent!r} not in the cube; area ids look like 'district:D01'"
+            raise NotFoundError(msg)
+        keep &= ds["parent"].values == parent
+    return np.flatnonzero(keep)
+
+
+def select_measure(
+    ds: xr.Dataset,
+    measure: str,
+    *,
+    level: str,
+    period: str | None = None,
+    segment: str | None = None,
+    parent: str | None = None,
+) -> pd.Series:
+    """One value per area of ``level``: a slice of the cube as a Series indexed by area id.
+
+    Flows are summed over ``period``, stocks taken at its last month, static measures as they
+    are, derived measures (penetration, churn rate) recomputed from their parts.
+
+    Parameters
+    ----------
+    measure
+        A key of :data:`MEASURES`.
+    level
+        The area level, e.g. ``"district"``.
+    period
+        ``"2025"``, ``"2025-Q1"``, ``"2025-03"``, or None for the cube's whole range.
+    segment
+        A segment name, or None / ``"all"`` for every segment.
+    parent
+        An area id (``"district:D01"``): keep only its children (drill-down).
+    """
+    _check_measure(measure)
+    idx = _areas_of(ds, level=level, parent=parent)
+    sub = ds.isel(area=idx)
+    da = _value(sub, measure, _period_mask(ds, period), segment)
+    return pd.Series(da.values, index=pd.Index(sub["area"].values, name="area"), name=measure)
+
+
+def time_series(
+    ds: xr.Dataset,
+    measure: str,
+    *,
+    area: str | None = None,
+    level: str | None = None,
+    segment: str | None = None,
+) -> pd.Series:
+    """The measure month by month, for one area or for the whole region.
+
+    Without ``area`` the region total is taken over the areas of ``level`` (default: the
+    top level). Static measures are constant over time.
+    """
+    _check_measure(measure)
+    if area is not None:
+        if area not in set(ds["area"].values):
+            msg = f"area {area!r} not in the cube; area ids look like 'district:D01'"
+            raise NotFoundError(msg)
+        sub = ds.sel(area=[area])
+    else:
+        level = level or str(cube_levels(ds)[0]["level"])
+        sub = ds.isel(area=_areas_of(ds, level=level, parent=None))
+    months = pd.DatetimeIndex(ds["month"].values)
+    values = []
+    for i in range(len(months)):
+        # A loop over months (dozens), not rows: each step reuses the period logic.
+        mask = np.zeros(len(months), dtype=bool)
+        mask[i] = True
+        if MEASURES[measure].kind == "derived":
+            values.append(_region_derived(sub, measure, mask, segment))
+        else:
+            values.append(float(_value(sub, measure, mask, segment).sum()))
+    return pd.Series(values, index=pd.Index(months, name="month"), name=measure)
+
+
+def _region_derived(sub: xr.Dataset, measure: str, mask: np.ndarray, segment: str | None) -> float:
+    if measure == "penetration":
+        households = float(sub["households"].where(sub["households"] > 0).sum())
+        active = float(_over_period(sub, "active", mask, segment).sum())
+        return active / households if households else float("nan")
+    churned = float(_over_period(sub, "churned", mask, segment).sum())
+    first = int(np.flatnonzero(mask)[0])
+    start = float(
+        _segment_sum(sub["active"], segment).isel(month=first).sum()
+        + _segment_sum(sub["new"], segment).isel(month=first).sum()
+    )
+    return churned / start if start else float("nan")
+
+
+def rollup_period(ds: xr.Dataset, freq: str) -> xr.Dataset:
+    """Roll the month dimension up to ``"quarter"`` or ``"year"``.
+
+    Flows are summed; stocks take the last month of each period; static measures are kept.
+    """
+    rules = {"quarter": "QS", "year": "YS"}
+    if freq not in rules:
+        msg = f"freq {freq!r} unknown; expected one of {list(rules)}"
+        raise ValidationError(msg)
+    flows = ds[[m for m in FLOW_MEASURES if m in ds]].resample(month=rules[freq]).sum()
+    stocks = ds[[m for m in STOCK_MEASURES if m in ds]].resample(month=rules[freq]).last()
+    static = ds[[m for m in STATIC_MEASURES if m in ds]]
+    out = xr.merge([flows, stocks, static])
+    out.attrs = dict(ds.attrs)
+    return out
+
+
+def children(ds: xr.Dataset, area: str) -> list[str]:
+    """Ids of the areas one level down from ``area`` (empty at the bottom level)."""
+    return [str(a) for a in ds["area"].values[ds["parent"].values == area]]

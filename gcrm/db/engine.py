@@ -1,0 +1,83 @@
+"""Engine and pool; creating and dropping databases on a server."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from gcrm.errors import DatabaseError
+
+__all__ = ["create_db_engine", "drop_database", "ensure_database"]
+
+
+def create_db_engine(database_url: str, *, check: bool = True) -> Engine:
+    """Create the SQLAlchemy engine for ``database_url``.
+
+    Parameters
+    ----------
+    database_url
+        A ``postgresql+psycopg://`` URL.
+    check
+        Open one connection now so that a wrong URL fails here with a clear message.
+
+    Raises
+    ------
+    DatabaseError
+        When the server cannot be reached.
+    """
+    url = make_url(database_url)
+    if url.drivername in {"postgresql", "postgres"}:
+        url = url.set(drivername="postgresql+psycopg")
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"})
+    if check:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+        except OperationalError as exc:
+            safe = url.render_as_string(hide_password=True)
+            msg = (
+                f"cannot connect to the database at GCRM_DATABASE_URL={safe!r}: "
+                f"{str(exc.orig).strip().splitlines()[0]}. Run `make demo` (it starts a local "
+                "PostGIS) or set GCRM_DATABASE_URL to a reachable PostGIS."
+            )
+            raise DatabaseError(msg) from None
+    return engine
+
+
+def _admin_engine(database_url: str) -> Engine:
+    url = make_url(database_url).set(drivername="postgresql+psycopg", database="postgres")
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def ensure_database(database_url: str, *, extensions: tuple[str, ...] = ("postgis", "pg_trgm", "fuzzystrmatch")) -> None:
+    """Create the database named in ``database_url`` if missing, with its extensions."""
+    name = make_url(database_url).database
+    admin = _admin_engine(database_url)
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("select 1 from pg_database where datname = :n"), {"n": name}
+            ).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    engine = create_db_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            for ext in extensions:
+                conn.execute(text(f"CREATE EXTENSION IF NOT EXISTS {ext}"))
+    finally:
+        engine.dispose()
+
+
+def drop_database(database_url: str) -> None:
+    """Drop the database named in ``database_url``, ending its sessions first."""
+    name = make_url(database_url).database
+    admin = _admin_engine(database_url)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -1,0 +1,37 @@
+"""Schema migrations (Alembic), run programmatically by ``gcrm db init``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, text
+
+__all__ = ["current_revision", "init_schema"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    return cfg
+
+
+def init_schema(engine: Engine, *, revision: str = "head") -> str | None:
+    """Create or upgrade the ``gcrm`` schema to ``revision``; return the revision reached."""
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return current_revision(engine)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, or ``None`` before ``gcrm db init``."""
+    with engine.connect() as conn:
+        exists = conn.execute(text("select to_regclass('gcrm.alembic_version')")).scalar()
+        if exists is None:
+            return None
+        return conn.execute(text("select version_num from gcrm.alembic_version")).scalar()

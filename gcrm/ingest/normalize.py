@@ -1,0 +1,134 @@
+"""Address normalisation, vectorised over pandas Series.
+
+Both the address reference and incoming records go through the same functions, so an exact
+match on the normalised keys is a match on what the address means, not on how it was typed:
+Unicode is NFKD-folded and diacritics dropped (ä -> a, ö -> o, å -> a), case folded,
+punctuation removed, and street-type abbreviations expanded from per-locale tables in
+``gcrm/ingest/rules/*.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = [
+    "AbbreviationRules",
+    "load_rules",
+    "normalize_city",
+    "normalize_housenumber",
+    "normalize_postcode",
+    "normalize_street",
+]
+
+_RULES_DIR = Path(__file__).parent / "rules"
+DEFAULT_LOCALES = ("fi", "sv", "en")
+
+
+class AbbreviationRules:
+    """Suffix and whole-word abbreviation tables merged from several locales.
+
+    Suffix rules end with a dot (``"k."`` -> ``"katu"``): only a dotted ending marks an
+    abbreviation, a bare letter would eat real words.
+    """
+
+    def __init__(self, suffix: dict[str, str], word: dict[str, str]) -> None:
+        self.suffix = suffix
+        self.word = word
+        alts = sorted(suffix, key=len, reverse=True)  # longest first: "kj." before "k."
+        self._suffix_re = (
+            re.compile(r"(?<=[a-z])(" + "|".join(map(re.escape, alts)) + r")(?=\s|$)")
+            if alts
+            else None
+        )
+        words = sorted(word, key=len, reverse=True)
+        self._word_re = (
+            re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b") if words else None
+        )
+
+    def expand(self, text: pd.Series) -> pd.Series:
+        """Expand abbreviations in folded, lower-case text (dots still present)."""
+        if self._suffix_re is not None:
+            text = text.str.replace(self._suffix_re, lambda m: self.suffix[m.group(1)], regex=True)
+        if self._word_re is not None:
+            text = text.str.replace(self._word_re, lambda m: self.word[m.group(1)], regex=True)
+        return text
+
+
+@cache
+def load_rules(locales: tuple[str, ...] = DEFAULT_LOCALES) -> AbbreviationRules:
+    """Load and merge the abbreviation tables of ``locales`` (first locale wins on clashes)."""
+    suffix: dict[str, str] = {}
+    word: dict[str, str] = {}
+    for loc in locales:
+        path = _RULES_DIR / f"{loc}.toml"
+        if not path.exists():
+            known = sorted(p.stem for p in _RULES_DIR.glob("*.toml"))
+            msg = f"locale {loc!r} has no rule table; expected one of {known}"
+            raise ValueError(msg)
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for k, v in data.get("suffix", {}).items():
+            suffix.setdefault(k, v)
+        for k, v in data.get("word", {}).items():
+            word.setdefault(k, v)
+    return AbbreviationRules(suffix, word)
+
+
+def _fold(values: pd.Series) -> pd.Series:
+    """NFKD-fold, drop diacritics, case-fold, trim; missing stays missing."""
+    s = values.astype("string").str.normalize("NFKD")
+    s = s.str.replace(r"[\u0300-\u036f]", "", regex=True).str.casefold().str.strip()
+    return s
+
+
+def _tidy(s: pd.Series) -> pd.Series:
+    s = s.str.replace(r"[^\w\s-]", " ", regex=True).str.replace("_", " ", regex=False)
+    s = s.str.replace(r"\s+", " ", regex=True).str.strip()
+    return s.mask(s == "")
+
+
+def normalize_street(values: pd.Series, *, locales: tuple[str, ...] = DEFAULT_LOCALES) -> pd.Series:
+    """Normalised street names: ``"MANNERHEIMINT."`` -> ``"mannerheimintie"``."""
+    s = _fold(values)
+    s = load_rules(locales).expand(s)
+    return _tidy(s)
+
+
+def normalize_city(values: pd.Series) -> pd.Series:
+    """Normalised locality names: ``" HELSINGFORS "`` -> ``"helsingfors"``."""
+    return _tidy(_fold(values))
+
+
+_POSTCODE = re.compile(r"(\d{5})")
+
+
+def normalize_postcode(values: pd.Series) -> pd.Series:
+    """Digits of a postcode (``"FI-00100"`` -> ``"00100"``); anything else becomes missing."""
+    s = values.astype("string").str.replace(r"\s", "", regex=True)
+    return s.str.extract(r"(\d{4,5})", expand=False).astype("string")
+
+
+_HOUSENUMBER = r"^\s*(?P<num>\d+)(?:\s*-\s*(?P<to>\d+))?\s*(?P<letter>[a-z](?![a-z]))?\s*(?P<unit>.*)$"
+
+
+def normalize_housenumber(values: pd.Series) -> pd.DataFrame:
+    """Split house numbers into a match key and a unit.
+
+    ``"12 B 5"`` -> key ``"12b"``, unit ``"5"``; ``"12-14"`` -> ``"12-14"``; ``"12a"`` ->
+    ``"12a"``. Returns columns ``housenumber_norm`` and ``unit``.
+    """
+    s = _fold(values)
+    parts = s.str.extract(_HOUSENUMBER)
+    key = parts["num"].str.lstrip("0").replace("", "0")
+    key = key.where(parts["to"].isna(), key + "-" + parts["to"].fillna(""))
+    key = key + parts["letter"].fillna("")
+    unit = _tidy(parts["unit"].fillna("").str.replace(r"^(apt|as|bst|lgh)\.?\s*", "", regex=True))
+    return pd.DataFrame(
+        {"housenumber_norm": key.astype("string"), "unit": unit.astype("string")},
+        index=values.index,
+    )
