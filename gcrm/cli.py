@@ -7,29 +7,11 @@ from pathlib import Path
 
 import click
 
-from gcrm.config import Settings, get_settings
+from gcrm.clicontext import Context, pass_ctx
+from gcrm.config import get_settings
 from gcrm.errors import GcrmError
 
-__all__ = ["main"]
-
-
-class Context:
-    """What every command gets: settings, and an engine made on first use."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._engine = None
-
-    @property
-    def engine(self):  # type: ignore[no-untyped-def]
-        if self._engine is None:
-            from gcrm.db import create_db_engine
-
-            self._engine = create_db_engine(self.settings.database_url)
-        return self._engine
-
-
-pass_ctx = click.make_pass_decorator(Context)
+__all__ = ["Context", "cli", "main", "pass_ctx"]
 
 
 @click.group(
@@ -86,7 +68,7 @@ def _register_subcommands() -> None:
     from gcrm.ingest.cli import import_group
     from gcrm.leads.cli import leads
     from gcrm.maps.cli import map_command
-    from gcrm.pipeline import demo_command, serve_command
+    from gcrm.pipeline_cli import demo_command, serve_command
     from gcrm.territories.cli import territories
 
     for command in (

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-__all__ = ["current_revision", "init_schema"]
+__all__ = ["current_revision", "head_revision", "init_schema"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,3 +36,10 @@ def current_revision(engine: Engine) -> str | None:
         if exists is None:
             return None
         return conn.execute(text("select version_num from gcrm.alembic_version")).scalar()
+
+
+def head_revision() -> str:
+    """The newest revision the code knows."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head

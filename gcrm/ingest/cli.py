@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gcrm.cli import Context, pass_ctx
+from gcrm.clicontext import Context, pass_ctx
 from gcrm.ingest.customers import import_customers, import_orders
 from gcrm.ingest.layers import import_areas, import_layer
 from gcrm.ingest.validate import ImportReport

@@ -1,90 +1,162 @@
 -- The geocoding ladder, set-based, on the temporary table _geo (one row per input).
--- Each rung fills only rows that no earlier rung placed. Statements are separated by a double semicolon.
+-- Each rung fills only rows that no earlier rung placed; it stops at the first confident
+-- rung, and where two candidates are close it steps down rather than guess.
+-- Statements are separated by a double semicolon.
 
--- 1. exact normalised street + house number; the postcode, when given, picks among candidates.
+-- 0. cache: earlier results for the same normalised input (the reference has not changed since).
 UPDATE _geo g
-SET geom = m.geom, precision = 'rooftop', source = 'reference:exact', matched_address = m.label,
-    score = CASE WHEN g.postcode_norm IS NULL THEN 0.95
-                 WHEN m.postcode_norm = g.postcode_norm THEN 1.0 ELSE 0.85 END
-FROM (
-    SELECT DISTINCT ON (g.gid) g.gid, a.geom, a.postcode_norm,
-           concat_ws(', ', a.street || ' ' || a.housenumber, concat_ws(' ', a.postcode, a.city)) AS label
+SET geom = ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326), precision = c.precision,
+    score = c.score, source = c.source, matched_address = c.matched_address, cached = true
+FROM gcrm.geocode_cache c
+WHERE c.input_key = g.input_key AND c.precision <> 'none';;
+
+-- 1. exact normalised street + house number. Candidates rank by postcode, then city; when the
+--    best tier spans more than one postcode (the same address in two places) it is ambiguous.
+WITH c AS (
+    SELECT g.gid, a.ref, a.geom, a.postcode_norm,
+           concat_ws(', ', a.street || ' ' || a.housenumber, concat_ws(' ', a.postcode, a.city)) AS label,
+           (g.postcode_norm IS NOT NULL AND a.postcode_norm = g.postcode_norm) AS pc_ok,
+           (g.city_norm IS NOT NULL AND a.city_norm = g.city_norm) AS city_ok,
+           g.postcode_norm IS NULL AS pc_missing
     FROM _geo g
     JOIN gcrm.address_points a
       ON a.street_norm = g.street_norm AND a.housenumber_norm = g.housenumber_norm
     WHERE g.precision IS NULL
-    ORDER BY g.gid, (a.postcode_norm IS NOT DISTINCT FROM g.postcode_norm) DESC,
-             (a.city_norm IS NOT DISTINCT FROM g.city_norm) DESC, a.ref
-) m
-WHERE g.gid = m.gid;;
+), tier AS (
+    SELECT c.*, rank() OVER (PARTITION BY gid ORDER BY pc_ok DESC, city_ok DESC) AS tier,
+           row_number() OVER (PARTITION BY gid ORDER BY pc_ok DESC, city_ok DESC, ref) AS rn
+    FROM c
+), best AS (
+    SELECT gid, count(DISTINCT postcode_norm) AS places FROM tier WHERE tier = 1 GROUP BY gid
+)
+UPDATE _geo g
+SET geom = t.geom, precision = 'rooftop', source = 'reference:exact', matched_address = t.label,
+    score = CASE WHEN t.pc_ok THEN 1.0 WHEN t.pc_missing THEN 0.95 ELSE 0.85 END
+FROM tier t JOIN best b ON b.gid = t.gid
+WHERE g.gid = t.gid AND t.rn = 1 AND b.places = 1;;
 
--- 2. fuzzy street name, same house number, inside the postcode or city when known: a
---    candidate is close by trigrams (pg_trgm, typos anywhere) or by edit distance
---    (fuzzystrmatch, transpositions in short names); the best combined similarity wins.
+-- 2a. the street, known exactly: the postcode's street when given, else the biggest one.
+UPDATE _geo g
+SET street_match = s.street_norm, street_postcode = s.postcode_norm, street_sim = 1.0
+FROM (
+    SELECT DISTINCT ON (g.gid) g.gid, s.street_norm, s.postcode_norm
+    FROM _geo g JOIN gcrm.address_streets s ON s.street_norm = g.street_norm
+    WHERE g.precision IS NULL
+    ORDER BY g.gid, (s.postcode_norm IS NOT DISTINCT FROM g.postcode_norm) DESC,
+             (s.city_norm IS NOT DISTINCT FROM g.city_norm) DESC, s.n DESC
+) s
+WHERE g.gid = s.gid;;
+
+-- 2b. the street, fuzzily: trigram (typos anywhere) or edit distance (transpositions in short
+--     names, only inside a known postcode), among the streets of the postcode or city when
+--     known. Unambiguous only: a runner-up street within 0.05 of the best steps down.
+WITH c AS (
+    SELECT g.gid, s.street_norm, s.postcode_norm,
+           greatest(similarity(s.street_norm, g.street_norm),
+                    1 - levenshtein(s.street_norm, g.street_norm)::float8
+                        / greatest(length(s.street_norm), length(g.street_norm))) AS sim
+    FROM _geo g
+    JOIN gcrm.address_streets s
+      ON (s.street_norm % g.street_norm
+          OR (g.postcode_norm IS NOT NULL AND s.postcode_norm = g.postcode_norm
+              AND levenshtein(s.street_norm, g.street_norm) <= 2))
+     AND (g.postcode_norm IS NULL OR s.postcode_norm = g.postcode_norm)
+     AND (g.city_norm IS NULL OR g.postcode_norm IS NOT NULL OR s.city_norm = g.city_norm)
+    WHERE g.precision IS NULL AND g.street_match IS NULL AND g.street_norm IS NOT NULL
+), ranked AS (
+    SELECT c.*, row_number() OVER (PARTITION BY gid ORDER BY sim DESC, street_norm, postcode_norm) AS rn,
+           max(sim) OVER (PARTITION BY gid) AS best_sim
+    FROM c
+), runner_up AS (
+    SELECT r.gid, max(r.sim) AS sim
+    FROM ranked r JOIN ranked b ON b.gid = r.gid AND b.rn = 1
+    WHERE r.street_norm <> b.street_norm
+    GROUP BY r.gid
+)
+UPDATE _geo g
+SET street_match = r.street_norm, street_postcode = r.postcode_norm, street_sim = r.sim
+FROM ranked r LEFT JOIN runner_up u ON u.gid = r.gid
+WHERE g.gid = r.gid AND r.rn = 1 AND r.sim >= :min_sim
+  AND (u.sim IS NULL OR u.sim < r.sim - :margin);;
+
+-- 3. the house number on the fuzzily matched street.
 UPDATE _geo g
 SET geom = m.geom, precision = 'rooftop', source = 'reference:fuzzy', matched_address = m.label,
-    score = round((0.5 + 0.4 * m.sim)::numeric, 3)
+    score = round((0.5 + 0.4 * g.street_sim)::numeric, 3)
 FROM (
     SELECT DISTINCT ON (g.gid) g.gid, a.geom,
-           greatest(similarity(a.street_norm, g.street_norm),
-                    1 - levenshtein(a.street_norm, g.street_norm)::float8
-                        / greatest(length(a.street_norm), length(g.street_norm))) AS sim,
            concat_ws(', ', a.street || ' ' || a.housenumber, concat_ws(' ', a.postcode, a.city)) AS label
     FROM _geo g
     JOIN gcrm.address_points a
-      ON a.housenumber_norm = g.housenumber_norm
-     AND (a.street_norm % g.street_norm
-          OR (length(g.street_norm) >= 6 AND levenshtein(a.street_norm, g.street_norm) <= 2))
-     AND (g.postcode_norm IS NULL OR a.postcode_norm = g.postcode_norm)
-     AND (g.city_norm IS NULL OR g.postcode_norm IS NOT NULL OR a.city_norm = g.city_norm)
-    WHERE g.precision IS NULL AND g.street_norm IS NOT NULL
-    ORDER BY g.gid, sim DESC, a.ref
+      ON a.street_norm = g.street_match AND a.housenumber_norm = g.housenumber_norm
+     AND a.postcode_norm IS NOT DISTINCT FROM g.street_postcode
+    WHERE g.precision IS NULL AND g.street_sim < 1.0
+    ORDER BY g.gid, a.ref
 ) m
 WHERE g.gid = m.gid;;
 
--- 3. street centroid: the street is known (exactly or fuzzily) but not the number.
+-- 4. interpolated: between the nearest lower and higher numbers on the same side (parity) of
+--    the matched street, at most 20 numbers apart.
 UPDATE _geo g
-SET geom = m.geom, precision = 'street', source = 'reference:street', score = 0.5,
-    matched_address = m.label
-FROM (
-    SELECT DISTINCT ON (g.gid) g.gid, s.geom, s.label
-    FROM _geo g
-    JOIN LATERAL (
-        SELECT ST_Centroid(ST_Collect(a.geom)) AS geom,
-               min(a.street) || coalesce(', ' || min(a.postcode), '') AS label,
-               similarity(a.street_norm, g.street_norm) AS sim
-        FROM gcrm.address_points a
-        WHERE a.street_norm % g.street_norm
-          AND (g.postcode_norm IS NULL OR a.postcode_norm = g.postcode_norm)
-        GROUP BY a.street_norm
-        ORDER BY sim DESC
-        LIMIT 1
-    ) s ON true
-    WHERE g.precision IS NULL AND g.street_norm IS NOT NULL
-    ORDER BY g.gid
-) m
-WHERE g.gid = m.gid;;
+SET geom = ST_LineInterpolatePoint(
+        ST_MakeLine(lo.geom, hi.geom),
+        (g.number_int - lo.number_int)::float8 / (hi.number_int - lo.number_int)),
+    precision = 'interpolated', source = 'reference:interpolated',
+    score = round((0.7 * g.street_sim - 0.01 * (hi.number_int - lo.number_int))::numeric, 3),
+    matched_address = lo.street || ' ' || g.number_int || ' (between ' || lo.housenumber || ' and '
+        || hi.housenumber || ')' || coalesce(', ' || lo.postcode, '')
+FROM _geo g2
+JOIN LATERAL (
+    SELECT a.geom, a.number_int, a.street, a.housenumber, a.postcode FROM gcrm.address_points a
+    WHERE a.street_norm = g2.street_match AND a.postcode_norm IS NOT DISTINCT FROM g2.street_postcode
+      AND a.number_int < g2.number_int AND a.number_int % 2 = g2.number_int % 2
+    ORDER BY a.number_int DESC, a.ref LIMIT 1
+) lo ON true
+JOIN LATERAL (
+    SELECT a.geom, a.number_int, a.housenumber FROM gcrm.address_points a
+    WHERE a.street_norm = g2.street_match AND a.postcode_norm IS NOT DISTINCT FROM g2.street_postcode
+      AND a.number_int > g2.number_int AND a.number_int % 2 = g2.number_int % 2
+    ORDER BY a.number_int, a.ref LIMIT 1
+) hi ON true
+WHERE g.gid = g2.gid AND g2.precision IS NULL AND g2.street_match IS NOT NULL
+  AND g2.number_int IS NOT NULL AND hi.number_int - lo.number_int <= 20;;
 
--- 4. postcode centroid, from the address points that carry the postcode.
+-- 5. street centroid.
+UPDATE _geo g
+SET geom = s.geom, precision = 'street', source = 'reference:street',
+    score = round((0.4 * g.street_sim)::numeric, 3),
+    matched_address = s.street || coalesce(', ' || s.postcode, '') || coalesce(' ' || s.city, '')
+FROM gcrm.address_streets s
+WHERE g.precision IS NULL AND g.street_match IS NOT NULL
+  AND s.street_norm = g.street_match AND s.postcode_norm IS NOT DISTINCT FROM g.street_postcode;;
+
+-- 6. postcode centroid, from the address points that carry the postcode.
 UPDATE _geo g
 SET geom = p.geom, precision = 'postcode', source = 'reference:postcode', score = 0.3,
     matched_address = p.label
 FROM (
     SELECT postcode_norm, ST_Centroid(ST_Collect(geom)) AS geom,
            min(postcode) || coalesce(' ' || min(city), '') AS label
-    FROM gcrm.address_points WHERE postcode_norm IS NOT NULL GROUP BY postcode_norm
+    FROM gcrm.address_streets WHERE postcode_norm IS NOT NULL GROUP BY postcode_norm
 ) p
 WHERE g.precision IS NULL AND g.postcode_norm = p.postcode_norm;;
 
--- 5. city / locality centroid.
+-- 7. city / locality centroid.
 UPDATE _geo g
 SET geom = c.geom, precision = 'locality', source = 'reference:locality', score = 0.1,
     matched_address = c.label
 FROM (
     SELECT city_norm, ST_Centroid(ST_Collect(geom)) AS geom, min(city) AS label
-    FROM gcrm.address_points WHERE city_norm IS NOT NULL GROUP BY city_norm
+    FROM gcrm.address_streets WHERE city_norm IS NOT NULL GROUP BY city_norm
 ) c
 WHERE g.precision IS NULL AND g.city_norm = c.city_norm;;
 
--- 6. unmatched.
-UPDATE _geo SET precision = 'none', score = 0, source = 'none' WHERE precision IS NULL
+-- 8. unmatched.
+UPDATE _geo SET precision = 'none', score = 0, source = 'none' WHERE precision IS NULL;;
+
+-- 9. remember what was found.
+INSERT INTO gcrm.geocode_cache (input_key, lon, lat, precision, score, source, matched_address)
+SELECT DISTINCT ON (input_key) input_key, ST_X(geom), ST_Y(geom), precision, score, source, matched_address
+FROM _geo WHERE NOT cached AND precision <> 'none' AND input_key IS NOT NULL
+ORDER BY input_key, gid
+ON CONFLICT (input_key) DO NOTHING

@@ -278,6 +278,8 @@ def import_layer(
     )
     if kind == "areas":
         report.details.update(_area_hierarchy_report(conn))
+    if kind == "addresses":
+        _refresh_reference(conn, changed=bool(inserted or updated))
     _log_run(conn, report)
     return report
 
@@ -311,6 +313,13 @@ def _address_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> 
         "housenumber " + clean["housenumber"].map(repr) + " has no number",
     )
     return clean
+
+
+def _refresh_reference(conn: Connection, *, changed: bool) -> None:
+    """Rebuild the street index of the reference; a changed reference empties the cache."""
+    conn.execute(text("REFRESH MATERIALIZED VIEW gcrm.address_streets"))
+    if changed:
+        conn.execute(text("TRUNCATE gcrm.geocode_cache"))
 
 
 def _levels_known(conn: Connection) -> set[str]:

@@ -1,0 +1,442 @@
+"""Synthetic customers on real Helsinki addresses, exported the way a real CRM would.
+
+Clean customers are generated first (``_clean_customers``); then the mess of a real export
+is injected at modest, documented rates (``MESS_RATES``), and finally a handful of rows an
+importer must reject (``INVALID_KINDS``). A truth table records, row by row, the true
+address point and the mess injected, for tests and benchmarks. Everything is drawn from
+``numpy.random.default_rng`` streams keyed by the seed, so one seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gcrm.crs import METRIC_CRS
+from gcrm.errors import ValidationError
+
+__all__ = [
+    "AS_OF",
+    "CHURN_RATE",
+    "CUSTOMER_COLUMNS",
+    "INVALID_KINDS",
+    "INVALID_RATE",
+    "MESS_RATES",
+    "SEGMENT_SHARES",
+    "SIGNUP_START",
+    "TRUTH_COLUMNS",
+    "CustomerExport",
+    "build_customers",
+]
+
+CUSTOMER_COLUMNS = [
+    "customer_id",
+    "name",
+    "email",
+    "phone",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "segment",
+    "status",
+    "signup_date",
+    "churn_date",
+]
+TRUTH_COLUMNS = ["customer_id", "ref", "lon", "lat", "injected_mess"]
+
+#: The fixed "today" of the demo: nothing happens after it.
+AS_OF = date(2025, 12, 31)
+SIGNUP_START = date(2019, 1, 1)
+#: Signups grow exponentially: the last year has about ``SIGNUP_GROWTH`` times the first.
+SIGNUP_GROWTH = 3.0
+SEGMENT_SHARES = {"consumer": 0.75, "smb": 0.20, "corporate": 0.05}
+CHURN_RATE = 0.20
+#: A churn happens at least this many days after signup.
+MIN_TENURE_DAYS = 30
+#: Share of rows that get each kind of mess, drawn independently.
+MESS_RATES = {
+    "abbreviation": 0.10,
+    "street_typo": 0.05,
+    "street_upper": 0.05,
+    "street_lower": 0.03,
+    "city_upper": 0.05,
+    "city_lower": 0.03,
+    "segment_case": 0.10,
+    "status_case": 0.10,
+    "missing_postcode": 0.10,
+    "whitespace": 0.05,
+    "no_address": 0.01,
+    "missing_email": 0.05,
+    "missing_phone": 0.05,
+}
+#: Share of rows made invalid; at least one of each kind is always present.
+INVALID_RATE = 0.005
+INVALID_KINDS = (
+    "missing_id",
+    "bad_signup_date",
+    "unknown_status",
+    "churn_before_signup",
+    "duplicate_id",
+)
+BAD_SIGNUP_DATES = ("31.02.2024", "2024-13-01", "30/02/2023")
+
+#: Finnish street-type suffixes and how CRM users shorten them ("Mannerheimintie" ->
+#: "Mannerheimint." follows from the "tie" rule).
+STREET_ABBREVIATIONS = {"katu": "k.", "tie": "t.", "kuja": "kj."}
+
+FIRST_NAMES = (
+    "Aino", "Anna", "Anni", "Eero", "Elias", "Emilia", "Emma", "Helmi", "Ilkka", "Jari",
+    "Johanna", "Juha", "Kaisa", "Lauri", "Leena", "Liisa", "Matti", "Mikko", "Oona", "Pekka",
+    "Sanna", "Satu", "Timo", "Tuomas", "Veera", "Ville", "Anders", "Elin", "Erik", "Johan",
+    "Karin", "Linnea", "Maja", "Nils", "Oskar", "Sofia",
+)  # fmt: skip
+LAST_NAMES = (
+    "Virtanen", "Korhonen", "Mäkinen", "Nieminen", "Mäkelä", "Hämäläinen", "Laine",
+    "Heikkinen", "Koskinen", "Järvinen", "Lehtonen", "Lehtinen", "Saarinen", "Salminen",
+    "Heinonen", "Niemi", "Heikkilä", "Kinnunen", "Salonen", "Turunen", "Lindholm",
+    "Lindqvist", "Nyström", "Sjöberg", "Öhman", "Grönroos", "Björklund", "Forsman",
+)  # fmt: skip
+SMB_PREFIXES = ("Kahvila", "Parturi", "Kukkakauppa", "Rakennus", "Tilitoimisto", "Kuljetus")
+CORPORATE_WORDS = ("Nordic", "Baltic", "Suomen", "Helsingin", "Pohjola", "Uusimaa", "Aalto")
+CORPORATE_TRADES = ("Logistiikka", "Energia", "Rakennus", "Kiinteistöt", "Teknologia", "Media")
+EMAIL_DOMAINS = ("example.fi", "example.com", "posti.example", "mail.example")
+
+_STREAMS = {"clean": 1, "mess": 2, "invalid": 3}
+
+
+@dataclass(frozen=True)
+class CustomerExport:
+    """The messy export, its truth table, and the clean customers behind the valid rows."""
+
+    customers: pd.DataFrame  # CUSTOMER_COLUMNS, as written to customers.csv
+    truth: pd.DataFrame  # TRUTH_COLUMNS, row-aligned with customers
+    valid: pd.DataFrame  # customer_id, segment, signup_date, churn_date (dates), x, y (EPSG:3067)
+
+
+def build_customers(
+    addresses: gpd.GeoDataFrame,
+    *,
+    count: int,
+    seed: int,
+    dwellings: np.ndarray | None = None,
+) -> CustomerExport:
+    """Generate ``count`` synthetic customers on real address points, as a messy export.
+
+    Parameters
+    ----------
+    addresses
+        Address points from :func:`gcrm.demo.helsinki.build_addresses`; only those with a
+        postcode are used.
+    count
+        Number of rows in the export (invalid rows included).
+    seed
+        Seed of every random draw; the same seed gives identical output.
+    dwellings
+        Dwellings per address point (aligned with ``addresses``): consumers are placed with
+        probability proportional to dwellings + 0.5. ``None`` places them uniformly.
+
+    Returns
+    -------
+    CustomerExport
+
+    Raises
+    ------
+    ValidationError
+        If ``count`` is below 50 (too few rows for every kind of mess) or no address has a
+        postcode.
+    """
+    if count < 50:
+        msg = f"count={count} is too small to carry every kind of injected mess; use count >= 50"
+        raise ValidationError(msg)
+    has_postcode = (addresses["postcode"] != "").to_numpy()
+    if not has_postcode.any():
+        msg = (
+            "addresses has no row with a postcode; build it with gcrm.demo.helsinki.build_addresses"
+        )
+        raise ValidationError(msg)
+    weights = np.ones(len(addresses)) if dwellings is None else np.asarray(dwellings, float) + 0.5
+    pool = addresses[has_postcode].reset_index(drop=True)
+    clean = _clean_customers(pool, weights[has_postcode], count=count, rng=_rng(seed, "clean"))
+    messy, tags = _inject_mess(clean, rng=_rng(seed, "mess"))
+    messy, tags, invalid = _inject_invalid(messy, tags, clean=clean, rng=_rng(seed, "invalid"))
+    truth = pd.DataFrame(
+        {
+            "customer_id": messy["customer_id"],
+            "ref": clean["ref"],
+            "lon": clean["lon"].round(7),
+            "lat": clean["lat"].round(7),
+            "injected_mess": [",".join(t) for t in tags],
+        }
+    )
+    valid = clean.loc[~invalid, ["customer_id", "segment", "signup_date", "churn_date", "x", "y"]]
+    return CustomerExport(
+        customers=messy[CUSTOMER_COLUMNS], truth=truth, valid=valid.reset_index(drop=True)
+    )
+
+
+def _rng(seed: int, stream: str) -> np.random.Generator:
+    return np.random.default_rng([seed, _STREAMS[stream]])
+
+
+def _clean_customers(
+    pool: gpd.GeoDataFrame, weights: np.ndarray, *, count: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    segments = np.array(list(SEGMENT_SHARES))
+    segment = segments[rng.choice(len(segments), size=count, p=list(SEGMENT_SHARES.values()))]
+    at_home = rng.choice(len(pool), size=count, p=weights / weights.sum())
+    at_work = rng.integers(0, len(pool), size=count)
+    address = np.where(segment == "consumer", at_home, at_work)
+    picked = pool.iloc[address].reset_index(drop=True)
+    lonlat = shapely.get_coordinates(picked.geometry.values)
+    xy = shapely.get_coordinates(picked.geometry.to_crs(METRIC_CRS).values)
+    signup, churn = _signup_and_churn(count, rng=rng)
+    names, emails = _names_and_emails(segment, rng=rng)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i + 1:06d}" for i in range(count)],
+            "name": names,
+            "email": emails,
+            "phone": _phones(count, rng=rng),
+            "street": picked["street"],
+            "house_number": picked["housenumber"],
+            "postcode": picked["postcode"],
+            "city": picked["city"],
+            "segment": segment,
+            "status": np.where(pd.isna(churn), "active", "churned"),
+            "signup_date": signup,
+            "churn_date": churn,
+            "ref": picked["ref"],
+            "lon": lonlat[:, 0],
+            "lat": lonlat[:, 1],
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+        }
+    )
+
+
+def _signup_and_churn(count: int, *, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Signup dates with exponential growth; churn for ``CHURN_RATE`` of customers."""
+    span = (AS_OF - SIGNUP_START).days
+    growth = np.log(SIGNUP_GROWTH) / span
+    u = rng.random(count)
+    offset = np.floor(np.log1p(u * np.expm1(growth * span)) / growth).astype(np.int64)
+    signup = np.datetime64(SIGNUP_START) + np.minimum(offset, span)
+    room = (np.datetime64(AS_OF) - signup).astype(np.int64) - MIN_TENURE_DAYS
+    # Drawn for every row so the stream does not depend on which rows churn.
+    churns = (rng.random(count) < CHURN_RATE) & (room > 0)
+    after = MIN_TENURE_DAYS + np.floor(rng.random(count) * np.maximum(room, 1)).astype(np.int64)
+    churn = np.where(churns, signup + after, np.datetime64("NaT"))
+    return signup.astype("datetime64[D]"), churn.astype("datetime64[D]")
+
+
+def _names_and_emails(
+    segment: np.ndarray, *, rng: np.random.Generator
+) -> tuple[list[str], list[str]]:
+    n = len(segment)
+    first = np.array(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
+    last = np.array(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
+    prefix = np.array(SMB_PREFIXES)[rng.integers(0, len(SMB_PREFIXES), n)]
+    word = np.array(CORPORATE_WORDS)[rng.integers(0, len(CORPORATE_WORDS), n)]
+    trade = np.array(CORPORATE_TRADES)[rng.integers(0, len(CORPORATE_TRADES), n)]
+    domain = np.array(EMAIL_DOMAINS)[rng.integers(0, len(EMAIL_DOMAINS), n)]
+    number = rng.integers(1, 100, n)
+    names: list[str] = []
+    emails: list[str] = []
+    # String assembly per row: a few thousand short f-strings, no vectorised form needed.
+    for i in range(n):
+        if segment[i] == "consumer":
+            names.append(f"{first[i]} {last[i]}")
+            emails.append(f"{_ascii(first[i])}.{_ascii(last[i])}{number[i]}@{domain[i]}")
+        elif segment[i] == "smb":
+            names.append(f"{prefix[i]} {last[i]} Oy")
+            emails.append(f"info@{_ascii(prefix[i])}{_ascii(last[i])}.example.fi")
+        else:
+            names.append(f"{word[i]} {trade[i]} Oyj")
+            emails.append(f"sales@{_ascii(word[i])}{_ascii(trade[i])}.example.fi")
+    return names, emails
+
+
+def _ascii(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return folded.lower().replace(" ", "")
+
+
+def _phones(count: int, *, rng: np.random.Generator) -> list[str]:
+    operator = np.array(["40", "44", "45", "50"])[rng.integers(0, 4, count)]
+    number = rng.integers(1_000_000, 10_000_000, count)
+    style = rng.integers(0, 3, count)
+    formats = (
+        lambda op, no: f"+358 {op} {str(no)[:3]} {str(no)[3:]}",
+        lambda op, no: f"0{op} {no}",
+        lambda op, no: f"0{op}-{no}",
+    )
+    return [formats[s](o, no) for s, o, no in zip(style, operator, number, strict=True)]
+
+
+def _inject_mess(
+    clean: pd.DataFrame, *, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[list[str]]]:
+    """Apply ``MESS_RATES``; returns the messy frame (dates as ISO text) and tags per row."""
+    n = len(clean)
+    draw = {kind: rng.random(n) < rate for kind, rate in MESS_RATES.items()}
+    tags: list[list[str]] = [[] for _ in range(n)]
+    out = clean[CUSTOMER_COLUMNS].copy()
+    out["signup_date"] = pd.Series(clean["signup_date"]).dt.strftime("%Y-%m-%d")
+    out["churn_date"] = pd.Series(clean["churn_date"]).dt.strftime("%Y-%m-%d").fillna("")
+
+    abbreviated = _abbreviate(out["street"])
+    _apply(
+        out,
+        "street",
+        draw["abbreviation"] & (abbreviated != out["street"]).to_numpy(),
+        abbreviated,
+        tags,
+        "abbreviation",
+    )
+    _apply(out, "street", draw["street_typo"], _typo(out["street"], rng=rng), tags, "street_typo")
+    _apply(out, "street", draw["street_upper"], out["street"].str.upper(), tags, "street_upper")
+    _apply(
+        out,
+        "street",
+        draw["street_lower"] & ~draw["street_upper"],
+        out["street"].str.lower(),
+        tags,
+        "street_lower",
+    )
+    _apply(out, "city", draw["city_upper"], out["city"].str.upper(), tags, "city_upper")
+    _apply(
+        out,
+        "city",
+        draw["city_lower"] & ~draw["city_upper"],
+        out["city"].str.lower(),
+        tags,
+        "city_lower",
+    )
+    _apply(
+        out,
+        "segment",
+        draw["segment_case"],
+        _case_variant(out["segment"], rng=rng),
+        tags,
+        "segment_case",
+    )
+    _apply(
+        out,
+        "status",
+        draw["status_case"],
+        _case_variant(out["status"], rng=rng),
+        tags,
+        "status_case",
+    )
+    _apply(out, "postcode", draw["missing_postcode"], "", tags, "missing_postcode")
+    _apply(out, "email", draw["missing_email"], "", tags, "missing_email")
+    _apply(out, "phone", draw["missing_phone"], "", tags, "missing_phone")
+    for column in ("street", "city", "name"):
+        padded = "  " + out[column] + " "
+        _apply(out, column, draw["whitespace"] & (out[column] != "").to_numpy(), padded, tags, "")
+    _tag(tags, draw["whitespace"], "whitespace")
+    for column in ("street", "house_number", "postcode", "city"):
+        _apply(out, column, draw["no_address"], "", tags, "")
+    _tag(tags, draw["no_address"], "no_address")
+    return out, tags
+
+
+def _apply(
+    out: pd.DataFrame,
+    column: str,
+    mask: np.ndarray,
+    values: pd.Series | str,
+    tags: list[list[str]],
+    tag: str,
+) -> None:
+    out[column] = out[column].where(~mask, values)
+    if tag:
+        _tag(tags, mask, tag)
+
+
+def _tag(tags: list[list[str]], mask: np.ndarray, tag: str) -> None:
+    for i in np.flatnonzero(mask):
+        tags[i].append(tag)
+
+
+def _abbreviate(street: pd.Series) -> pd.Series:
+    out = street
+    for suffix, short in STREET_ABBREVIATIONS.items():
+        out = out.str.replace(f"{suffix}$", short, regex=True)
+    return out
+
+
+def _typo(street: pd.Series, *, rng: np.random.Generator) -> pd.Series:
+    """One-character edit (substitute, delete, swap or insert) after the first letter."""
+    n = len(street)
+    kind = rng.integers(0, 4, n)
+    where = rng.random(n)
+    letter = np.array(list("aeiklmnorstuv"))[rng.integers(0, 13, n)]
+    # A string edit per row has no vectorised form; only the drawn rows change.
+    edited = [
+        _edit(s, int(k), w, str(c)) for s, k, w, c in zip(street, kind, where, letter, strict=True)
+    ]
+    return pd.Series(edited, index=street.index, dtype=object)
+
+
+def _edit(text: str, kind: int, where: float, letter: str) -> str:
+    if len(text) < 4:
+        return text
+    i = 1 + int(where * (len(text) - 2))
+    if kind == 0:
+        replacement = letter if letter != text[i] else "x"
+        return text[:i] + replacement + text[i + 1 :]
+    if kind == 1:
+        return text[:i] + text[i + 1 :]
+    if kind == 2 and text[i] != text[i + 1]:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    return text[:i] + letter + text[i:]
+
+
+def _case_variant(values: pd.Series, *, rng: np.random.Generator) -> pd.Series:
+    pick = rng.integers(0, 2, len(values))
+    upper = values.str.upper()
+    # "SMB" reads naturally in capitals; others get Title case or CAPITALS.
+    title = values.str.capitalize().where(values != "smb", "SMB")
+    return title.where(pick == 0, upper)
+
+
+def _inject_invalid(
+    messy: pd.DataFrame,
+    tags: list[list[str]],
+    *,
+    clean: pd.DataFrame,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, list[list[str]], np.ndarray]:
+    """Make a few rows invalid, one kind after another; returns the invalid-row mask."""
+    n = len(messy)
+    count = max(len(INVALID_KINDS), round(n * INVALID_RATE))
+    rows = np.sort(rng.choice(np.arange(n // 2, n), size=count, replace=False))
+    kinds = [INVALID_KINDS[k % len(INVALID_KINDS)] for k in range(count)]
+    out = messy.copy()
+    invalid = np.zeros(n, dtype=bool)
+    invalid[rows] = True
+    targets = rng.choice(np.flatnonzero(~invalid[: n // 2]), size=count, replace=False)
+    # A handful of rows, each broken its own way.
+    for k, (row, kind) in enumerate(zip(rows, kinds, strict=True)):
+        if kind == "missing_id":
+            out.loc[row, "customer_id"] = ""
+        elif kind == "bad_signup_date":
+            out.loc[row, "signup_date"] = BAD_SIGNUP_DATES[k % len(BAD_SIGNUP_DATES)]
+        elif kind == "unknown_status":
+            out.loc[row, "status"] = "maybe"
+        elif kind == "churn_before_signup":
+            days_before = pd.Timedelta(days=int(rng.integers(1, 365)))
+            before = pd.Timestamp(clean.loc[row, "signup_date"]) - days_before
+            out.loc[row, ["status", "churn_date"]] = ["churned", before.strftime("%Y-%m-%d")]
+        else:  # duplicate_id: a later row reuses an earlier, valid customer's id
+            out.loc[row, "customer_id"] = clean.loc[targets[k], "customer_id"]
+        tags[row].append(f"invalid:{kind}")
+    return out, tags, invalid

@@ -1,0 +1,103 @@
+"""Synthetic order history of the demo customers (2023-01-01 .. 2025-12-31)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from gcrm.demo.customers import AS_OF
+
+__all__ = ["ORDER_COLUMNS", "ORDERS_START", "SEGMENT_ORDERING", "SegmentOrdering", "build_orders"]
+
+ORDER_COLUMNS = ["order_id", "customer_id", "order_date", "amount", "channel", "branch_code"]
+ORDERS_START = date(2023, 1, 1)
+CHANNELS = ("store", "web", "phone")
+#: Share of orders placed at the customer's nearest branch; the rest go to another one.
+NEAREST_BRANCH_SHARE = 0.85
+
+
+@dataclass(frozen=True)
+class SegmentOrdering:
+    """How a segment orders: orders per year, median amount (EUR), spread, channel mix."""
+
+    orders_per_year: float
+    median_amount: float
+    amount_sigma: float
+    channel_shares: tuple[float, float, float]  # store, web, phone
+
+
+SEGMENT_ORDERING = {
+    "consumer": SegmentOrdering(5.0, 45.0, 0.6, (0.55, 0.40, 0.05)),
+    "smb": SegmentOrdering(14.0, 320.0, 0.7, (0.35, 0.40, 0.25)),
+    "corporate": SegmentOrdering(30.0, 2400.0, 0.8, (0.15, 0.35, 0.50)),
+}
+
+
+def build_orders(
+    valid: pd.DataFrame, *, branches_xy: np.ndarray, branch_codes: list[str], seed: int
+) -> pd.DataFrame:
+    """Orders of valid customers, each dated between signup and churn (or the as-of date).
+
+    Each customer orders as a Poisson process at the segment's rate times a personal
+    activity factor (gamma, mean 1); amounts are log-normal around the segment median.
+
+    Parameters
+    ----------
+    valid
+        ``CustomerExport.valid``: customer_id, segment, signup_date, churn_date, x, y.
+    branches_xy
+        Branch coordinates in EPSG:3067, shape (n_branches, 2).
+    branch_codes
+        Branch codes, aligned with ``branches_xy``.
+    seed
+        Seed of every random draw.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``ORDER_COLUMNS``, sorted by order date and customer, ids ``O0000001`` ...
+    """
+    rng = np.random.default_rng([seed, 4])
+    n = len(valid)
+    params = [SEGMENT_ORDERING[s] for s in valid["segment"]]
+    rate = np.array([p.orders_per_year for p in params]) * rng.gamma(2.0, 0.5, n)
+    start = np.maximum(valid["signup_date"].to_numpy("datetime64[D]"), np.datetime64(ORDERS_START))
+    end = valid["churn_date"].fillna(pd.Timestamp(AS_OF)).to_numpy("datetime64[D]")
+    days = np.maximum((end - start).astype(np.int64) + 1, 0)
+    counts = rng.poisson(rate * days / 365.25)
+    who = np.repeat(np.arange(n), counts)
+    order_date = start[who] + np.floor(rng.random(len(who)) * days[who]).astype(np.int64)
+
+    median = np.array([p.median_amount for p in params])[who]
+    sigma = np.array([p.amount_sigma for p in params])[who]
+    amount = np.maximum(np.round(median * np.exp(sigma * rng.standard_normal(len(who))), 2), 1.0)
+    shares = np.array([p.channel_shares for p in params])[who]
+    channel = np.array(CHANNELS)[
+        (rng.random(len(who))[:, None] > shares.cumsum(axis=1)).sum(axis=1)
+    ]
+    branch = _branches(valid[["x", "y"]].to_numpy(float)[who], branches_xy, rng=rng)
+
+    orders = pd.DataFrame(
+        {
+            "customer_id": valid["customer_id"].to_numpy()[who],
+            "order_date": pd.to_datetime(order_date).strftime("%Y-%m-%d"),
+            "amount": amount,
+            "channel": channel,
+            "branch_code": np.array(branch_codes)[branch],
+        }
+    )
+    orders = orders.sort_values(["order_date", "customer_id"], kind="stable").reset_index(drop=True)
+    orders.insert(0, "order_id", [f"O{i + 1:07d}" for i in range(len(orders))])
+    return orders[ORDER_COLUMNS]
+
+
+def _branches(xy: np.ndarray, branches_xy: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
+    """Nearest branch for ``NEAREST_BRANCH_SHARE`` of orders, another branch otherwise."""
+    d = ((xy[:, None, :] - branches_xy[None, :, :]) ** 2).sum(axis=2)
+    nearest = d.argmin(axis=1)
+    k = len(branches_xy)
+    other = (nearest + rng.integers(1, max(k, 2), len(xy))) % k
+    return np.where(rng.random(len(xy)) < NEAREST_BRANCH_SHARE, nearest, other)
