@@ -40,7 +40,9 @@ def _build_region(settings: Settings, *, customers: int, seed: int) -> bool:
         return False
     paths = build_demo_region(settings.region_dir, customers=customers, seed=seed)
     manifest.write_text(
-        json.dumps({"build": wanted, "files": {k: str(v) for k, v in sorted(paths.items())}}, indent=2)
+        json.dumps(
+            {"build": wanted, "files": {k: str(v) for k, v in sorted(paths.items())}}, indent=2
+        )
     )
     return True
 
@@ -101,7 +103,9 @@ def run_demo(
     messages: list[str] = []
     emit = say or messages.append
     engine = create_db_engine(settings.database_url)
-    result = DemoResult(region_dir=settings.region_dir, cube_path=settings.cube_path, messages=messages)
+    result = DemoResult(
+        region_dir=settings.region_dir, cube_path=settings.cube_path, messages=messages
+    )
     steps = ["schema", "region files", "import", "enrich", "cube", "map", "territories", "leads"]
     bar = tqdm(total=len(steps), desc="gcrm demo", unit="step", disable=not progress)
     try:
@@ -139,7 +143,9 @@ def run_demo(
 
         bar.set_postfix_str("territories")
         with engine.connect() as conn:
-            report = build_territory_report(conn, cube=ds, level="district", out_dir=out / "territories")
+            report = build_territory_report(
+                conn, cube=ds, level="district", out_dir=out / "territories"
+            )
         result.report_paths = [report.xlsx, report.html]
         emit(f"territory report: {report.xlsx}, {report.html}")
         bar.update(1)

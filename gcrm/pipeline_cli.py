@@ -12,13 +12,25 @@ __all__ = ["demo_command", "serve_command"]
 
 
 @click.command("demo")
-@click.option("--customers", type=click.IntRange(min=10), default=3000, show_default=True, help="How many synthetic customers.")
+@click.option(
+    "--customers",
+    type=click.IntRange(min=10),
+    default=3000,
+    show_default=True,
+    help="How many synthetic customers.",
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the synthetic data.")
-@click.option("--no-serve", is_flag=True, help="Stop after the pipeline; do not start the dashboard.")
+@click.option(
+    "--no-serve", is_flag=True, help="Stop after the pipeline; do not start the dashboard."
+)
 @click.option("--host", default=None, help="Dashboard host [env GCRM_HOST; default 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Dashboard port [env GCRM_PORT; default 8050].")
+@click.option(
+    "--port", type=int, default=None, help="Dashboard port [env GCRM_PORT; default 8050]."
+)
 @pass_ctx
-def demo_command(ctx: Context, customers: int, seed: int, no_serve: bool, host: str | None, port: int | None) -> None:
+def demo_command(
+    ctx: Context, customers: int, seed: int, no_serve: bool, host: str | None, port: int | None
+) -> None:
     """Build the Helsinki demo region and run every step, then serve the dashboard.
 
     \b

@@ -57,7 +57,9 @@ def _month_range(conn: Connection, start: date | None, end: date | None) -> pd.D
         raise NotFoundError(msg)
     start = start or first
     end = end or last
-    return pd.date_range(pd.Timestamp(start).to_period("M").to_timestamp(), pd.Timestamp(end), freq="MS")
+    return pd.date_range(
+        pd.Timestamp(start).to_period("M").to_timestamp(), pd.Timestamp(end), freq="MS"
+    )
 
 
 def _area_index(conn: Connection) -> pd.DataFrame:
@@ -67,12 +69,19 @@ def _area_index(conn: Connection) -> pd.DataFrame:
         raise NotFoundError(msg)
     areas["id"] = areas["level"] + ":" + areas["code"]
     has_parent = areas["parent_level"].notna() & areas["parent_code"].notna()
-    areas["parent"] = np.where(has_parent, areas["parent_level"].fillna("") + ":" + areas["parent_code"].fillna(""), "")
+    areas["parent"] = np.where(
+        has_parent, areas["parent_level"].fillna("") + ":" + areas["parent_code"].fillna(""), ""
+    )
     return areas
 
 
 def _to_grid(
-    frame: pd.DataFrame, value: str, *, areas: pd.Index, months: pd.DatetimeIndex, segments: pd.Index
+    frame: pd.DataFrame,
+    value: str,
+    *,
+    areas: pd.Index,
+    months: pd.DatetimeIndex,
+    segments: pd.Index,
 ) -> np.ndarray:
     """Dense (area, month, segment) array from long rows; missing cells are 0."""
     out = np.zeros((len(areas), len(months), len(segments)), dtype=float)
@@ -169,7 +178,9 @@ def build_region_cube(
     return ds
 
 
-def _static_measures(conn: Connection, area_ids: pd.Index) -> dict[str, tuple[tuple[str], np.ndarray]]:
+def _static_measures(
+    conn: Connection, area_ids: pd.Index
+) -> dict[str, tuple[tuple[str], np.ndarray]]:
     out: dict[str, tuple[tuple[str], np.ndarray]] = {}
     leads = _frame(conn, "leads")
     values = np.zeros(len(area_ids))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from gcrm.cli import Context, pass_ctx
+from gcrm.clicontext import Context, pass_ctx
 from gcrm.cube.build import build_region_cube, load_cube, save_cube
 from gcrm.cube.ops import MEASURES, select_measure, time_series
 
@@ -21,8 +21,18 @@ def cube() -> None:
 
 
 @cube.command("build")
-@click.option("--start", type=click.DateTime(["%Y-%m-%d", "%Y-%m"]), default=None, help="First month [default: first order].")
-@click.option("--end", type=click.DateTime(["%Y-%m-%d", "%Y-%m"]), default=None, help="Last month [default: last order].")
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m"]),
+    default=None,
+    help="First month [default: first order].",
+)
+@click.option(
+    "--end",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m"]),
+    default=None,
+    help="Last month [default: last order].",
+)
 @click.option(
     "-o",
     "--output",
@@ -31,7 +41,9 @@ def cube() -> None:
     help="Zarr store to write [default: DATA_DIR/cube.zarr].",
 )
 @pass_ctx
-def build_cmd(ctx: Context, start: datetime | None, end: datetime | None, output: Path | None) -> None:
+def build_cmd(
+    ctx: Context, start: datetime | None, end: datetime | None, output: Path | None
+) -> None:
     """Build the cube from the database (run `gcrm enrich` first)."""
     with ctx.engine.connect() as conn:
         ds = build_region_cube(
@@ -47,6 +59,7 @@ def build_cmd(ctx: Context, start: datetime | None, end: datetime | None, output
 
 def format_table(frame: pd.DataFrame) -> str:
     """A plain-text table with thousands separators."""
+
     def fmt(v: object) -> str:
         if isinstance(v, float):
             if pd.isna(v):
@@ -70,7 +83,11 @@ def format_table(frame: pd.DataFrame) -> str:
 )
 @click.option("--period", default=None, help="2025, 2025-Q1 or 2025-03 [default: whole range].")
 @click.option("--segment", default="all", show_default=True, help="A segment, or 'all'.")
-@click.option("--parent", default=None, help="Only the children of this area id (drill-down), e.g. district:D01.")
+@click.option(
+    "--parent",
+    default=None,
+    help="Only the children of this area id (drill-down), e.g. district:D01.",
+)
 @click.option(
     "--by",
     type=click.Choice(["area", "month", "quarter", "year"]),
@@ -78,9 +95,19 @@ def format_table(frame: pd.DataFrame) -> str:
     show_default=True,
     help="Rows: one per area (a slice), or a time series rolled up to month/quarter/year.",
 )
-@click.option("--area", default=None, help="With --by month/quarter/year: one area id instead of the region.")
-@click.option("--top", type=int, default=20, show_default=True, help="With --by area: how many rows.")
-@click.option("--cube", "cube_path", type=click.Path(path_type=Path), default=None, help="Cube store [default: DATA_DIR/cube.zarr].")
+@click.option(
+    "--area", default=None, help="With --by month/quarter/year: one area id instead of the region."
+)
+@click.option(
+    "--top", type=int, default=20, show_default=True, help="With --by area: how many rows."
+)
+@click.option(
+    "--cube",
+    "cube_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Cube store [default: DATA_DIR/cube.zarr].",
+)
 @pass_ctx
 def show_cmd(
     ctx: Context,
@@ -105,9 +132,13 @@ def show_cmd(
     ds = load_cube(cube_path or ctx.settings.cube_path)
     label = MEASURES[measure].label
     if by == "area":
-        values = select_measure(ds, measure, level=level, period=period, segment=segment, parent=parent)
+        values = select_measure(
+            ds, measure, level=level, period=period, segment=segment, parent=parent
+        )
         names = pd.Series(ds["name"].values, index=ds["area"].values)
-        table = pd.DataFrame({"area": values.index, "name": names.reindex(values.index).values, label: values.values})
+        table = pd.DataFrame(
+            {"area": values.index, "name": names.reindex(values.index).values, label: values.values}
+        )
         table = table.sort_values(label, ascending=False, na_position="last").head(top)
         click.echo(f"{label} by {level}, period {period or 'all'}, segment {segment}")
     else:
@@ -115,7 +146,9 @@ def show_cmd(
         if by != "month":
             kind = MEASURES[measure].kind
             grouper = series.index.to_period("Q" if by == "quarter" else "Y")
-            series = series.groupby(grouper).sum() if kind == "flow" else series.groupby(grouper).last()
+            series = (
+                series.groupby(grouper).sum() if kind == "flow" else series.groupby(grouper).last()
+            )
         table = pd.DataFrame({by: series.index.astype(str), label: series.values})
         click.echo(f"{label} by {by}, {area or 'whole region'}, segment {segment}")
     click.echo(format_table(table))

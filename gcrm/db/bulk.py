@@ -139,7 +139,9 @@ def upsert_from_stage(
     select = ", ".join(expressions.get(c, f's."{c}"') for c in columns)
     target_cols = ", ".join(f'"{c}"' for c in columns)
     value_cols = [c for c in columns if c not in key]
-    set_clause = ", ".join([f'"{c}" = EXCLUDED."{c}"' for c in value_cols] + ([on_update] if on_update else []))
+    set_clause = ", ".join(
+        [f'"{c}" = EXCLUDED."{c}"' for c in value_cols] + ([on_update] if on_update else [])
+    )
     old = ", ".join(f't."{c}"' for c in value_cols)
     new = ", ".join(f'EXCLUDED."{c}"' for c in value_cols)
     conflict = ", ".join(f'"{c}"' for c in key)

@@ -50,7 +50,9 @@ def _admin_engine(database_url: str) -> Engine:
     return create_engine(url, isolation_level="AUTOCOMMIT")
 
 
-def ensure_database(database_url: str, *, extensions: tuple[str, ...] = ("postgis", "pg_trgm", "fuzzystrmatch")) -> None:
+def ensure_database(
+    database_url: str, *, extensions: tuple[str, ...] = ("postgis", "pg_trgm", "fuzzystrmatch")
+) -> None:
     """Create the database named in ``database_url`` if missing, with its extensions."""
     name = make_url(database_url).database
     admin = _admin_engine(database_url)

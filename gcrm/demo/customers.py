@@ -3,13 +3,19 @@
 Clean customers are generated first (``_clean_customers``); then the mess of a real export
 is injected at modest, documented rates (``MESS_RATES``), and finally a handful of rows an
 importer must reject (``INVALID_KINDS``). A truth table records, row by row, the true
-address point and the mess injected, for tests and benchmarks. Everything is drawn from
+place and the mess injected, for tests and benchmarks. Everything is drawn from
 ``numpy.random.default_rng`` streams keyed by the seed, so one seed gives the same bytes.
+
+The machinery is shared by every demo region: :func:`build_customer_export` takes a
+*placer* (where customers live) and a :class:`CustomerLocale` (how they are named, reached
+and mistyped); :func:`build_customers` is the Helsinki region's use of it.
 """
 
 from __future__ import annotations
 
+import string
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,6 +31,7 @@ __all__ = [
     "AS_OF",
     "CHURN_RATE",
     "CUSTOMER_COLUMNS",
+    "FINNISH_LOCALE",
     "INVALID_KINDS",
     "INVALID_RATE",
     "MESS_RATES",
@@ -32,6 +39,9 @@ __all__ = [
     "SIGNUP_START",
     "TRUTH_COLUMNS",
     "CustomerExport",
+    "CustomerLocale",
+    "Placer",
+    "build_customer_export",
     "build_customers",
 ]
 
@@ -112,12 +122,71 @@ _STREAMS = {"clean": 1, "mess": 2, "invalid": 3}
 
 
 @dataclass(frozen=True)
+class CustomerLocale:
+    """How the customers of one region are named, reached and mistyped.
+
+    Name, email and phone templates are :meth:`str.format` strings. Name templates take
+    ``first``, ``last``, ``prefix`` (an SMB word), ``word`` and ``trade`` (corporate words);
+    email templates take the same fields ASCII-folded, lower case and without spaces, plus
+    ``number`` and ``domain``. Phone templates take ``op`` (a prefix), ``no`` (the number),
+    ``head`` (``no // 10000``) and ``tail`` (``no % 10000``, four digits).
+    """
+
+    first_names: tuple[str, ...]
+    last_names: tuple[str, ...]
+    smb_prefixes: tuple[str, ...]
+    corporate_words: tuple[str, ...]
+    corporate_trades: tuple[str, ...]
+    email_domains: tuple[str, ...]
+    consumer_name: str
+    smb_name: str
+    corporate_name: str
+    consumer_email: str
+    smb_email: str
+    corporate_email: str
+    phone_prefixes: tuple[str, ...]
+    #: Phone numbers are drawn from ``range(*phone_numbers)``.
+    phone_numbers: tuple[int, int]
+    phone_formats: tuple[str, ...]
+    #: Street-type suffix -> the short form CRM users type.
+    street_abbreviations: Mapping[str, str]
+    #: Share of rows that get each kind of mess (the keys of ``MESS_RATES``).
+    mess_rates: Mapping[str, float]
+
+
+FINNISH_LOCALE = CustomerLocale(
+    first_names=FIRST_NAMES,
+    last_names=LAST_NAMES,
+    smb_prefixes=SMB_PREFIXES,
+    corporate_words=CORPORATE_WORDS,
+    corporate_trades=CORPORATE_TRADES,
+    email_domains=EMAIL_DOMAINS,
+    consumer_name="{first} {last}",
+    smb_name="{prefix} {last} Oy",
+    corporate_name="{word} {trade} Oyj",
+    consumer_email="{first}.{last}{number}@{domain}",
+    smb_email="info@{prefix}{last}.example.fi",
+    corporate_email="sales@{word}{trade}.example.fi",
+    phone_prefixes=("40", "44", "45", "50"),
+    phone_numbers=(1_000_000, 10_000_000),
+    phone_formats=("+358 {op} {head} {tail}", "0{op} {no}", "0{op}-{no}"),
+    street_abbreviations=STREET_ABBREVIATIONS,
+    mess_rates=MESS_RATES,
+)
+
+#: Places ``len(segment)`` customers: ``place(segment, rng)`` returns one row per customer
+#: with street, house_number, postcode, city, lon, lat (EPSG:4326), x, y (the region's
+#: metric CRS) and any extra truth columns (e.g. ``ref``).
+Placer = Callable[[np.ndarray, np.random.Generator], pd.DataFrame]
+
+
+@dataclass(frozen=True)
 class CustomerExport:
     """The messy export, its truth table, and the clean customers behind the valid rows."""
 
     customers: pd.DataFrame  # CUSTOMER_COLUMNS, as written to customers.csv
     truth: pd.DataFrame  # TRUTH_COLUMNS, row-aligned with customers
-    valid: pd.DataFrame  # customer_id, segment, signup_date, churn_date (dates), x, y (EPSG:3067)
+    valid: pd.DataFrame  # customer_id, segment, signup_date, churn_date (dates), x, y (metric)
 
 
 def build_customers(
@@ -152,9 +221,7 @@ def build_customers(
         If ``count`` is below 50 (too few rows for every kind of mess) or no address has a
         postcode.
     """
-    if count < 50:
-        msg = f"count={count} is too small to carry every kind of injected mess; use count >= 50"
-        raise ValidationError(msg)
+    _check_count(count)
     has_postcode = (addresses["postcode"] != "").to_numpy()
     if not has_postcode.any():
         msg = (
@@ -163,22 +230,70 @@ def build_customers(
         raise ValidationError(msg)
     weights = np.ones(len(addresses)) if dwellings is None else np.asarray(dwellings, float) + 0.5
     pool = addresses[has_postcode].reset_index(drop=True)
-    clean = _clean_customers(pool, weights[has_postcode], count=count, rng=_rng(seed, "clean"))
-    messy, tags = _inject_mess(clean, rng=_rng(seed, "mess"))
-    messy, tags, invalid = _inject_invalid(messy, tags, clean=clean, rng=_rng(seed, "invalid"))
-    truth = pd.DataFrame(
-        {
-            "customer_id": messy["customer_id"],
-            "ref": clean["ref"],
-            "lon": clean["lon"].round(7),
-            "lat": clean["lat"].round(7),
-            "injected_mess": [",".join(t) for t in tags],
-        }
+
+    def place(segment: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        return _place_on_addresses(pool, weights[has_postcode], segment=segment, rng=rng)
+
+    return build_customer_export(
+        place, count=count, seed=seed, locale=FINNISH_LOCALE, truth_columns=TRUTH_COLUMNS
     )
+
+
+def build_customer_export(
+    place: Placer,
+    *,
+    count: int,
+    seed: int,
+    locale: CustomerLocale,
+    truth_columns: list[str],
+) -> CustomerExport:
+    """Generate ``count`` synthetic customers where ``place`` puts them, as a messy export.
+
+    Parameters
+    ----------
+    place
+        Where customers live (see :data:`Placer`); called once with the segments and the
+        stream of clean draws.
+    count
+        Number of rows in the export (invalid rows included).
+    seed
+        Seed of every random draw; the same seed gives identical output.
+    locale
+        Names, emails, phones, street abbreviations and mess rates of the region.
+    truth_columns
+        Columns of the truth table, from customer_id, lon, lat, injected_mess and the extra
+        columns ``place`` returns.
+
+    Returns
+    -------
+    CustomerExport
+
+    Raises
+    ------
+    ValidationError
+        If ``count`` is below 50 (too few rows for every kind of mess).
+    """
+    _check_count(count)
+    clean = _clean_customers(place, count=count, locale=locale, rng=_rng(seed, "clean"))
+    messy, tags = _inject_mess(clean, locale=locale, rng=_rng(seed, "mess"))
+    messy, tags, invalid = _inject_invalid(messy, tags, clean=clean, rng=_rng(seed, "invalid"))
+    truth = clean.drop(columns=CUSTOMER_COLUMNS)
+    truth.insert(0, "customer_id", messy["customer_id"])
+    truth["lon"] = truth["lon"].round(7)
+    truth["lat"] = truth["lat"].round(7)
+    truth["injected_mess"] = [",".join(t) for t in tags]
     valid = clean.loc[~invalid, ["customer_id", "segment", "signup_date", "churn_date", "x", "y"]]
     return CustomerExport(
-        customers=messy[CUSTOMER_COLUMNS], truth=truth, valid=valid.reset_index(drop=True)
+        customers=messy[CUSTOMER_COLUMNS],
+        truth=truth[truth_columns],
+        valid=valid.reset_index(drop=True),
     )
+
+
+def _check_count(count: int) -> None:
+    if count < 50:
+        msg = f"count={count} is too small to carry every kind of injected mess; use count >= 50"
+        raise ValidationError(msg)
 
 
 def _rng(seed: int, stream: str) -> np.random.Generator:
@@ -186,32 +301,54 @@ def _rng(seed: int, stream: str) -> np.random.Generator:
 
 
 def _clean_customers(
-    pool: gpd.GeoDataFrame, weights: np.ndarray, *, count: int, rng: np.random.Generator
+    place: Placer, *, count: int, locale: CustomerLocale, rng: np.random.Generator
 ) -> pd.DataFrame:
     segments = np.array(list(SEGMENT_SHARES))
     segment = segments[rng.choice(len(segments), size=count, p=list(SEGMENT_SHARES.values()))]
+    placed = place(segment, rng).reset_index(drop=True)
+    signup, churn = _signup_and_churn(count, rng=rng)
+    names, emails = _names_and_emails(segment, locale=locale, rng=rng)
+    clean = pd.DataFrame(
+        {
+            "customer_id": [f"C{i + 1:06d}" for i in range(count)],
+            "name": names,
+            "email": emails,
+            "phone": _phones(count, locale=locale, rng=rng),
+            "street": placed["street"],
+            "house_number": placed["house_number"],
+            "postcode": placed["postcode"],
+            "city": placed["city"],
+            "segment": segment,
+            "status": np.where(pd.isna(churn), "active", "churned"),
+            "signup_date": signup,
+            "churn_date": churn,
+        }
+    )
+    extra = placed.drop(columns=["street", "house_number", "postcode", "city"])
+    return pd.concat([clean, extra], axis=1)
+
+
+def _place_on_addresses(
+    pool: gpd.GeoDataFrame,
+    weights: np.ndarray,
+    *,
+    segment: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Consumers at addresses drawn by ``weights``, businesses uniformly over addresses."""
+    count = len(segment)
     at_home = rng.choice(len(pool), size=count, p=weights / weights.sum())
     at_work = rng.integers(0, len(pool), size=count)
     address = np.where(segment == "consumer", at_home, at_work)
     picked = pool.iloc[address].reset_index(drop=True)
     lonlat = shapely.get_coordinates(picked.geometry.values)
     xy = shapely.get_coordinates(picked.geometry.to_crs(METRIC_CRS).values)
-    signup, churn = _signup_and_churn(count, rng=rng)
-    names, emails = _names_and_emails(segment, rng=rng)
     return pd.DataFrame(
         {
-            "customer_id": [f"C{i + 1:06d}" for i in range(count)],
-            "name": names,
-            "email": emails,
-            "phone": _phones(count, rng=rng),
             "street": picked["street"],
             "house_number": picked["housenumber"],
             "postcode": picked["postcode"],
             "city": picked["city"],
-            "segment": segment,
-            "status": np.where(pd.isna(churn), "active", "churned"),
-            "signup_date": signup,
-            "churn_date": churn,
             "ref": picked["ref"],
             "lon": lonlat[:, 0],
             "lat": lonlat[:, 1],
@@ -237,30 +374,47 @@ def _signup_and_churn(count: int, *, rng: np.random.Generator) -> tuple[np.ndarr
 
 
 def _names_and_emails(
-    segment: np.ndarray, *, rng: np.random.Generator
-) -> tuple[list[str], list[str]]:
+    segment: np.ndarray, *, locale: CustomerLocale, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     n = len(segment)
-    first = np.array(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
-    last = np.array(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
-    prefix = np.array(SMB_PREFIXES)[rng.integers(0, len(SMB_PREFIXES), n)]
-    word = np.array(CORPORATE_WORDS)[rng.integers(0, len(CORPORATE_WORDS), n)]
-    trade = np.array(CORPORATE_TRADES)[rng.integers(0, len(CORPORATE_TRADES), n)]
-    domain = np.array(EMAIL_DOMAINS)[rng.integers(0, len(EMAIL_DOMAINS), n)]
+    words = {
+        "first": locale.first_names,
+        "last": locale.last_names,
+        "prefix": locale.smb_prefixes,
+        "word": locale.corporate_words,
+        "trade": locale.corporate_trades,
+        "domain": locale.email_domains,
+    }
+    picks = {key: rng.integers(0, len(values), n) for key, values in words.items()}
     number = rng.integers(1, 100, n)
-    names: list[str] = []
-    emails: list[str] = []
-    # String assembly per row: a few thousand short f-strings, no vectorised form needed.
-    for i in range(n):
-        if segment[i] == "consumer":
-            names.append(f"{first[i]} {last[i]}")
-            emails.append(f"{_ascii(first[i])}.{_ascii(last[i])}{number[i]}@{domain[i]}")
-        elif segment[i] == "smb":
-            names.append(f"{prefix[i]} {last[i]} Oy")
-            emails.append(f"info@{_ascii(prefix[i])}{_ascii(last[i])}.example.fi")
-        else:
-            names.append(f"{word[i]} {trade[i]} Oyj")
-            emails.append(f"sales@{_ascii(word[i])}{_ascii(trade[i])}.example.fi")
+    # Look-ups in the small word lists, then whole-column string concatenation.
+    plain = {key: np.array(words[key], dtype=object)[picks[key]] for key in words}
+    folded = {
+        key: np.array([_ascii(w) for w in words[key]], dtype=object)[picks[key]] for key in words
+    }
+    folded["number"] = number.astype(str).astype(object)
+    consumer, smb = segment == "consumer", segment == "smb"
+    names = np.where(
+        consumer,
+        _fill(locale.consumer_name, plain, n),
+        np.where(smb, _fill(locale.smb_name, plain, n), _fill(locale.corporate_name, plain, n)),
+    )
+    emails = np.where(
+        consumer,
+        _fill(locale.consumer_email, folded, n),
+        np.where(smb, _fill(locale.smb_email, folded, n), _fill(locale.corporate_email, folded, n)),
+    )
     return names, emails
+
+
+def _fill(template: str, fields: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """``template.format(**row)`` for every row of the column arrays ``fields``."""
+    out = np.full(n, "", dtype=object)
+    for literal, name, _, _ in string.Formatter().parse(template):
+        out = out + literal
+        if name is not None:
+            out = out + fields[name]
+    return out
 
 
 def _ascii(text: str) -> str:
@@ -268,30 +422,33 @@ def _ascii(text: str) -> str:
     return folded.lower().replace(" ", "")
 
 
-def _phones(count: int, *, rng: np.random.Generator) -> list[str]:
-    operator = np.array(["40", "44", "45", "50"])[rng.integers(0, 4, count)]
-    number = rng.integers(1_000_000, 10_000_000, count)
-    style = rng.integers(0, 3, count)
-    formats = (
-        lambda op, no: f"+358 {op} {str(no)[:3]} {str(no)[3:]}",
-        lambda op, no: f"0{op} {no}",
-        lambda op, no: f"0{op}-{no}",
-    )
-    return [formats[s](o, no) for s, o, no in zip(style, operator, number, strict=True)]
+def _phones(count: int, *, locale: CustomerLocale, rng: np.random.Generator) -> np.ndarray:
+    prefixes = np.array(locale.phone_prefixes, dtype=object)
+    operator = prefixes[rng.integers(0, len(prefixes), count)]
+    number = rng.integers(*locale.phone_numbers, count)
+    style = rng.integers(0, len(locale.phone_formats), count)
+    fields = {
+        "op": operator,
+        "no": number.astype(str).astype(object),
+        "head": (number // 10_000).astype(str).astype(object),
+        "tail": np.char.zfill((number % 10_000).astype(str), 4).astype(object),
+    }
+    formatted = np.stack([_fill(f, fields, count) for f in locale.phone_formats])
+    return formatted[style, np.arange(count)]
 
 
 def _inject_mess(
-    clean: pd.DataFrame, *, rng: np.random.Generator
+    clean: pd.DataFrame, *, locale: CustomerLocale, rng: np.random.Generator
 ) -> tuple[pd.DataFrame, list[list[str]]]:
-    """Apply ``MESS_RATES``; returns the messy frame (dates as ISO text) and tags per row."""
+    """Apply the locale's mess rates; returns the messy frame (dates as ISO text) and tags."""
     n = len(clean)
-    draw = {kind: rng.random(n) < rate for kind, rate in MESS_RATES.items()}
+    draw = {kind: rng.random(n) < rate for kind, rate in locale.mess_rates.items()}
     tags: list[list[str]] = [[] for _ in range(n)]
     out = clean[CUSTOMER_COLUMNS].copy()
     out["signup_date"] = pd.Series(clean["signup_date"]).dt.strftime("%Y-%m-%d")
     out["churn_date"] = pd.Series(clean["churn_date"]).dt.strftime("%Y-%m-%d").fillna("")
 
-    abbreviated = _abbreviate(out["street"])
+    abbreviated = _abbreviate(out["street"], locale.street_abbreviations)
     _apply(
         out,
         "street",
@@ -300,7 +457,8 @@ def _inject_mess(
         tags,
         "abbreviation",
     )
-    _apply(out, "street", draw["street_typo"], _typo(out["street"], rng=rng), tags, "street_typo")
+    typo = _typo(out["street"], draw["street_typo"], rng=rng)
+    _apply(out, "street", draw["street_typo"], typo, tags, "street_typo")
     _apply(out, "street", draw["street_upper"], out["street"].str.upper(), tags, "street_upper")
     _apply(
         out,
@@ -366,24 +524,29 @@ def _tag(tags: list[list[str]], mask: np.ndarray, tag: str) -> None:
         tags[i].append(tag)
 
 
-def _abbreviate(street: pd.Series) -> pd.Series:
+def _abbreviate(street: pd.Series, abbreviations: Mapping[str, str]) -> pd.Series:
     out = street
-    for suffix, short in STREET_ABBREVIATIONS.items():
+    for suffix, short in abbreviations.items():
         out = out.str.replace(f"{suffix}$", short, regex=True)
     return out
 
 
-def _typo(street: pd.Series, *, rng: np.random.Generator) -> pd.Series:
-    """One-character edit (substitute, delete, swap or insert) after the first letter."""
+def _typo(street: pd.Series, mask: np.ndarray, *, rng: np.random.Generator) -> pd.Series:
+    """One-character edit (substitute, delete, swap or insert) after the first letter.
+
+    Draws for every row (so the stream does not depend on ``mask``); edits the rows in
+    ``mask`` and leaves the others as they are.
+    """
     n = len(street)
     kind = rng.integers(0, 4, n)
     where = rng.random(n)
     letter = np.array(list("aeiklmnorstuv"))[rng.integers(0, 13, n)]
-    # A string edit per row has no vectorised form; only the drawn rows change.
-    edited = [
-        _edit(s, int(k), w, str(c)) for s, k, w, c in zip(street, kind, where, letter, strict=True)
-    ]
-    return pd.Series(edited, index=street.index, dtype=object)
+    rows = np.flatnonzero(mask)
+    # A string edit per row has no vectorised form; only the drawn rows are visited.
+    edited = [_edit(street.iat[i], int(kind[i]), where[i], str(letter[i])) for i in rows]
+    out = street.astype(object).copy()
+    out.iloc[rows] = edited
+    return out
 
 
 def _edit(text: str, kind: int, where: float, letter: str) -> str:

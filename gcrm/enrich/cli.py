@@ -5,14 +5,16 @@ from __future__ import annotations
 import click
 from tqdm import tqdm
 
-from gcrm.cli import Context, pass_ctx
+from gcrm.clicontext import Context, pass_ctx
 from gcrm.enrich.points import STEP_NAMES, enrich_points
 
 __all__ = ["enrich"]
 
 
 @click.command("enrich")
-@click.option("--all", "full", is_flag=True, help="Recompute every point, not only new or changed ones.")
+@click.option(
+    "--all", "full", is_flag=True, help="Recompute every point, not only new or changed ones."
+)
 @click.option(
     "--only",
     type=click.Choice(["customers", "leads"]),

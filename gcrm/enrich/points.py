@@ -59,8 +59,7 @@ def enrich_points(
         where = "" if full else "WHERE enriched_at IS NULL"
         conn.execute(
             text(
-                f"CREATE TEMP TABLE _todo ON COMMIT DROP AS "
-                f"SELECT external_id FROM {table} {where}"
+                f"CREATE TEMP TABLE _todo ON COMMIT DROP AS SELECT external_id FROM {table} {where}"
             )
         )
         conn.execute(text("ALTER TABLE _todo ADD PRIMARY KEY (external_id)"))

@@ -33,7 +33,17 @@ STATUS_ALIASES = {
     "cancelled": "churned",
     "canceled": "churned",
 }
-CUSTOMER_COLUMNS = ("customer_id", "name", "street", "house_number", "postcode", "city", "segment", "status", "signup_date")
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "name",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "segment",
+    "status",
+    "signup_date",
+)
 OPTIONAL_CUSTOMER_COLUMNS = ("email", "phone", "churn_date")
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount")
 
@@ -59,11 +69,15 @@ def _validate_customers(frame: pd.DataFrame) -> tuple[RowChecks, pd.DataFrame]:
     checks.reject(frame["name"] == "", "name is empty")
     first_row = frame.groupby("customer_id")["_row"].transform("min")
     dup = cid.duplicated(keep="first") & (cid != "")
-    checks.reject(dup, "duplicate customer_id " + cid + " (first at row " + first_row.astype(str) + ")")
+    checks.reject(
+        dup, "duplicate customer_id " + cid + " (first at row " + first_row.astype(str) + ")"
+    )
     status = frame["status"].str.lower().map(STATUS_ALIASES)
     checks.reject(
         status.isna(),
-        "status " + frame["status"].map(repr) + f" unknown; expected one of {sorted(STATUS_ALIASES)}",
+        "status "
+        + frame["status"].map(repr)
+        + f" unknown; expected one of {sorted(STATUS_ALIASES)}",
     )
     segment = frame["segment"].str.lower().str.strip()
     checks.reject(segment == "", "segment is empty")
@@ -130,8 +144,12 @@ def import_customers(
 
     geo = geocode_frame(conn, good)
     good["address_norm"] = (
-        geo["street_norm"].fillna("") + " " + geo["housenumber_norm"].fillna("")
-    ).str.strip() + ", " + geo["postcode_norm"].fillna("") + " " + geo["city_norm"].fillna("")
+        (geo["street_norm"].fillna("") + " " + geo["housenumber_norm"].fillna("")).str.strip()
+        + ", "
+        + geo["postcode_norm"].fillna("")
+        + " "
+        + geo["city_norm"].fillna("")
+    )
     good["geom"] = list(shapely.points(geo["lon"].to_numpy(float), geo["lat"].to_numpy(float)))
     good.loc[geo["lon"].isna(), "geom"] = None
     for c in ("precision", "score", "source", "matched_address"):
@@ -166,7 +184,9 @@ def import_customers(
     return report
 
 
-def import_orders(conn: Connection, path: Path, *, rejects_path: Path | None = None) -> ImportReport:
+def import_orders(
+    conn: Connection, path: Path, *, rejects_path: Path | None = None
+) -> ImportReport:
     """Validate and upsert orders (CSV or XLSX) keyed by ``order_id``.
 
     Orders of customers that are not in ``gcrm.customers`` and unknown branch codes are
@@ -180,14 +200,19 @@ def import_orders(conn: Connection, path: Path, *, rejects_path: Path | None = N
     checks.reject(frame["order_id"] == "", "order_id is empty")
     checks.reject(frame["order_id"].duplicated(keep="first"), "duplicate order_id")
     date = parse_dates(frame["order_date"])
-    checks.reject(date.isna(), "order_date " + frame["order_date"].map(repr) + " is not a date; use YYYY-MM-DD")
+    checks.reject(
+        date.isna(),
+        "order_date " + frame["order_date"].map(repr) + " is not a date; use YYYY-MM-DD",
+    )
     amount = pd.to_numeric(frame["amount"].str.replace(",", ".", regex=False), errors="coerce")
     checks.reject(amount.isna(), "amount " + frame["amount"].map(repr) + " is not a number")
     checks.reject(amount < 0, "amount is negative")
     known_customers = _existing(conn, "gcrm.customers", "external_id", frame["customer_id"])
     checks.reject(
         ~frame["customer_id"].isin(known_customers),
-        "customer_id " + frame["customer_id"].map(repr) + " not found in gcrm.customers; import customers first",
+        "customer_id "
+        + frame["customer_id"].map(repr)
+        + " not found in gcrm.customers; import customers first",
     )
     branch = frame["branch_code"] if "branch_code" in frame else pd.Series("", index=frame.index)
     known_branches = _existing(conn, "gcrm.branches", "code", branch)
@@ -196,16 +221,20 @@ def import_orders(conn: Connection, path: Path, *, rejects_path: Path | None = N
         "branch_code " + branch.map(repr) + " not found in gcrm.branches; import branches first",
     )
     ok = checks.ok
-    good = pd.DataFrame(
-        {
-            "order_id": frame["order_id"],
-            "customer_external_id": frame["customer_id"],
-            "order_date": date.dt.date,
-            "amount": amount.round(2),
-            "channel": frame["channel"].str.lower() if "channel" in frame else None,
-            "branch_code": branch,
-        }
-    ).loc[ok].replace({"": None})
+    good = (
+        pd.DataFrame(
+            {
+                "order_id": frame["order_id"],
+                "customer_external_id": frame["customer_id"],
+                "order_date": date.dt.date,
+                "amount": amount.round(2),
+                "channel": frame["channel"].str.lower() if "channel" in frame else None,
+                "branch_code": branch,
+            }
+        )
+        .loc[ok]
+        .replace({"": None})
+    )
     stage = stage_frame(conn, good, like="gcrm.orders", name="_stage_orders")
     inserted, updated = upsert_from_stage(
         conn, stage=stage, table="gcrm.orders", key=["order_id"], columns=list(good.columns)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import shapely
+from rapidfuzz import process as rf_process
+from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, text
 
 from gcrm.db.bulk import copy_frame
@@ -56,7 +57,10 @@ def normalize_address_fields(frame: pd.DataFrame) -> pd.DataFrame:
     """Normalised match keys for columns street, housenumber, postcode, city (any missing)."""
     idx = frame.index
     empty = pd.Series(pd.NA, index=idx, dtype="string")
-    col = lambda name: frame[name] if name in frame else empty  # noqa: E731
+
+    def col(name: str) -> pd.Series:
+        return frame.get(name, empty)
+
     hn = normalize_housenumber(col("housenumber"))
     return pd.DataFrame(
         {
@@ -73,7 +77,7 @@ def normalize_address_fields(frame: pd.DataFrame) -> pd.DataFrame:
 _GEO_TABLE = """
 CREATE TEMP TABLE _geo (
     gid bigint PRIMARY KEY, input_key text, street_norm text, housenumber_norm text,
-    number_int integer, postcode_norm text, city_norm text,
+    unit text, number_int integer, postcode_norm text, city_norm text,
     street_match text, street_postcode text, street_sim double precision,
     geom geometry, precision text, score double precision, source text, matched_address text,
     cached boolean NOT NULL DEFAULT false
@@ -85,9 +89,115 @@ MIN_STREET_SIMILARITY = 0.6
 MARGIN = 0.05
 
 
+_FUZZY_CHUNK = 2_000
+
+
+def _read_frame(conn: Connection, sql: str) -> pd.DataFrame:
+    result = conn.execute(text(sql))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _match_streets_fuzzy(conn: Connection) -> None:
+    """Rung 2b: the closest street by optimal-string-alignment similarity (rapidfuzz).
+
+    Each unplaced query is compared with the streets of its postcode, else of its city, else
+    of the whole reference, as one matrix per scope (rapidfuzz ``cdist``, in C on every
+    core). A match needs MIN_STREET_SIMILARITY and a lead of MARGIN over the runner-up.
+    """
+    todo = _read_frame(
+        conn,
+        "SELECT gid, street_norm, postcode_norm, city_norm FROM _geo "
+        "WHERE precision IS NULL AND street_match IS NULL AND street_norm IS NOT NULL",
+    )
+    if todo.empty:
+        return
+    streets = _read_frame(
+        conn, "SELECT street_norm, postcode_norm, city_norm, n FROM gcrm.address_streets"
+    )
+    known_pc = set(streets["postcode_norm"].dropna())
+    known_city = set(streets["city_norm"].dropna())
+    todo["scope"] = np.where(
+        todo["postcode_norm"].isin(known_pc),
+        "pc:" + todo["postcode_norm"].fillna(""),
+        np.where(todo["city_norm"].isin(known_city), "city:" + todo["city_norm"].fillna(""), "all"),
+    )
+    matches = []
+    # A loop over scopes (postcodes, cities), not rows: each scope is one matrix in C.
+    for scope, group in todo.groupby("scope", sort=True):
+        choices = _scope_streets(streets, str(scope))
+        if choices.empty:
+            continue
+        matches.append(_best_streets(group, choices))
+    if not matches:
+        return
+    found = pd.concat(matches, ignore_index=True)
+    conn.execute(text("DROP TABLE IF EXISTS _fuzzy"))
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE _fuzzy (gid bigint, street_match text, street_postcode text, "
+            "street_sim double precision) ON COMMIT DROP"
+        )
+    )
+    copy_frame(conn, "_fuzzy", found)
+    conn.execute(
+        text(
+            "UPDATE _geo g SET street_match = f.street_match, street_postcode = f.street_postcode, "
+            "street_sim = f.street_sim FROM _fuzzy f WHERE g.gid = f.gid"
+        )
+    )
+    conn.execute(text("DROP TABLE _fuzzy"))
+
+
+def _scope_streets(streets: pd.DataFrame, scope: str) -> pd.DataFrame:
+    """Distinct street names of a scope, each with its biggest postcode."""
+    kind, _, value = scope.partition(":")
+    if kind == "pc":
+        sub = streets[streets["postcode_norm"] == value]
+    elif kind == "city":
+        sub = streets[streets["city_norm"] == value]
+    else:
+        sub = streets
+    sub = sub.sort_values(["street_norm", "n"], ascending=[True, False])
+    return sub.drop_duplicates("street_norm").reset_index(drop=True)
+
+
+def _best_streets(group: pd.DataFrame, choices: pd.DataFrame) -> pd.DataFrame:
+    names = choices["street_norm"].tolist()
+    rows = []
+    for start in range(0, len(group), _FUZZY_CHUNK):
+        part = group.iloc[start : start + _FUZZY_CHUNK]
+        scores = rf_process.cdist(
+            part["street_norm"].tolist(),
+            names,
+            scorer=OSA.normalized_similarity,
+            dtype=np.float32,
+            workers=-1,
+        )
+        if scores.shape[1] > 1:
+            top2 = np.partition(scores, -2, axis=1)[:, -2:]
+            best, second = top2[:, 1], top2[:, 0]
+        else:
+            best, second = scores[:, 0], np.zeros(len(part), dtype=np.float32)
+        pick = scores.argmax(axis=1)
+        ok = (best >= MIN_STREET_SIMILARITY) & (second < best - MARGIN)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "gid": part["gid"].to_numpy()[ok],
+                    "street_match": choices["street_norm"].to_numpy()[pick[ok]],
+                    "street_postcode": choices["postcode_norm"].to_numpy()[pick[ok]],
+                    "street_sim": best[ok].astype(float),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
 def _input_keys(keys: pd.DataFrame) -> pd.Series:
-    parts = keys[["street_norm", "housenumber_norm", "postcode_norm", "city_norm"]].fillna("")
-    return parts["street_norm"] + "|" + parts["housenumber_norm"] + "|" + parts["postcode_norm"] + "|" + parts["city_norm"]
+    parts = keys[["street_norm", "housenumber_norm", "unit", "postcode_norm", "city_norm"]].fillna(
+        ""
+    )
+    return parts.agg("|".join, axis=1)
 
 
 def geocode_frame(conn: Connection, frame: pd.DataFrame, *, use_cache: bool = True) -> pd.DataFrame:
@@ -100,9 +210,15 @@ def geocode_frame(conn: Connection, frame: pd.DataFrame, *, use_cache: bool = Tr
     if "address" in frame and "street" not in frame:
         frame = parse_addresses(frame["address"])
     keys = normalize_address_fields(frame)
-    stage = keys.drop(columns="unit").copy()
+    stage = keys.copy()
     stage.insert(0, "gid", np.arange(len(stage), dtype=np.int64))
-    stage.insert(1, "input_key", _input_keys(keys).where(keys["street_norm"].notna() | keys["postcode_norm"].notna() | keys["city_norm"].notna()))
+    stage.insert(
+        1,
+        "input_key",
+        _input_keys(keys).where(
+            keys["street_norm"].notna() | keys["postcode_norm"].notna() | keys["city_norm"].notna()
+        ),
+    )
     stage["number_int"] = pd.to_numeric(
         keys["housenumber_norm"].str.extract(r"^(\d+)", expand=False), errors="coerce"
     ).astype("Int64")
@@ -110,11 +226,12 @@ def geocode_frame(conn: Connection, frame: pd.DataFrame, *, use_cache: bool = Tr
     conn.execute(text(_GEO_TABLE))
     copy_frame(conn, "_geo", stage)
     conn.execute(text("ANALYZE _geo"))
-    # Candidate generation for fuzzy streets; acceptance is MIN_STREET_SIMILARITY.
-    conn.execute(text("SET LOCAL pg_trgm.similarity_threshold = 0.35"))
-    params = {"min_sim": MIN_STREET_SIMILARITY, "margin": MARGIN}
+    params: dict[str, float] = {}
     for statement in _LADDER:
         if not use_cache and "geocode_cache" in statement:
+            continue
+        if statement.endswith("SELECT 'fuzzy streets'"):
+            _match_streets_fuzzy(conn)
             continue
         wanted = {k: v for k, v in params.items() if f":{k}" in statement}
         conn.execute(text(statement), wanted)
@@ -125,7 +242,9 @@ def geocode_frame(conn: Connection, frame: pd.DataFrame, *, use_cache: bool = Tr
         )
     ).fetchall()
     conn.execute(text("DROP TABLE _geo"))
-    out = pd.DataFrame(rows, columns=["lon", "lat", "precision", "score", "source", "matched_address"])
+    out = pd.DataFrame(
+        rows, columns=["lon", "lat", "precision", "score", "source", "matched_address"]
+    )
     out.index = frame.index
     out["lon"] = out["lon"].astype(float)
     out["lat"] = out["lat"].astype(float)
@@ -166,8 +285,10 @@ def parse_one_line(address: str) -> dict[str, str | None]:
             after_postcode = True
         elif _UNIT_RE.match(part):
             units.append(part)
-        elif street is None and any(ch.isdigit() for ch in part) and (
-            sm := _STREET_FIRST.match(part) or _NUMBER_FIRST.match(part)
+        elif (
+            street is None
+            and any(ch.isdigit() for ch in part)
+            and (sm := _STREET_FIRST.match(part) or _NUMBER_FIRST.match(part))
         ):
             street, number = sm.group("street").strip(), sm.group("number").strip()
         elif street is None and not after_postcode and part != named[-1]:
@@ -184,7 +305,9 @@ def parse_addresses(addresses: pd.Series) -> pd.DataFrame:
     # One string at a time: the parse branches on the parts each address has; it runs at
     # ~100k addresses a second, well under the database's share of the work.
     parsed = [parse_one_line(a) if isinstance(a, str) and a.strip() else {} for a in addresses]
-    frame = pd.DataFrame.from_records(parsed, index=addresses.index, columns=["street", "housenumber", "postcode", "city"])
+    frame = pd.DataFrame.from_records(
+        parsed, index=addresses.index, columns=["street", "housenumber", "postcode", "city"]
+    )
     return frame.astype("string")
 
 
@@ -202,4 +325,3 @@ def geocode_address(conn: Connection, address: str) -> GeocodeResult:
         source=str(row["source"]),
         matched_address=None if pd.isna(row["matched_address"]) else str(row["matched_address"]),
     )
-

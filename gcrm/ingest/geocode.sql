@@ -11,12 +11,16 @@ FROM gcrm.geocode_cache c
 WHERE c.input_key = g.input_key AND c.precision <> 'none';;
 
 -- 1. exact normalised street + house number. Candidates rank by postcode, then city; when the
---    best tier spans more than one postcode (the same address in two places) it is ambiguous.
+--    best tier holds points more than 100 m apart (the same address in two places) it is
+--    ambiguous and left to the lower rungs.
 WITH c AS (
     SELECT g.gid, a.ref, a.geom, a.postcode_norm,
            concat_ws(', ', a.street || ' ' || a.housenumber, concat_ws(' ', a.postcode, a.city)) AS label,
-           (g.postcode_norm IS NOT NULL AND a.postcode_norm = g.postcode_norm) AS pc_ok,
-           (g.city_norm IS NOT NULL AND a.city_norm = g.city_norm) AS city_ok,
+           coalesce(a.postcode_norm = g.postcode_norm, false) AS pc_ok,
+           coalesce(a.city_norm = g.city_norm, false) AS city_ok,
+           -- Several points can share an address (building, entrances, floors): the unit
+           -- asked for, else the one without a unit (the building itself).
+           coalesce(a.unit = g.unit, false) AS unit_ok, a.unit IS NULL AS no_unit,
            g.postcode_norm IS NULL AS pc_missing
     FROM _geo g
     JOIN gcrm.address_points a
@@ -24,16 +28,20 @@ WITH c AS (
     WHERE g.precision IS NULL
 ), tier AS (
     SELECT c.*, rank() OVER (PARTITION BY gid ORDER BY pc_ok DESC, city_ok DESC) AS tier,
-           row_number() OVER (PARTITION BY gid ORDER BY pc_ok DESC, city_ok DESC, ref) AS rn
+           row_number() OVER (PARTITION BY gid ORDER BY pc_ok DESC, city_ok DESC, unit_ok DESC,
+                                                      no_unit DESC, ref) AS rn
     FROM c
 ), best AS (
-    SELECT gid, count(DISTINCT postcode_norm) AS places FROM tier WHERE tier = 1 GROUP BY gid
+    SELECT t.gid, max(ST_Distance(t.geom::geography, f.geom::geography)) AS spread_m
+    FROM tier t JOIN tier f ON f.gid = t.gid AND f.rn = 1
+    WHERE t.tier = 1
+    GROUP BY t.gid
 )
 UPDATE _geo g
 SET geom = t.geom, precision = 'rooftop', source = 'reference:exact', matched_address = t.label,
     score = CASE WHEN t.pc_ok THEN 1.0 WHEN t.pc_missing THEN 0.95 ELSE 0.85 END
 FROM tier t JOIN best b ON b.gid = t.gid
-WHERE g.gid = t.gid AND t.rn = 1 AND b.places = 1;;
+WHERE g.gid = t.gid AND t.rn = 1 AND b.spread_m <= 100;;
 
 -- 2a. the street, known exactly: the postcode's street when given, else the biggest one.
 UPDATE _geo g
@@ -47,37 +55,10 @@ FROM (
 ) s
 WHERE g.gid = s.gid;;
 
--- 2b. the street, fuzzily: trigram (typos anywhere) or edit distance (transpositions in short
---     names, only inside a known postcode), among the streets of the postcode or city when
---     known. Unambiguous only: a runner-up street within 0.05 of the best steps down.
-WITH c AS (
-    SELECT g.gid, s.street_norm, s.postcode_norm,
-           greatest(similarity(s.street_norm, g.street_norm),
-                    1 - levenshtein(s.street_norm, g.street_norm)::float8
-                        / greatest(length(s.street_norm), length(g.street_norm))) AS sim
-    FROM _geo g
-    JOIN gcrm.address_streets s
-      ON (s.street_norm % g.street_norm
-          OR (g.postcode_norm IS NOT NULL AND s.postcode_norm = g.postcode_norm
-              AND levenshtein(s.street_norm, g.street_norm) <= 2))
-     AND (g.postcode_norm IS NULL OR s.postcode_norm = g.postcode_norm)
-     AND (g.city_norm IS NULL OR g.postcode_norm IS NOT NULL OR s.city_norm = g.city_norm)
-    WHERE g.precision IS NULL AND g.street_match IS NULL AND g.street_norm IS NOT NULL
-), ranked AS (
-    SELECT c.*, row_number() OVER (PARTITION BY gid ORDER BY sim DESC, street_norm, postcode_norm) AS rn,
-           max(sim) OVER (PARTITION BY gid) AS best_sim
-    FROM c
-), runner_up AS (
-    SELECT r.gid, max(r.sim) AS sim
-    FROM ranked r JOIN ranked b ON b.gid = r.gid AND b.rn = 1
-    WHERE r.street_norm <> b.street_norm
-    GROUP BY r.gid
-)
-UPDATE _geo g
-SET street_match = r.street_norm, street_postcode = r.postcode_norm, street_sim = r.sim
-FROM ranked r LEFT JOIN runner_up u ON u.gid = r.gid
-WHERE g.gid = r.gid AND r.rn = 1 AND r.sim >= :min_sim
-  AND (u.sim IS NULL OR u.sim < r.sim - :margin);;
+-- 2b. the street, fuzzily: computed in Python (gcrm.ingest.geocode._match_streets_fuzzy)
+--     with rapidfuzz's optimal-string-alignment distance, which counts a transposition as one
+--     edit; trigram similarity missed too many short names with swapped letters.
+SELECT 'fuzzy streets';;
 
 -- 3. the house number on the fuzzily matched street.
 UPDATE _geo g
@@ -91,12 +72,12 @@ FROM (
       ON a.street_norm = g.street_match AND a.housenumber_norm = g.housenumber_norm
      AND a.postcode_norm IS NOT DISTINCT FROM g.street_postcode
     WHERE g.precision IS NULL AND g.street_sim < 1.0
-    ORDER BY g.gid, a.ref
+    ORDER BY g.gid, coalesce(a.unit = g.unit, false) DESC, a.unit IS NULL DESC, a.ref
 ) m
 WHERE g.gid = m.gid;;
 
 -- 4. interpolated: between the nearest lower and higher numbers on the same side (parity) of
---    the matched street, at most 20 numbers apart.
+--    the matched street, at most 12 numbers and 150 m apart (wider gaps guess too much).
 UPDATE _geo g
 SET geom = ST_LineInterpolatePoint(
         ST_MakeLine(lo.geom, hi.geom),
@@ -119,7 +100,8 @@ JOIN LATERAL (
     ORDER BY a.number_int, a.ref LIMIT 1
 ) hi ON true
 WHERE g.gid = g2.gid AND g2.precision IS NULL AND g2.street_match IS NOT NULL
-  AND g2.number_int IS NOT NULL AND hi.number_int - lo.number_int <= 20;;
+  AND g2.number_int IS NOT NULL AND hi.number_int - lo.number_int <= 12
+  AND ST_Distance(lo.geom::geography, hi.geom::geography) <= 150;;
 
 -- 5. street centroid.
 UPDATE _geo g

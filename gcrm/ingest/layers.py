@@ -166,7 +166,11 @@ _FALSE = {"0", "false", "f", "no", "n", ""}
 
 def _read(spec: LayerSpec, path: Path) -> pd.DataFrame:
     argument = f"{spec.kind} file"
-    frame = read_features(path, argument=argument) if spec.family else read_table(path, argument=argument)
+    frame = (
+        read_features(path, argument=argument)
+        if spec.family
+        else read_table(path, argument=argument)
+    )
     for col in frame.columns:
         if col not in ("_row", "geometry"):
             frame[col] = frame[col].astype("string").fillna("").str.strip()
@@ -177,7 +181,9 @@ def _check_rows(spec: LayerSpec, frame: pd.DataFrame, checks: RowChecks) -> pd.D
     """Per-row checks; returns the typed, cleaned columns of the spec."""
     clean = pd.DataFrame(index=frame.index)
     for col in spec.required + spec.optional:
-        clean[col] = frame[col] if col in frame else pd.Series("", index=frame.index, dtype="string")
+        clean[col] = (
+            frame[col] if col in frame else pd.Series("", index=frame.index, dtype="string")
+        )
     for col in spec.lowercase:
         clean[col] = clean[col].str.lower()
     for col in spec.key + spec.not_empty:
@@ -381,7 +387,9 @@ def import_area_levels(conn: Connection, path: Path) -> ImportReport:
     """Load the level definitions (level, parent_level, rank, label, derivation)."""
     path = Path(path)
     frame = read_table(path, argument="area levels file")
-    require_columns(frame, ("level", "rank", "label", "derivation"), source=f"area levels file {str(path)!r}")
+    require_columns(
+        frame, ("level", "rank", "label", "derivation"), source=f"area levels file {str(path)!r}"
+    )
     frame["level"] = frame["level"].str.strip().str.lower()
     parent = frame.get("parent_level", pd.Series("", index=frame.index)).str.strip().str.lower()
     rank = pd.to_numeric(frame["rank"], errors="coerce")
@@ -422,7 +430,9 @@ def import_addresses(conn: Connection, path: Path, **kw: object) -> ImportReport
     return import_layer(conn, "addresses", path, **kw)  # type: ignore[arg-type]
 
 
-def import_areas(conn: Connection, path: Path, *, levels: Path | None = None, **kw: object) -> ImportReport:
+def import_areas(
+    conn: Connection, path: Path, *, levels: Path | None = None, **kw: object
+) -> ImportReport:
     """Load areas of any level; ``levels`` (CSV) defines or updates the levels first."""
     if levels is not None:
         import_area_levels(conn, levels)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -113,7 +112,9 @@ def normalize_postcode(values: pd.Series) -> pd.Series:
     return s.str.extract(r"(\d{4,5})", expand=False).astype("string")
 
 
-_HOUSENUMBER = r"^\s*(?P<num>\d+)(?:\s*-\s*(?P<to>\d+))?\s*(?P<letter>[a-z](?![a-z]))?\s*(?P<unit>.*)$"
+_HOUSENUMBER = (
+    r"^\s*(?P<num>\d+)(?:\s*-\s*(?P<to>\d+))?\s*(?P<letter>[a-z](?![a-z]))?\s*(?P<unit>.*)$"
+)
 
 
 def normalize_housenumber(values: pd.Series) -> pd.DataFrame:

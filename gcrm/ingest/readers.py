@@ -47,7 +47,9 @@ def read_table(path: Path, *, argument: str = "FILE") -> pd.DataFrame:
     return frame
 
 
-def read_features(path: Path, *, argument: str = "FILE", layer: str | None = None) -> gpd.GeoDataFrame:
+def read_features(
+    path: Path, *, argument: str = "FILE", layer: str | None = None
+) -> gpd.GeoDataFrame:
     """Read a vector layer (or a CSV with lon/lat columns) into EPSG:4326.
 
     The file's own CRS is required; a file without one is an error, never a guess.

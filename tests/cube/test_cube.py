@@ -33,7 +33,9 @@ def _levels(cube: xr.Dataset) -> list[str]:
     return sorted(set(cube["level"].values))
 
 
-def test_revenue_and_orders_per_level_equal_the_database(cube: xr.Dataset, demo_conn: Connection) -> None:
+def test_revenue_and_orders_per_level_equal_the_database(
+    cube: xr.Dataset, demo_conn: Connection
+) -> None:
     for level in _levels(cube):
         revenue = select_measure(cube, "revenue", level=level).sum()
         orders = select_measure(cube, "orders", level=level).sum()
@@ -50,10 +52,14 @@ def test_revenue_and_orders_per_level_equal_the_database(cube: xr.Dataset, demo_
     assert db_orders > 1000
 
 
-def test_active_customers_at_each_year_end_equal_the_database(cube: xr.Dataset, demo_conn: Connection) -> None:
+def test_active_customers_at_each_year_end_equal_the_database(
+    cube: xr.Dataset, demo_conn: Connection
+) -> None:
     for year in ("2023", "2024", "2025"):
         for segment in ["all", *map(str, cube["segment"].values)]:
-            active = select_measure(cube, "active", level="district", period=year, segment=segment).sum()
+            active = select_measure(
+                cube, "active", level="district", period=year, segment=segment
+            ).sum()
             db_active = demo_conn.execute(
                 text(
                     "SELECT count(*) FROM gcrm.customers WHERE area_codes ? 'district' "
@@ -66,7 +72,9 @@ def test_active_customers_at_each_year_end_equal_the_database(cube: xr.Dataset, 
             assert active == db_active, (year, segment)
 
 
-def test_new_and_churned_in_a_quarter_equal_the_database(cube: xr.Dataset, demo_conn: Connection) -> None:
+def test_new_and_churned_in_a_quarter_equal_the_database(
+    cube: xr.Dataset, demo_conn: Connection
+) -> None:
     new = select_measure(cube, "new", level="postcode", period="2024-Q2").sum()
     churned = select_measure(cube, "churned", level="postcode", period="2024-Q2").sum()
     db_new, db_churned = demo_conn.execute(
@@ -83,12 +91,16 @@ def test_static_measures_equal_the_database(cube: xr.Dataset, demo_conn: Connect
     households = select_measure(cube, "households", level="district")
     db = dict(
         demo_conn.execute(
-            text("SELECT 'district:' || code, value FROM gcrm.area_stats WHERE level = 'district' AND measure = 'households'")
+            text(
+                "SELECT 'district:' || code, value FROM gcrm.area_stats WHERE level = 'district' AND measure = 'households'"
+            )
         ).all()
     )
     assert households.to_dict() == pytest.approx(db)
     leads = select_measure(cube, "leads", level="district").sum()
-    db_leads = demo_conn.execute(text("SELECT count(*) FROM gcrm.leads WHERE area_codes ? 'district'")).scalar_one()
+    db_leads = demo_conn.execute(
+        text("SELECT count(*) FROM gcrm.leads WHERE area_codes ? 'district'")
+    ).scalar_one()
     assert leads == db_leads
 
 
@@ -137,17 +149,33 @@ def test_periods_and_errors_name_the_fix(cube: xr.Dataset) -> None:
         select_measure(cube, "revenue", level="county")
     with pytest.raises(NotFoundError, match="gcrm cube build"):
         load_cube(Path("/nonexistent/cube.zarr"))
-    assert set(MEASURES) >= {"customers", "active", "churned", "revenue", "orders", "leads", "population", "households", "penetration"}
+    assert set(MEASURES) >= {
+        "customers",
+        "active",
+        "churned",
+        "revenue",
+        "orders",
+        "leads",
+        "population",
+        "households",
+        "penetration",
+    }
 
 
-def test_precision_counts_cover_every_placed_customer(cube: xr.Dataset, demo_conn: Connection) -> None:
+def test_precision_counts_cover_every_placed_customer(
+    cube: xr.Dataset, demo_conn: Connection
+) -> None:
     counts = cube["customers_by_precision"].where(cube["level"] == "district").sum("area")
     db = dict(
         demo_conn.execute(
-            text("SELECT geocode_precision, count(*) FROM gcrm.customers WHERE area_codes ? 'district' GROUP BY 1")
+            text(
+                "SELECT geocode_precision, count(*) FROM gcrm.customers WHERE area_codes ? 'district' GROUP BY 1"
+            )
         ).all()
     )
-    assert {str(p): int(v) for p, v in zip(counts["precision"].values, counts.values, strict=True) if v} == db
+    assert {
+        str(p): int(v) for p, v in zip(counts["precision"].values, counts.values, strict=True) if v
+    } == db
 
 
 def test_empty_database_cannot_build_a_cube(conn: Connection) -> None:

@@ -23,7 +23,7 @@ def test_schema_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:
 
 def test_copy_in_and_wkb_out_round_trip(conn: Connection) -> None:
     gdf = gpd.GeoDataFrame(
-        {"code": ["B1", "B2"], "name": ["North", "Sö'uth, \"quoted\"\ttab"]},
+        {"code": ["B1", "B2"], "name": ["North", 'Sö\'uth, "quoted"\ttab']},
         geometry=[Point(24.94, 60.17), Point(24.95, 60.16)],
         crs="EPSG:4326",
     ).rename_geometry("geom")

@@ -28,30 +28,50 @@ def world(conn: Connection, tmp_path: Path) -> None:
             "name": ["West", "East", "West 1", "East 1"],
             "parent_code": [None, None, "W", "E"],
         },
-        geometry=[box(24.0, 60.0, 24.01, 60.01), box(24.01, 60.0, 24.02, 60.01),
-                  box(24.0, 60.0, 24.005, 60.005), box(24.01, 60.0, 24.015, 60.005)],
+        geometry=[
+            box(24.0, 60.0, 24.01, 60.01),
+            box(24.01, 60.0, 24.02, 60.01),
+            box(24.0, 60.0, 24.005, 60.005),
+            box(24.01, 60.0, 24.015, 60.005),
+        ],
         crs="EPSG:4326",
     )
     areas.to_file(tmp_path / "areas.gpkg")
     import_areas(conn, tmp_path / "areas.gpkg", levels=levels)
     zones = gpd.GeoDataFrame(
-        {"ref": ["z1", "z2"], "class": ["industrial", "residential"], "landuse": ["industrial", "residential"]},
+        {
+            "ref": ["z1", "z2"],
+            "class": ["industrial", "residential"],
+            "landuse": ["industrial", "residential"],
+        },
         geometry=[box(24.0, 60.0, 24.004, 60.004), box(24.0, 60.0, 24.02, 60.01)],
         crs="EPSG:4326",
     )
     zones.to_file(tmp_path / "zones.gpkg")
     import_zones(conn, tmp_path / "zones.gpkg")
     roads = gpd.GeoDataFrame(
-        {"ref": ["r1", "r2"], "class": ["primary", "residential"], "name": ["Main", "Side"],
-         "speed_kmh": [50.0, 30.0], "oneway": [False, True]},
-        geometry=[LineString([(24.0, 60.0), (24.02, 60.0)]), LineString([(24.0, 60.01), (24.02, 60.01)])],
+        {
+            "ref": ["r1", "r2"],
+            "class": ["primary", "residential"],
+            "name": ["Main", "Side"],
+            "speed_kmh": [50.0, 30.0],
+            "oneway": [False, True],
+        },
+        geometry=[
+            LineString([(24.0, 60.0), (24.02, 60.0)]),
+            LineString([(24.0, 60.01), (24.02, 60.01)]),
+        ],
         crs="EPSG:4326",
     )
     roads.to_file(tmp_path / "roads.gpkg")
     import_roads(conn, tmp_path / "roads.gpkg")
     leads = gpd.GeoDataFrame(
-        {"external_id": ["L1", "L2", "L3"], "name": ["Cafe", "Shop", "Far"],
-         "category_group": ["amenity", "shop", "shop"], "category": ["cafe", "bakery", "kiosk"]},
+        {
+            "external_id": ["L1", "L2", "L3"],
+            "name": ["Cafe", "Shop", "Far"],
+            "category_group": ["amenity", "shop", "shop"],
+            "category": ["cafe", "bakery", "kiosk"],
+        },
         # L1 in W/W1, industrial zone (the smaller one wins), 0.001 deg north of Main.
         # L2 in E but no block, residential, 0.002 deg south of Side.
         # L3 outside every area and zone.

@@ -47,7 +47,9 @@ def _customers(conn: Connection) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys())).set_index("external_id")
 
 
-def test_messy_file_loads_good_rows_and_rejects_bad(conn: Connection, reference: Path, tmp_path: Path) -> None:
+def test_messy_file_loads_good_rows_and_rejects_bad(
+    conn: Connection, reference: Path, tmp_path: Path
+) -> None:
     path = _write(tmp_path, ROWS)
     report = import_customers(conn, path)
 
@@ -86,16 +88,25 @@ def test_second_run_changes_nothing(conn: Connection, reference: Path, tmp_path:
     pd.testing.assert_frame_equal(_customers(conn), before)
 
 
-def test_changed_row_updates_only_that_customer(conn: Connection, reference: Path, tmp_path: Path) -> None:
+def test_changed_row_updates_only_that_customer(
+    conn: Connection, reference: Path, tmp_path: Path
+) -> None:
     import_customers(conn, _write(tmp_path, ROWS))
-    changed = [r.replace("Mannerheimintie,10,", "Mannerheimintie,12,") if r.startswith("C1,Aino") else r for r in ROWS]
+    changed = [
+        r.replace("Mannerheimintie,10,", "Mannerheimintie,12,") if r.startswith("C1,Aino") else r
+        for r in ROWS
+    ]
     report = import_customers(conn, _write(tmp_path, changed))
     assert (report.inserted, report.updated) == (0, 1)
-    lon, lat = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM gcrm.customers WHERE external_id = 'C1'")).one()
+    lon, lat = conn.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM gcrm.customers WHERE external_id = 'C1'")
+    ).one()
     assert (lon, lat) == pytest.approx((24.9398, 60.1697))
 
 
-def test_missing_column_is_an_error_naming_it(conn: Connection, reference: Path, tmp_path: Path) -> None:
+def test_missing_column_is_an_error_naming_it(
+    conn: Connection, reference: Path, tmp_path: Path
+) -> None:
     path = tmp_path / "crm.csv"
     path.write_text(HEADER.replace("postcode", "zip") + ROWS[0] + "\n", encoding="utf-8")
     with pytest.raises(ValidationError, match=r"\['postcode'\] missing"):

@@ -1,0 +1,268 @@
+"""Nearby leads: one indexed PostGIS query around an origin point."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from gcrm.db import read_geodataframe
+from gcrm.errors import GeocodingError, NotFoundError, ValidationError
+
+__all__ = ["MAX_LIMIT", "Origin", "find_nearby_leads", "resolve_origin"]
+
+#: Upper bound on ``limit``: a call list, not a table dump.
+MAX_LIMIT = 10_000
+
+LEAD_COLUMNS = [
+    "external_id",
+    "name",
+    "category_group",
+    "category",
+    "street",
+    "housenumber",
+    "postcode",
+    "city",
+    "phone",
+    "website",
+    "source",
+    "zoning_class",
+    "road_class",
+    "road_name",
+    "road_distance_m",
+]
+
+# The geography casts match the expression index leads_geog_idx, so both ST_DWithin and the
+# KNN operator (<-> on geography: distance on the sphere) use it; the outer query orders by
+# the exact spheroid distance. Ties are broken by external_id so ranks are reproducible.
+_NEARBY_SQL = f"""
+WITH nearest AS (
+    SELECT {", ".join(f"l.{c}" for c in LEAD_COLUMNS)}, l.area_codes,
+           ST_Distance(l.geom::geography, o.origin) AS distance_m,
+           l.geom
+    FROM gcrm.leads AS l,
+         (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS origin) AS o
+    WHERE ST_DWithin(l.geom::geography, o.origin, :radius_m)
+      AND (CAST(:categories AS text[]) IS NULL OR l.category = ANY(CAST(:categories AS text[])))
+      AND (CAST(:zoning AS text[]) IS NULL OR l.zoning_class = ANY(CAST(:zoning AS text[])))
+    ORDER BY l.geom::geography <-> o.origin
+    LIMIT :limit
+)
+SELECT row_number() OVER (ORDER BY distance_m, external_id) AS rank,
+       {", ".join(LEAD_COLUMNS)}, area_codes, distance_m, ST_AsBinary(geom) AS geom
+FROM nearest
+ORDER BY distance_m, external_id
+"""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a nearby search starts: a point, a human label and how precisely it is known."""
+
+    lon: float
+    lat: float
+    label: str
+    precision: str
+
+
+def _check_point(lon: float, lat: float) -> None:
+    for name, value, bound in (("lon", lon, 180.0), ("lat", lat, 90.0)):
+        if not (isinstance(value, int | float) and math.isfinite(value) and abs(value) <= bound):
+            msg = f"{name}={value!r} is not a valid coordinate; pass degrees in [-{bound:g}, {bound:g}] (EPSG:4326)"
+            raise ValidationError(msg)
+
+
+def _check_options(radius_m: float, limit: int) -> None:
+    if not (math.isfinite(radius_m) and radius_m > 0):
+        msg = f"radius_m={radius_m!r} must be a positive number of metres, e.g. 1000"
+        raise ValidationError(msg)
+    if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
+        msg = f"limit={limit!r} must be an integer from 1 to {MAX_LIMIT}, e.g. 50"
+        raise ValidationError(msg)
+
+
+def _text_array(values: Sequence[str] | None, *, name: str) -> list[str] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        msg = f"{name}={values!r} must be a sequence of strings; pass [{values!r}]"
+        raise ValidationError(msg)
+    return [str(v) for v in values] or None
+
+
+def _area_levels(conn: Connection) -> list[str]:
+    rows = conn.execute(text("SELECT level FROM gcrm.area_levels ORDER BY rank, level"))
+    return list(rows.scalars())
+
+
+def _expand_area_codes(gdf: gpd.GeoDataFrame, levels: list[str]) -> gpd.GeoDataFrame:
+    codes = pd.DataFrame(list(gdf.pop("area_codes")), index=gdf.index, dtype=object)
+    extra = [c for c in codes.columns if c not in levels]
+    codes = codes.reindex(columns=[*levels, *sorted(extra)])
+    codes.columns = [f"area_{c}" for c in codes.columns]
+    geometry = gdf.geometry.name
+    front = [c for c in gdf.columns if c != geometry]
+    out = pd.concat([gdf[front], codes, gdf[[geometry]]], axis=1)
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=gdf.crs)
+
+
+def find_nearby_leads(
+    conn: Connection,
+    *,
+    lon: float,
+    lat: float,
+    radius_m: float = 1000,
+    limit: int = 50,
+    categories: Sequence[str] | None = None,
+    zoning_classes: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """The leads nearest to a point, within a radius, ranked by distance.
+
+    Parameters
+    ----------
+    conn
+        Connection to the gcrm database.
+    lon, lat
+        Origin in degrees (EPSG:4326).
+    radius_m
+        Search radius in metres (geodesic).
+    limit
+        At most this many leads, the nearest first.
+    categories
+        Keep only leads whose ``category`` is one of these (e.g. ``["cafe", "restaurant"]``).
+    zoning_classes
+        Keep only leads in these zoning classes (residential, commercial, industrial, mixed,
+        other), as set by ``gcrm enrich``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per lead, ordered by ``distance_m`` (metres, geodesic) with a 1-based
+        ``rank``; the lead columns, its ``area_<level>`` codes and point geometry (EPSG:4326).
+
+    Raises
+    ------
+    ValidationError
+        When a coordinate, ``radius_m``, ``limit`` or a filter is invalid.
+    """
+    _check_point(lon, lat)
+    _check_options(radius_m, limit)
+    params = {
+        "lon": float(lon),
+        "lat": float(lat),
+        "radius_m": float(radius_m),
+        "limit": int(limit),
+        "categories": _text_array(categories, name="categories"),
+        "zoning": _text_array(zoning_classes, name="zoning_classes"),
+    }
+    gdf = read_geodataframe(conn, _NEARBY_SQL, params)
+    gdf["distance_m"] = gdf["distance_m"].astype(float)
+    gdf["rank"] = gdf["rank"].astype(int)
+    return _expand_area_codes(gdf, _area_levels(conn))
+
+
+def _origin_of_customer(conn: Connection, customer_id: str) -> Origin:
+    row = (
+        conn.execute(
+            text(
+                "SELECT name, geocode_precision, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+                "FROM gcrm.customers WHERE external_id = :id"
+            ),
+            {"id": customer_id},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        msg = f"customer_id={customer_id!r} is not in gcrm.customers; check the id (the CRM's customer_id)"
+        raise NotFoundError(msg)
+    if row["lon"] is None:
+        msg = (
+            f"customer_id={customer_id!r} has no location (geocode precision "
+            f"{row['geocode_precision']!r}); fix the customer's address and re-import, "
+            "or search from an address or --lon/--lat"
+        )
+        raise NotFoundError(msg)
+    return Origin(
+        float(row["lon"]),
+        float(row["lat"]),
+        f"customer {customer_id} ({row['name']})",
+        str(row["geocode_precision"]),
+    )
+
+
+def _origin_of_address(conn: Connection, address: str) -> Origin:
+    from gcrm.ingest import geocode_address
+
+    if not address.strip():
+        msg = "address='' is empty; pass a street and house number, e.g. 'Mannerheimintie 10'"
+        raise ValidationError(msg)
+    result = geocode_address(conn, address)
+    if result.precision == "none" or result.lon is None or result.lat is None:
+        msg = (
+            f"address={address!r} could not be geocoded: no street, postcode or locality in the "
+            "address reference matches it; check the spelling, add the postcode and city "
+            "(e.g. 'Mannerheimintie 10, 00100 Helsinki'), or pass coordinates or a customer id"
+        )
+        raise GeocodingError(msg)
+    return Origin(result.lon, result.lat, result.matched_address or address, result.precision)
+
+
+def resolve_origin(
+    conn: Connection,
+    *,
+    address: str | None = None,
+    customer_id: str | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+) -> Origin:
+    """Turn exactly one of an address, a customer id or coordinates into an :class:`Origin`.
+
+    Parameters
+    ----------
+    conn
+        Connection to the gcrm database.
+    address
+        Free-text address, geocoded with :func:`gcrm.ingest.geocode_address`.
+    customer_id
+        A customer's external id; its geocoded location is used.
+    lon, lat
+        Coordinates in degrees (EPSG:4326), both or neither.
+
+    Returns
+    -------
+    Origin
+        ``lon``, ``lat``, a ``label`` for people and the ``precision`` of the location.
+
+    Raises
+    ------
+    ValidationError
+        When not exactly one kind of origin is given, or coordinates are invalid.
+    NotFoundError
+        When the customer does not exist or has no location.
+    GeocodingError
+        When the address cannot be geocoded.
+    """
+    if (lon is None) != (lat is None):
+        msg = f"lon={lon!r}, lat={lat!r}: pass both coordinates or neither"
+        raise ValidationError(msg)
+    given = {
+        "address": address is not None,
+        "customer_id": customer_id is not None,
+        "lon/lat": lon is not None,
+    }
+    if sum(given.values()) != 1:
+        chosen = [k for k, v in given.items() if v] or "none"
+        msg = f"give exactly one origin (address, customer_id or lon/lat); got {chosen}"
+        raise ValidationError(msg)
+    if address is not None:
+        return _origin_of_address(conn, address)
+    if customer_id is not None:
+        return _origin_of_customer(conn, customer_id)
+    assert lon is not None and lat is not None
+    _check_point(lon, lat)
+    return Origin(float(lon), float(lat), f"{lat:.5f}, {lon:.5f}", "coordinates")

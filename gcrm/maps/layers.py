@@ -1,0 +1,301 @@
+"""Map layers: area fills, clustered points, branches, a legend and the attribution.
+
+Colours are computed in Python, vectorised, and shipped as feature properties; the browser only
+draws. Points go through Leaflet.markercluster in the browser from one compact data array
+(``FastMarkerCluster``), not one JavaScript statement per marker.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import MacroElement
+from folium.plugins import FastMarkerCluster
+from jinja2 import Template
+
+__all__ = [
+    "NO_DATA_COLOUR",
+    "OSM_ATTRIBUTION",
+    "PRECISION_COLOURS",
+    "SEQUENTIAL_PALETTE",
+    "STATUS_COLOURS",
+    "Attribution",
+    "Legend",
+    "add_area_layer",
+    "add_branch_layer",
+    "add_point_cluster",
+    "categorical_colours",
+    "class_breaks",
+    "classify",
+    "format_value",
+]
+
+OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
+#: ColorBrewer YlOrRd, 6 classes.
+SEQUENTIAL_PALETTE = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
+#: ColorBrewer Set3/Paired-like qualitative colours for territories.
+QUALITATIVE_PALETTE = (
+    "#1f78b4",
+    "#33a02c",
+    "#e31a1c",
+    "#ff7f00",
+    "#6a3d9a",
+    "#b15928",
+    "#a6cee3",
+    "#b2df8a",
+    "#fb9a99",
+    "#fdbf6f",
+    "#cab2d6",
+    "#ffff99",
+)
+NO_DATA_COLOUR = "#d9d9d9"
+STATUS_COLOURS: Mapping[str, str] = {"active": "#1a9850", "churned": "#d73027"}
+#: Geocode precision, best first (the geocoder's ladder); unknown values are grey.
+PRECISION_COLOURS: Mapping[str, str] = {
+    "rooftop": "#1a9850",
+    "interpolated": "#a6d96a",
+    "street": "#fee08b",
+    "postcode": "#fdae61",
+    "locality": "#f46d43",
+    "none": "#a50026",
+}
+OTHER_COLOUR = "#737373"
+LEAD_COLOUR = "#2171b5"
+BRANCH_COLOUR = "#252525"
+
+
+def format_value(value: float, *, unit: str = "") -> str:
+    """A short human label for a measure value (``"—"`` when missing)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if unit in ("share", "ratio", "%"):
+        return f"{100 * value:.1f} %"
+    if unit == "money":
+        return f"{value:,.2f}"
+    text = f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.2f}"
+    # Currency codes (EUR) are worth showing; counted nouns (customers, people) are in the title.
+    return f"{text} {unit}" if len(unit) == 3 and unit.isupper() else text
+
+
+def class_breaks(values: pd.Series, *, classes: int = 5) -> np.ndarray:
+    """Quantile class edges of the finite ``values`` (at most ``classes`` + 1, unique)."""
+    finite = values.to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return np.array([], dtype=float)
+    return np.unique(np.quantile(finite, np.linspace(0.0, 1.0, classes + 1)))
+
+
+def _palette(n: int) -> list[str]:
+    if n <= 0:
+        return []
+    picks = np.linspace(0, len(SEQUENTIAL_PALETTE) - 1, n).round().astype(int)
+    return [SEQUENTIAL_PALETTE[i] for i in picks]
+
+
+def classify(values: pd.Series, edges: np.ndarray) -> tuple[pd.Series, list[tuple[str, str]]]:
+    """Colour per value by class, and the legend entries ``(colour, label)``.
+
+    Class ``i`` holds values in ``(edges[i], edges[i + 1]]``; the first also holds ``edges[0]``.
+    Missing values get :data:`NO_DATA_COLOUR`.
+    """
+    n_classes = max(len(edges) - 1, 1) if len(edges) else 0
+    colours = np.array(_palette(n_classes) or [NO_DATA_COLOUR], dtype=object)
+    x = values.to_numpy(dtype=float)
+    idx = np.searchsorted(edges[1:-1], x, side="left") if len(edges) > 1 else np.zeros(len(x), int)
+    fill = np.where(np.isfinite(x), colours[np.clip(idx, 0, len(colours) - 1)], NO_DATA_COLOUR)
+    entries = _legend_entries(edges, colours)
+    if not np.isfinite(x).all():
+        entries.append((NO_DATA_COLOUR, "no data"))
+    return pd.Series(fill, index=values.index, dtype=object), entries
+
+
+def _legend_entries(edges: np.ndarray, colours: np.ndarray) -> list[tuple[str, str]]:
+    if len(edges) == 0:
+        return []
+    if len(edges) == 1:
+        return [(colours[0], format_value(float(edges[0])))]
+    return [
+        (colours[i], f"{format_value(float(lo))} – {format_value(float(hi))}")
+        for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True))
+    ]
+
+
+def categorical_colours(labels: pd.Series) -> tuple[pd.Series, list[tuple[str, str]]]:
+    """One qualitative colour per distinct label (sorted), and the legend entries."""
+    names = sorted(labels.dropna().astype(str).unique())
+    lookup = {
+        name: QUALITATIVE_PALETTE[i % len(QUALITATIVE_PALETTE)] for i, name in enumerate(names)
+    }
+    fill = labels.astype(object).map(lookup).fillna(NO_DATA_COLOUR)
+    return fill, [(lookup[name], name) for name in names]
+
+
+def add_area_layer(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    *,
+    fill: pd.Series,
+    tooltip_fields: Sequence[tuple[str, str]],
+    name: str,
+    highlight: str | None = None,
+) -> folium.GeoJson:
+    """Draw ``areas`` filled with ``fill`` (colour per row), with hover tooltips.
+
+    ``tooltip_fields`` are ``(column, alias)`` pairs; ``highlight`` is an ``area_id`` drawn
+    with a thick outline.
+    """
+    data = areas.assign(fill=fill.to_numpy(), _hl=areas["area_id"] == highlight)
+    for column, _ in tooltip_fields:
+        # folium's tooltip sets innerHTML from the properties: escape names (OSM text).
+        data[column] = data[column].astype(str).map(html.escape)
+    keep = ["area_id", "fill", "_hl", *(c for c, _ in tooltip_fields if c != "area_id")]
+    layer = folium.GeoJson(
+        data[[*dict.fromkeys(keep), "geometry"]].to_json(drop_id=True),
+        name=name,
+        style_function=_area_style,
+        highlight_function=lambda _f: {"weight": 3, "color": "#000000", "fillOpacity": 0.85},
+        tooltip=folium.GeoJsonTooltip(
+            fields=[c for c, _ in tooltip_fields],
+            aliases=[html.escape(a) for _, a in tooltip_fields],
+        ),
+    )
+    return layer.add_to(m)
+
+
+def _area_style(feature: dict) -> dict:
+    props = feature["properties"]
+    return {
+        "fillColor": props["fill"],
+        "fillOpacity": 0.7,
+        "color": "#000000" if props["_hl"] else "#4d4d4d",
+        "weight": 4 if props["_hl"] else 1,
+    }
+
+
+_POINT_CALLBACK = """function (row) {
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]),
+        {radius: %(radius)d, color: '#ffffff', weight: 1, fillColor: row[2], fillOpacity: 0.9});
+    marker.bindTooltip(row[3]);
+    return marker;
+}"""
+
+
+def add_point_cluster(
+    m: folium.Map,
+    points: gpd.GeoDataFrame,
+    *,
+    colour: pd.Series,
+    label: pd.Series,
+    name: str,
+    show: bool = True,
+    radius: int = 6,
+) -> FastMarkerCluster:
+    """Cluster ``points`` as circle markers coloured by ``colour``, tooltips from ``label``.
+
+    ``label`` is plain text; it is HTML-escaped here.
+    """
+    rows = pd.DataFrame(
+        {
+            "lat": points.geometry.y.to_numpy(),
+            "lon": points.geometry.x.to_numpy(),
+            "colour": colour.to_numpy(),
+            "label": label.astype(str).map(html.escape).to_numpy(),
+        }
+    )
+    cluster = FastMarkerCluster(
+        rows.to_numpy().tolist(),
+        callback=_POINT_CALLBACK % {"radius": radius},
+        name=name,
+        show=show,
+    )
+    return cluster.add_to(m)
+
+
+def add_branch_layer(m: folium.Map, branches: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """Branches as large dark circles with their name (a handful, so one marker each)."""
+    group = folium.FeatureGroup(name=f"Branches ({len(branches)})")
+    # A few dozen rows at most: one marker each is what Leaflet needs anyway.
+    for row in branches.itertuples(index=False):
+        folium.CircleMarker(
+            location=(row.geometry.y, row.geometry.x),
+            radius=9,
+            color="#ffffff",
+            weight=2,
+            fill=True,
+            fill_color=BRANCH_COLOUR,
+            fill_opacity=1.0,
+            tooltip=html.escape(f"Branch {row.code}: {row.name}"),
+        ).add_to(group)
+    return group.add_to(m)
+
+
+class Legend(MacroElement):
+    """A legend box (title + colour swatches) in a map corner, plain HTML, no JS libraries."""
+
+    _template = Template(
+        """
+{% macro header(this, kwargs) %}
+<style>
+.gcrm-legend {background: rgba(255,255,255,0.92); padding: 6px 10px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px/1.4 sans-serif; max-width: 260px;}
+.gcrm-legend h4 {margin: 0 0 4px; font-size: 13px;}
+.gcrm-legend i {display: inline-block; width: 14px; height: 14px; margin-right: 6px;
+  vertical-align: -2px; border: 1px solid #999;}
+</style>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function () {
+    var legend = L.control({position: {{ this.position|tojson }}});
+    legend.onAdd = function () {
+        var div = L.DomUtil.create('div', 'gcrm-legend');
+        div.innerHTML = {{ this.html|tojson }};
+        return div;
+    };
+    legend.addTo({{ this._parent.get_name() }});
+})();
+{% endmacro %}
+"""
+    )
+
+    def __init__(
+        self,
+        sections: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+        *,
+        position: str = "bottomright",
+    ) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.position = position
+        self.html = "".join(
+            f"<h4>{html.escape(title)}</h4>"
+            + "".join(
+                f'<div><i style="background:{colour}"></i>{html.escape(text)}</div>'
+                for colour, text in entries
+            )
+            for title, entries in sections
+            if entries
+        )
+
+
+class Attribution(MacroElement):
+    """Adds a data attribution to the map's attribution control."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, text: str = OSM_ATTRIBUTION) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.text = text

@@ -1,0 +1,318 @@
+"""Standalone region and territory maps (folium, offline, no basemap tiles)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Connection
+
+from gcrm.errors import NotFoundError, ValidationError
+from gcrm.maps.data import read_areas, read_branches, read_customer_points, read_lead_points
+from gcrm.maps.layers import (
+    LEAD_COLOUR,
+    OTHER_COLOUR,
+    PRECISION_COLOURS,
+    STATUS_COLOURS,
+    Attribution,
+    Legend,
+    add_area_layer,
+    add_branch_layer,
+    add_point_cluster,
+    categorical_colours,
+    class_breaks,
+    classify,
+    format_value,
+)
+from gcrm.maps.offline import save_offline
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = [
+    "build_region_map",
+    "build_territory_map",
+    "make_region_map",
+    "make_territory_map",
+    "measure_values",
+]
+
+MIN_ZOOM = 3
+MAX_ZOOM = 19
+PointColour = Literal["status", "precision"]
+_POINT_COLOURS: dict[str, tuple[str, dict[str, str]]] = {
+    "status": ("status", dict(STATUS_COLOURS)),
+    "precision": ("geocode_precision", dict(PRECISION_COLOURS)),
+}
+
+
+def measure_values(
+    cube: xr.Dataset,
+    *,
+    measure: str,
+    level: str,
+    period: str | None = None,
+    segment: str | None = None,
+) -> tuple[pd.Series, str, str]:
+    """Values of ``measure`` per area id of ``level``, with the measure's label and unit."""
+    from gcrm.cube import MEASURES, select_measure
+
+    values = select_measure(cube, measure, level=level, period=period, segment=segment)
+    spec = MEASURES[measure]
+    return values, spec.label, spec.unit or ""
+
+
+def _base_map(areas: gpd.GeoDataFrame, *, height: str = "100%") -> folium.Map:
+    # No basemap tiles: the page must render offline; areas give the geographic context.
+    # Without a tile layer Leaflet knows no zoom range, and markercluster needs one.
+    m = folium.Map(
+        tiles=None, height=height, control_scale=True, maxZoom=MAX_ZOOM, minZoom=MIN_ZOOM
+    )
+    minx, miny, maxx, maxy = areas.total_bounds
+    m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]])
+    return m
+
+
+def _choropleth(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    *,
+    values: pd.Series | None,
+    title: str,
+    unit: str,
+    highlight: str | None = None,
+) -> tuple[str, list[tuple[str, str]]]:
+    aligned = (
+        pd.Series(float("nan"), index=areas["area_id"])
+        if values is None
+        else values.reindex(areas["area_id"]).astype(float)
+    )
+    fill, entries = classify(aligned, class_breaks(aligned))
+    labelled = areas.assign(value=[format_value(v, unit=unit) for v in aligned])
+    add_area_layer(
+        m,
+        labelled,
+        fill=fill,
+        tooltip_fields=[("name", "Area"), ("code", "Code"), ("value", title)],
+        name=f"Areas: {title}",
+        highlight=highlight,
+    )
+    return title, entries
+
+
+def _add_customers(m: folium.Map, customers: gpd.GeoDataFrame, *, colour_by: str) -> list:
+    column, palette = _POINT_COLOURS[colour_by]
+    colour = customers[column].map(palette).fillna(OTHER_COLOUR)
+    label = customers["name"] + " (" + customers["status"] + ", " + customers["segment"] + ")"
+    add_point_cluster(
+        m, customers, colour=colour, label=label, name=f"Customers ({len(customers)})"
+    )
+    present = set(customers[column].dropna())
+    entries = [(c, name) for name, c in palette.items() if name in present]
+    if present - palette.keys():
+        entries.append((OTHER_COLOUR, "other"))
+    return [(f"Customers by {colour_by}", entries)]
+
+
+def _add_leads(m: folium.Map, leads: gpd.GeoDataFrame) -> list:
+    label = leads["name"] + " (" + leads["category"] + ")"
+    colour = pd.Series(LEAD_COLOUR, index=leads.index)
+    add_point_cluster(
+        m, leads, colour=colour, label=label, name=f"Leads ({len(leads)})", show=False, radius=5
+    )
+    return [("Points", [(LEAD_COLOUR, "lead"), ("#252525", "branch")])]
+
+
+def build_region_map(
+    conn: Connection,
+    *,
+    cube: xr.Dataset | None,
+    level: str = "district",
+    measure: str = "active",
+    period: str | None = None,
+    segment: str | None = None,
+    colour_points_by: PointColour = "status",
+) -> folium.Map:
+    """Build the region map (see :func:`make_region_map`) without saving it."""
+    if colour_points_by not in _POINT_COLOURS:
+        msg = (
+            f"colour_points_by={colour_points_by!r} is not supported; "
+            f"use one of {sorted(_POINT_COLOURS)}"
+        )
+        raise ValidationError(msg)
+    areas = read_areas(conn, level=level)
+    m = _base_map(areas)
+    if cube is None:
+        values, title, unit = None, "no cube loaded", ""
+    else:
+        values, label, unit = measure_values(
+            cube, measure=measure, level=level, period=period, segment=segment
+        )
+        title = f"{label}, {period or 'all months'}, {segment or 'all segments'}"
+    legend = [_choropleth(m, areas, values=values, title=title, unit=unit)]
+    legend += _add_customers(
+        m, read_customer_points(conn, segment=segment), colour_by=colour_points_by
+    )
+    legend += _add_leads(m, read_lead_points(conn))
+    add_branch_layer(m, read_branches(conn))
+    Legend(legend).add_to(m)
+    Attribution().add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def make_region_map(
+    conn: Connection,
+    *,
+    cube: xr.Dataset | None,
+    level: str = "district",
+    measure: str = "active",
+    period: str | None = None,
+    segment: str | None = None,
+    colour_points_by: PointColour = "status",
+    out: Path,
+) -> Path:
+    """Write a standalone, offline HTML map of one area level.
+
+    The areas of ``level`` are filled by ``measure`` (quantile classes), with customers
+    (clustered circles coloured by status or geocode precision), leads (a clustered layer,
+    hidden at first), branches, a legend, a layer control and the OpenStreetMap attribution.
+    There are no basemap tiles and every script and stylesheet is inlined, so the file opens
+    with no network.
+
+    Parameters
+    ----------
+    conn
+        Connection to the gcrm database.
+    cube
+        The region cube (:func:`gcrm.cube.build_region_cube`); ``None`` draws areas unfilled.
+    level
+        Area level to draw (``district``, ``postcode``, ``hex``, ...).
+    measure
+        A measure of :data:`gcrm.cube.MEASURES`.
+    period
+        ``"2025-03"``, ``"2025-Q1"``, ``"2025"`` or ``None`` for the whole cube range.
+    segment
+        A customer segment, or ``None``/``"all"`` for all; also filters the customer points.
+    colour_points_by
+        ``"status"`` (active/churned) or ``"precision"`` (geocode precision).
+    out
+        Path of the HTML file to write; parent folders are created.
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    NotFoundError
+        When ``level`` has no areas or ``measure`` is unknown.
+    ValidationError
+        When ``colour_points_by`` is not supported (or the cube rejects period/segment).
+    """
+    m = build_region_map(
+        conn,
+        cube=cube,
+        level=level,
+        measure=measure,
+        period=period,
+        segment=segment,
+        colour_points_by=colour_points_by,
+    )
+    return save_offline(m, out)
+
+
+def build_territory_map(
+    conn: Connection,
+    *,
+    level: str,
+    values: pd.Series | None = None,
+    title: str = "",
+    unit: str = "",
+    territories: pd.Series | None = None,
+    highlight: str | None = None,
+    height: str = "100%",
+) -> folium.Map:
+    """A map of the areas of ``level`` as territories, without points.
+
+    Parameters
+    ----------
+    conn
+        Connection to the gcrm database.
+    level
+        Area level whose areas are drawn.
+    values
+        Numbers indexed by area id (``"<level>:<code>"``): areas are filled by quantile class.
+    title
+        Name of ``values`` in the legend and tooltips.
+    unit
+        Unit of ``values`` (see :func:`gcrm.maps.layers.format_value`).
+    territories
+        Territory name indexed by area id: areas are coloured by territory instead
+        (when several areas make one territory). Exclusive with ``values``.
+    highlight
+        An area id drawn with a thick outline, and the map zoomed to it.
+    height
+        CSS height of the map (``"100%"`` for a page of its own, e.g. ``"480px"`` in a report).
+
+    Returns
+    -------
+    folium.Map
+        Render it with :func:`gcrm.maps.offline.save_offline` to stay offline.
+    """
+    if values is not None and territories is not None:
+        msg = "pass values= (a KPI per area) or territories= (a name per area), not both"
+        raise ValidationError(msg)
+    areas = read_areas(conn, level=level)
+    if highlight is not None and highlight not in set(areas["area_id"]):
+        msg = f"highlight={highlight!r} is not an area of level {level!r}; use an id like {areas['area_id'].iloc[0]!r}"
+        raise NotFoundError(msg)
+    m = _base_map(areas, height=height)
+    if territories is None:
+        legend = [_choropleth(m, areas, values=values, title=title, unit=unit, highlight=highlight)]
+    else:
+        named = areas.assign(territory=territories.reindex(areas["area_id"]).to_numpy())
+        fill, entries = categorical_colours(named["territory"])
+        add_area_layer(
+            m,
+            named,
+            fill=fill,
+            tooltip_fields=[("name", "Area"), ("territory", "Territory")],
+            name="Territories",
+            highlight=highlight,
+        )
+        legend = [(title or "Territory", entries)]
+    if highlight is not None:
+        minx, miny, maxx, maxy = areas.loc[areas["area_id"] == highlight].total_bounds
+        m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]])
+    Legend(legend).add_to(m)
+    Attribution().add_to(m)
+    return m
+
+
+def make_territory_map(
+    conn: Connection,
+    *,
+    level: str,
+    out: Path,
+    values: pd.Series | None = None,
+    title: str = "",
+    unit: str = "",
+    territories: pd.Series | None = None,
+    highlight: str | None = None,
+) -> Path:
+    """Write :func:`build_territory_map` as a standalone offline HTML file; return ``out``."""
+    m = build_territory_map(
+        conn,
+        level=level,
+        values=values,
+        title=title,
+        unit=unit,
+        territories=territories,
+        highlight=highlight,
+    )
+    return save_offline(m, out)

@@ -1,0 +1,161 @@
+"""Territory KPIs: from the cube (measures per area) and from SQL (top customers)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from gcrm.errors import ValidationError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = [
+    "KPIS",
+    "Kpi",
+    "Period",
+    "monthly_series",
+    "resolve_period",
+    "territory_kpis",
+    "top_customers",
+    "totals",
+]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A column of the territory summary: label and display format."""
+
+    label: str
+    #: ``count``, ``money`` or ``share``.
+    fmt: str
+
+
+#: Summary columns, in order. ``churn_rate`` and ``penetration`` are ratios, never summed.
+KPIS: dict[str, Kpi] = {
+    "customers": Kpi("Customers", "count"),
+    "active": Kpi("Active", "count"),
+    "revenue": Kpi("Revenue", "money"),
+    "churned": Kpi("Churned", "count"),
+    "churn_rate": Kpi("Churn rate", "share"),
+    "leads": Kpi("Leads", "count"),
+    "population": Kpi("Population", "count"),
+    "households": Kpi("Households", "count"),
+    "penetration": Kpi("Penetration", "share"),
+    "orders": Kpi("Orders", "count"),
+}
+_CUBE_MEASURES = [k for k in KPIS if k != "churn_rate"]
+_PERIOD_RE = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period: its label and its dates, ``start`` inclusive, ``end`` exclusive."""
+
+    label: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+
+def resolve_period(cube: xr.Dataset, period: str | None) -> Period:
+    """The dates of ``period`` (``"2025-03"``, ``"2025-Q1"``, ``"2025"``; None = whole cube)."""
+    months = pd.DatetimeIndex(cube["month"].to_numpy())
+    if period is None:
+        start, end = months.min(), months.max() + pd.offsets.MonthBegin(1)
+        return Period(f"{start:%Y-%m} – {months.max():%Y-%m}", start, end)
+    match = _PERIOD_RE.match(period)
+    if match is None:
+        msg = f"period={period!r} is not a period; use e.g. '2025-03', '2025-Q1' or '2025'"
+        raise ValidationError(msg)
+    freq = "M" if match["month"] else "Q" if match["quarter"] else "Y"
+    span = pd.Period(period, freq=freq)
+    start = span.start_time.normalize()
+    return Period(period, start, (span + 1).start_time.normalize())
+
+
+def territory_kpis(cube: xr.Dataset, *, level: str, period: str | None = None) -> pd.DataFrame:
+    """One row per area of ``level``: code, name and every KPI of :data:`KPIS`.
+
+    Flows (revenue, orders, churned, ...) are summed over the period and stocks (customers,
+    active) taken at its last month, by :func:`gcrm.cube.select_measure`.
+    """
+    from gcrm.cube import select_measure
+
+    values = {m: select_measure(cube, m, level=level, period=period) for m in _CUBE_MEASURES}
+    frame = pd.DataFrame(values).astype(float)
+    areas = cube["area"].to_index()
+    on_level = np.asarray(cube["level"].to_numpy() == level)
+    names = pd.DataFrame(
+        {"code": cube["code"].to_numpy()[on_level], "name": cube["name"].to_numpy()[on_level]},
+        index=areas[on_level],
+    )
+    frame = names.join(frame, how="left")
+    frame["churn_rate"] = _ratio(frame["churned"], frame["customers"])
+    frame.index.name = "area_id"
+    return frame.reset_index()[["area_id", "code", "name", *KPIS]].sort_values(
+        "code", ignore_index=True
+    )
+
+
+def _ratio(num: pd.Series | float, den: pd.Series | float) -> pd.Series | float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(num, dtype=float) / np.asarray(den, dtype=float)
+    out = np.where(np.isfinite(out), out, np.nan)
+    return pd.Series(out, index=num.index) if isinstance(num, pd.Series) else float(out)
+
+
+def totals(summary: pd.DataFrame) -> pd.Series:
+    """The totals row of a summary: counts summed, ratios recomputed from the sums."""
+    sums = summary[[k for k, kpi in KPIS.items() if kpi.fmt != "share"]].sum(min_count=1)
+    sums["churn_rate"] = _ratio(sums["churned"], sums["customers"])
+    sums["penetration"] = _ratio(sums["active"], sums["households"])
+    return sums[list(KPIS)]
+
+
+def monthly_series(
+    cube: xr.Dataset, *, area_ids: list[str], period: Period, measures: tuple[str, ...]
+) -> dict[str, pd.DataFrame]:
+    """Per measure, a frame of month x area (segments summed) over ``period``."""
+    months = pd.DatetimeIndex(cube["month"].to_numpy())
+    keep = (months >= period.start) & (months < period.end)
+    out = {}
+    for measure in measures:
+        da = cube[measure].sel(area=area_ids).isel(month=np.flatnonzero(keep)).sum("segment")
+        out[measure] = da.transpose("month", "area").to_pandas()
+    return out
+
+
+_TOP_SQL = """
+WITH spend AS (
+    SELECT c.area_codes ->> :level AS code, c.external_id, c.name, c.segment, c.status,
+           sum(o.amount)::double precision AS revenue, count(*) AS orders
+    FROM gcrm.orders AS o
+    JOIN gcrm.customers AS c ON c.external_id = o.customer_external_id
+    WHERE o.order_date >= :start AND o.order_date < :end
+      AND c.area_codes ->> :level IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5
+)
+SELECT code, rank, external_id, name, segment, status, revenue, orders
+FROM (SELECT *, row_number() OVER (PARTITION BY code ORDER BY revenue DESC, external_id) AS rank
+      FROM spend) AS ranked
+WHERE rank <= :n
+ORDER BY code, rank
+"""
+
+
+def top_customers(conn: Connection, *, level: str, period: Period, n: int = 10) -> pd.DataFrame:
+    """The ``n`` customers with the most revenue in ``period`` in each area of ``level``.
+
+    Columns: code, rank, external_id, name, segment, status, revenue, orders.
+    """
+    result = conn.execute(
+        text(_TOP_SQL),
+        {"level": level, "start": period.start.date(), "end": period.end.date(), "n": n},
+    )
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return frame.astype({"rank": int, "revenue": float, "orders": int})

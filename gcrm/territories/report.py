@@ -1,0 +1,233 @@
+"""Territory reports: one XLSX workbook and one offline HTML page per area level."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from branca.element import Element
+from sqlalchemy import Connection
+
+from gcrm.errors import NotFoundError, ValidationError
+from gcrm.maps import build_territory_map, save_offline
+from gcrm.maps.layers import format_value
+from gcrm.territories.kpis import (
+    KPIS,
+    Period,
+    monthly_series,
+    resolve_period,
+    territory_kpis,
+    top_customers,
+    totals,
+)
+from gcrm.territories.xlsx import write_workbook
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["TerritoryReport", "build_territory_report"]
+
+_SERIES = ("revenue", "active")
+_UNITS = {"count": "", "money": "money", "share": "share"}
+_STYLE = """
+<style>
+body {font-family: system-ui, sans-serif; margin: 0; color: #222;}
+.gcrm-report {padding: 12px 24px 48px; max-width: 1200px;}
+.gcrm-report table {border-collapse: collapse; margin: 8px 0 16px; font-size: 13px;}
+.gcrm-report th, .gcrm-report td {border: 1px solid #ccc; padding: 3px 8px;}
+.gcrm-report td {text-align: right;}
+.gcrm-report td:first-child, .gcrm-report td.text {text-align: left;}
+.gcrm-report tr.total {font-weight: bold; background: #f3f3f3;}
+.gcrm-report section {border-top: 2px solid #ddd; margin-top: 24px;}
+</style>
+"""
+
+
+@dataclass(frozen=True)
+class TerritoryReport:
+    """What :func:`build_territory_report` wrote, and the summary it wrote."""
+
+    xlsx: Path
+    html: Path
+    summary: pd.DataFrame
+
+
+def _fmt(key: str, value: float) -> str:
+    return format_value(value, unit=_UNITS[KPIS[key].fmt])
+
+
+def _summary_table(summary: pd.DataFrame, total: pd.Series) -> str:
+    head = "".join(f"<th>{html.escape(k.label)}</th>" for k in KPIS.values())
+    rows = [
+        "<tr><td>{}</td><td class='text'>{}</td>{}</tr>".format(
+            html.escape(str(r["code"])),
+            html.escape(str(r["name"])),
+            "".join(f"<td>{_fmt(k, r[k])}</td>" for k in KPIS),
+        )
+        for _, r in summary.iterrows()
+    ]
+    rows.append(
+        "<tr class='total'><td>Total</td><td></td>"
+        + "".join(f"<td>{_fmt(k, total[k])}</td>" for k in KPIS)
+        + "</tr>"
+    )
+    return f"<table><tr><th>Code</th><th>Name</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _section(row: pd.Series, *, monthly: pd.DataFrame, top: pd.DataFrame) -> str:
+    kpis = "".join(
+        f"<tr><td>{html.escape(k.label)}</td><td>{_fmt(key, row[key])}</td></tr>"
+        for key, k in KPIS.items()
+    )
+    months = "".join(
+        f"<tr><td>{month:%Y-%m}</td><td>{format_value(r.revenue, unit='money')}</td>"
+        f"<td>{format_value(r.active)}</td></tr>"
+        for month, r in monthly.iterrows()
+    )
+    customers = (
+        "".join(
+            f"<tr><td>{r.rank}</td><td class='text'>{html.escape(str(r.name))}</td>"
+            f"<td class='text'>{html.escape(str(r.external_id))}</td>"
+            f"<td class='text'>{html.escape(str(r.segment))}</td>"
+            f"<td>{format_value(r.revenue, unit='money')}</td>"
+            f"<td>{r.orders}</td></tr>"
+            for r in top.itertuples(index=False)
+        )
+        or "<tr><td colspan='6' class='text'>no orders in the period</td></tr>"
+    )
+    return (
+        f"<section id='{html.escape(str(row['area_id']))}'>"
+        f"<h2>{html.escape(str(row['name']))} <small>({html.escape(str(row['code']))})</small></h2>"
+        f"<table>{kpis}</table>"
+        "<h3>Monthly</h3><table><tr><th>Month</th><th>Revenue</th><th>Active</th></tr>"
+        f"{months}</table>"
+        "<h3>Top customers by revenue</h3><table><tr><th>#</th><th>Name</th><th>Id</th>"
+        f"<th>Segment</th><th>Revenue</th><th>Orders</th></tr>{customers}</table></section>"
+    )
+
+
+def _write_html(
+    conn: Connection,
+    path: Path,
+    *,
+    level: str,
+    map_kpi: str,
+    period: Period,
+    summary: pd.DataFrame,
+    total: pd.Series,
+    series: dict[str, pd.DataFrame],
+    top: pd.DataFrame,
+) -> Path:
+    kpi = KPIS[map_kpi]
+    m = build_territory_map(
+        conn,
+        level=level,
+        values=summary.set_index("area_id")[map_kpi],
+        title=kpi.label,
+        unit=_UNITS[kpi.fmt],
+        height="520px",
+    )
+    figure = m.get_root()
+    figure.header.add_child(Element(_STYLE), name="gcrm_report_style")
+    by_code = dict(list(top.groupby("code", sort=False)))
+    sections = "".join(
+        _section(
+            row,
+            monthly=pd.DataFrame({s: series[s][row["area_id"]] for s in _SERIES}),
+            top=by_code.get(row["code"], top.iloc[0:0]),
+        )
+        for _, row in summary.iterrows()
+    )
+    body = (
+        f"<div class='gcrm-report'><h1>Territories by {html.escape(level)}</h1>"
+        f"<p>Period {html.escape(period.label)}. Map: {html.escape(kpi.label)}.</p>"
+        f"{_summary_table(summary, total)}{sections}</div>"
+    )
+    # The map is the figure's first body child; the report follows it.
+    figure.html.add_child(Element(body), name="gcrm_report_body")
+    return save_offline(figure, path)
+
+
+def build_territory_report(
+    conn: Connection,
+    *,
+    cube: xr.Dataset,
+    level: str,
+    out_dir: Path,
+    period: str | None = None,
+    map_kpi: str = "revenue",
+    top_n: int = 10,
+) -> TerritoryReport:
+    """Report on the territories (the areas of ``level``): KPIs, monthly series, top customers.
+
+    Parameters
+    ----------
+    conn
+        Connection to the gcrm database (top customers by revenue, area geometry).
+    cube
+        The region cube (:func:`gcrm.cube.build_region_cube`).
+    level
+        Area level whose areas are the territories.
+    out_dir
+        Folder for ``territories_<level>.xlsx`` and ``territories_<level>.html``.
+    period
+        ``"2025-03"``, ``"2025-Q1"``, ``"2025"``, or None for the whole cube range. Flows are
+        summed over it, stocks taken at its end.
+    map_kpi
+        The KPI colouring the map (a key of :data:`gcrm.territories.kpis.KPIS`).
+    top_n
+        How many top customers to list per territory.
+
+    Returns
+    -------
+    TerritoryReport
+        Paths of the workbook and of the page, and the summary (one row per territory).
+
+    Raises
+    ------
+    ValidationError
+        When ``period``, ``map_kpi`` or ``top_n`` is invalid.
+    NotFoundError
+        When ``level`` has no areas.
+    """
+    if map_kpi not in KPIS:
+        msg = f"map_kpi={map_kpi!r} is not a territory KPI; use one of {list(KPIS)}"
+        raise ValidationError(msg)
+    if top_n < 1:
+        msg = f"top_n={top_n!r} must be at least 1, e.g. 10"
+        raise ValidationError(msg)
+    resolved = resolve_period(cube, period)
+    summary = territory_kpis(cube, level=level, period=period)
+    if summary.empty:
+        levels = sorted(set(cube["level"].to_numpy().tolist()))
+        msg = f"level={level!r} has no areas in the cube; use one of {levels}"
+        raise NotFoundError(msg)
+    total = totals(summary)
+    series = monthly_series(
+        cube, area_ids=list(summary["area_id"]), period=resolved, measures=_SERIES
+    )
+    top = top_customers(conn, level=level, period=resolved, n=top_n)
+    out_dir = Path(out_dir)
+    xlsx = write_workbook(
+        out_dir / f"territories_{level}.xlsx",
+        summary=summary,
+        total=total,
+        period_label=resolved.label,
+        series=series,
+        top=top,
+    )
+    page = _write_html(
+        conn,
+        out_dir / f"territories_{level}.html",
+        level=level,
+        map_kpi=map_kpi,
+        period=resolved,
+        summary=summary,
+        total=total,
+        series=series,
+        top=top,
+    )
+    return TerritoryReport(xlsx=xlsx, html=page, summary=summary)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+from geopandas.testing import assert_geodataframe_equal
+from openpyxl import load_workbook
+
+from gcrm.cli import cli
+from gcrm.config import Settings
+from gcrm.errors import ValidationError
+from gcrm.leads import export_leads
+
+
+@pytest.fixture
+def ranked() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "rank": [1, 2],
+            "external_id": ["L1", "L2"],
+            "name": ["Kahvila Yksi, a rather long café name", "Ravintola"],
+            "category": ["cafe", "restaurant"],
+            "distance_m": [12.5, 1234.0],
+            "area_district": ["D01", None],
+        },
+        geometry=gpd.points_from_xy([24.93, 24.95], [60.16, 60.17]),
+        crs="EPSG:4326",
+    )
+
+
+def test_csv_has_lon_lat_and_no_geometry(ranked: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    out = export_leads(ranked, tmp_path / "a" / "leads.csv")
+    table = pd.read_csv(out)
+    assert list(table.columns) == [*ranked.columns.drop("geometry"), "lon", "lat"]
+    assert table["lon"].tolist() == [24.93, 24.95] and table["lat"].tolist() == [60.16, 60.17]
+    assert "POINT" not in out.read_text(encoding="utf-8")
+
+
+def test_xlsx_has_bold_frozen_header_and_widths(ranked: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    ws = load_workbook(export_leads(ranked, tmp_path / "leads.xlsx"))["Leads"]
+    assert [c.value for c in ws[1]] == [*ranked.columns.drop("geometry"), "lon", "lat"]
+    assert all(c.font.bold for c in ws[1]) and ws.freeze_panes == "A2"
+    assert ws["C2"].value.startswith("Kahvila") and ws["E3"].value == 1234.0
+    assert ws.column_dimensions["C"].width > ws.column_dimensions["A"].width
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg"])
+def test_vector_formats_round_trip(ranked: gpd.GeoDataFrame, tmp_path: Path, suffix: str) -> None:
+    out = export_leads(ranked, tmp_path / f"leads{suffix}")
+    export_leads(ranked, out)  # replaced, not appended
+    back = pyogrio.read_dataframe(out)
+    assert len(back) == 2
+    assert_geodataframe_equal(
+        back[ranked.columns], ranked, check_dtype=False, check_less_precise=True
+    )
+
+
+def test_unknown_extension_names_the_allowed_ones(ranked: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"'.shp'.*use one of .csv, .xlsx, .geojson, .gpkg"):
+        export_leads(ranked, tmp_path / "leads.shp")
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {"GCRM_DATABASE_URL": settings.database_url, "GCRM_DATA_DIR": str(settings.data_dir)}
+
+
+def test_cli_near_coordinates_prints_table_and_exports(seeded: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "calls.xlsx"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "leads",
+            "near",
+            "--lon",
+            "24.93",
+            "--lat",
+            "60.165",
+            "--radius-m",
+            "2000",
+            "-o",
+            str(out),
+        ],
+        env=_env(seeded),
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("2 leads within 2000 m of 60.16500, 24.93000")
+    assert lines[1].split() == ["rank", "name", "category", "distance_m", "address"]
+    assert "Kahvila Yksi" in lines[2] and "Ravintola Kaksi" in lines[3]
+    ws = load_workbook(out)["Leads"]
+    assert [ws.cell(row=r, column=2).value for r in (2, 3)] == ["L1", "L2"]
+
+
+def test_cli_near_customer_with_filter(seeded: Settings) -> None:
+    result = CliRunner().invoke(
+        cli, ["leads", "near", "--customer", "C3", "--category", "restaurant"], env=_env(seeded)
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 leads within 1000 m of customer C3 (Cafe Corp)" in result.output
+    assert "Ravintola Kaksi" in result.output and "Kahvila" not in result.output
+
+
+def test_cli_near_needs_one_origin(seeded: Settings) -> None:
+    result = CliRunner().invoke(cli, ["leads", "near"], env=_env(seeded))
+    assert isinstance(result.exception, ValidationError)
+    assert "exactly one origin" in str(result.exception)

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+import xarray as xr
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from sqlalchemy import Connection
+
+from gcrm.cli import cli
+from gcrm.config import Settings
+from gcrm.errors import ValidationError
+from gcrm.maps import external_references
+from gcrm.territories import build_territory_report
+from gcrm.territories.xlsx import sheet_titles
+from tests.maps.seed import browser_dom
+
+
+def test_summary_kpis_over_the_whole_range(
+    conn: Connection, region: xr.Dataset, tmp_path: Path
+) -> None:
+    report = build_territory_report(conn, cube=region, level="district", out_dir=tmp_path)
+    s = report.summary.set_index("code")
+    assert list(s.index) == ["D01", "D02"]
+    d1, d2 = s.loc["D01"], s.loc["D02"]
+    assert (d1.customers, d1.active, d1.churned, d1.orders, d1.leads) == (2, 1, 1, 3, 1)
+    assert d1.revenue == pytest.approx(220.0) and d2.revenue == pytest.approx(750.5)
+    assert d1.churn_rate == pytest.approx(0.5) and d2.churn_rate == 0
+    assert d1.penetration == pytest.approx(1 / 400) and d2.penetration == pytest.approx(1 / 250)
+    assert (d2.population, d2.households) == (500, 250)
+
+
+def test_period_restricts_flows_stocks_and_top_customers(
+    conn: Connection, region: xr.Dataset, tmp_path: Path
+) -> None:
+    report = build_territory_report(
+        conn, cube=region, level="district", out_dir=tmp_path, period="2025-01"
+    )
+    s = report.summary.set_index("code")
+    assert s.loc["D01", "revenue"] == pytest.approx(170.0) and s.loc["D01", "active"] == 2
+    assert s.loc["D02", "customers"] == 0 and math.isnan(s.loc["D02", "churn_rate"])
+    ws = load_workbook(report.xlsx)["D01 Kamppi"]
+    values = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "Aino Active" in values and "Bo Churned" in values
+    assert "Period: 2025-01" in values
+
+
+def test_workbook_layout(conn: Connection, region: xr.Dataset, tmp_path: Path) -> None:
+    report = build_territory_report(conn, cube=region, level="district", out_dir=tmp_path / "out")
+    assert report.xlsx == tmp_path / "out" / "territories_district.xlsx"
+    wb = load_workbook(report.xlsx)
+    assert wb.sheetnames == ["Summary", "D01 Kamppi", "D02 Kluuvi & <Co>"]
+    summary = wb["Summary"]
+    header = [c.value for c in summary[1]]
+    assert header[:5] == ["code", "name", "Customers", "Active", "Revenue"]
+    assert all(c.font.bold for c in summary[1])
+    total = [c.value for c in summary[4]]
+    assert total[0] == "Total" and total[header.index("Revenue")] == pytest.approx(970.5)
+    assert total[header.index("Churn rate")] == pytest.approx(1 / 3)
+    assert summary.cell(row=2, column=header.index("Revenue") + 1).number_format == "#,##0.00"
+    assert summary.cell(row=4, column=header.index("Penetration") + 1).number_format == "0.0%"
+    sheet = wb["D02 Kluuvi & <Co>"]
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    months = [r for r in cells if r[0] is not None and hasattr(r[0], "month")]
+    assert [(m[0].month, m[1], m[2]) for m in months] == [(1, 0, 0), (2, 500, 1), (3, 250.5, 1)]
+    assert next(r for r in cells if r[0] == "Rank")[:3] == ["Rank", "Customer id", "Name"]
+    top = next(r for r in cells if r[1] == "C3")
+    assert top[:7] == [1, "C3", "Cafe Corp", "business", "active", 750.5, 2]
+
+
+def test_html_page_is_offline_and_has_every_territory(
+    conn: Connection, region: xr.Dataset, tmp_path: Path
+) -> None:
+    report = build_territory_report(
+        conn, cube=region, level="district", out_dir=tmp_path, map_kpi="penetration"
+    )
+    page = report.html.read_text(encoding="utf-8")
+    assert external_references(page) == []
+    assert not re.search(r"<script[^>]*\bsrc=", page)
+    assert "<h2>Kamppi <small>(D01)</small></h2>" in page
+    assert "<h2>Kluuvi &amp; &lt;Co&gt; <small>(D02)</small></h2>" in page
+    assert "Cafe Corp" in page and "970.50" in page and "Map: Penetration" in page
+
+
+@pytest.mark.browser
+def test_html_page_draws_the_territories_in_chromium(
+    conn: Connection, region: xr.Dataset, tmp_path: Path
+) -> None:
+    report = build_territory_report(conn, cube=region, level="district", out_dir=tmp_path)
+    dom = browser_dom(report.html)
+    paths = re.findall(r'<path class="leaflet-interactive"[^>]*fill="(#[0-9a-f]{6})"', dom)
+    assert len(paths) == 2 and len(set(paths)) == 2
+    assert "Top customers by revenue" in dom and "© OpenStreetMap contributors, ODbL" in dom
+
+
+def test_invalid_arguments(conn: Connection, region: xr.Dataset, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="map_kpi='profit' is not a territory KPI"):
+        build_territory_report(
+            conn, cube=region, level="district", out_dir=tmp_path, map_kpi="profit"
+        )
+    with pytest.raises(ValidationError, match="period"):
+        build_territory_report(
+            conn, cube=region, level="district", out_dir=tmp_path, period="March"
+        )
+    with pytest.raises(ValidationError, match="level 'ward'"):
+        build_territory_report(conn, cube=region, level="ward", out_dir=tmp_path)
+
+
+def test_sheet_titles_are_valid_and_unique() -> None:
+    titles = sheet_titles(["A/B: c?", "x" * 40, "x" * 40, "Summary"])
+    assert titles[0] == "A_B_ c_"
+    assert titles[1] == "x" * 31 and titles[2] == "x" * 27 + " (2)"
+    assert titles[3] == "Summary (2)"
+
+
+def test_cli_report(seeded: Settings) -> None:
+    env = {"GCRM_DATABASE_URL": seeded.database_url, "GCRM_DATA_DIR": str(seeded.data_dir)}
+    result = CliRunner().invoke(cli, ["territories", "report", "--by", "district"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:4] == ["code", "name", "Customers", "Active"]
+    assert lines[1].split()[:2] == ["D01", "Kamppi"]
+    out = seeded.out_dir / "territories"
+    assert f"xlsx written to {out / 'territories_district.xlsx'}" in result.output
+    assert load_workbook(out / "territories_district.xlsx").sheetnames[0] == "Summary"
+    assert "Kamppi" in (out / "territories_district.html").read_text(encoding="utf-8")
