@@ -1,0 +1,43 @@
+/* Leaflet style and marker functions for the gcrm dashboard (dash-leaflet "variable" props).
+ * dash-leaflet calls each with the layer's props (hideout included) as the last argument. */
+window.gcrm = Object.assign({}, window.gcrm, {
+  /* Choropleth: colours per area id come from the server in hideout.colors. */
+  areaStyle: function (feature, context) {
+    var h = (context && context.hideout) || {};
+    var colors = h.colors || {};
+    var selected = h.selected && h.selected === feature.id;
+    return {
+      className: "gcrm-area gcrm-area-" + feature.properties.code,
+      fillColor: colors[feature.id] || "#d9d9d9",
+      fillOpacity: selected ? 0.9 : 0.75,
+      color: selected ? "#d7301f" : "#ffffff",
+      weight: selected ? 4 : 1.2,
+      opacity: 1,
+    };
+  },
+  hoverStyle: function () {
+    return { weight: 3, color: "#1f2937" };
+  },
+  pointToLayer: function (feature, latlng, context) {
+    var kind = (context && context.hideout && context.hideout.kind) || "customers";
+    var color = kind === "leads" ? "#e6550d" : "#6a3d9a";
+    var marker = L.circleMarker(latlng, {
+      radius: 5, color: "#ffffff", weight: 1, fillColor: color, fillOpacity: 0.95,
+    });
+    if (feature.properties && feature.properties.tooltip) {
+      marker.bindTooltip(feature.properties.tooltip);
+    }
+    return marker;
+  },
+  clusterToLayer: function (feature, latlng, index, context) {
+    var kind = (context && context.hideout && context.hideout.kind) || "customers";
+    var count = feature.properties.point_count;
+    var size = count < 50 ? 30 : count < 500 ? 38 : 46;
+    var icon = L.divIcon({
+      html: "<div><span>" + feature.properties.point_count_abbreviated + "</span></div>",
+      className: "gcrm-cluster gcrm-cluster-" + kind,
+      iconSize: L.point(size, size),
+    });
+    return L.marker(latlng, { icon: icon });
+  },
+});

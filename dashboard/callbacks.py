@@ -1,0 +1,143 @@
+"""Callbacks: route inputs to :mod:`dashboard.data` and :mod:`dashboard.layout`, nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, State, ctx, no_update
+
+from dashboard import data as d
+from dashboard import layout as lay
+from gcrm.cube import MEASURES
+
+__all__ = ["next_view", "register_callbacks"]
+
+
+def next_view(
+    trigger: str | None,
+    view: d.View,
+    *,
+    level: str,
+    click: dict[str, Any] | None,
+    data: d.DashboardData,
+) -> d.View:
+    """The view after the control named ``trigger`` fired."""
+    if trigger == "level":
+        return view if level == view["level"] else d.view_for_level(level)
+    if trigger == "areas" and click:
+        return d.select_area(view, click.get("properties", {}).get("area") or click.get("id"))
+    if trigger == "drill-down":
+        return d.drill_down(view, data.levels)
+    if trigger == "go-up":
+        return d.go_up(view, data.cube)
+    if trigger == "clear-selection":
+        return d.select_area(view, None)
+    return view
+
+
+def register_callbacks(app: dash.Dash, data: d.DashboardData) -> None:
+    """Attach every callback of the page to ``app``."""
+    ds = data.cube
+
+    @app.callback(
+        Output("view", "data"),
+        Output("level", "value"),
+        Input("level", "value"),
+        Input("areas", "clickData"),
+        Input("drill-down", "n_clicks"),
+        Input("go-up", "n_clicks"),
+        Input("clear-selection", "n_clicks"),
+        State("view", "data"),
+        prevent_initial_call=True,
+    )
+    def navigate(level, click, _drill, _up, _clear, view):  # type: ignore[no-untyped-def]
+        new = next_view(ctx.triggered_id, view, level=level, click=click, data=data)
+        return new, new["level"]
+
+    @app.callback(Output("geo-key", "data"), Input("view", "data"), State("geo-key", "data"))
+    def geo_key(view, key):  # type: ignore[no-untyped-def]
+        new = {"level": view["level"], "parent": view.get("parent")}
+        return no_update if new == key else new
+
+    @app.callback(Output("areas", "data"), Input("geo-key", "data"), prevent_initial_call=True)
+    def area_geometry(key):  # type: ignore[no-untyped-def]
+        return data.view_geometry(key)
+
+    @app.callback(
+        Output("customers", "data"),
+        Output("leads", "data"),
+        Input("point-layers", "value"),
+    )
+    def point_layers(shown):  # type: ignore[no-untyped-def]
+        return tuple(data.points(k) if k in shown else lay.EMPTY for k in ("customers", "leads"))
+
+    @app.callback(
+        Output("areas", "hideout"),
+        Output("legend", "children"),
+        Input("view", "data"),
+        Input("measure", "value"),
+        Input("period", "value"),
+        Input("segment", "value"),
+    )
+    def choropleth(view, measure, period, segment):  # type: ignore[no-untyped-def]
+        values = d.measure_values(ds, view, measure=measure, period=period, segment=segment)
+        classes = d.classify(values)
+        title = f"{MEASURES[measure].label} · {d.period_label(period)}"
+        hideout = {"colors": d.area_colors(values, classes), "selected": view.get("selected")}
+        return hideout, lay.legend(classes, title=title, measure=measure)
+
+    @app.callback(
+        Output("kpis", "children"),
+        Input("view", "data"),
+        Input("period", "value"),
+        Input("segment", "value"),
+    )
+    def kpis(view, period, segment):  # type: ignore[no-untyped-def]
+        values = d.kpi_values(ds, view, period=period, segment=segment)
+        scope = d.area_label(ds, d.scope_area(view), region_name=data.region_name)
+        return lay.kpi_row(d.kpi_cards(values), scope=scope)
+
+    @app.callback(
+        Output("chart-title", "children"),
+        Output("chart", "figure"),
+        Input("view", "data"),
+        Input("measure", "value"),
+        Input("segment", "value"),
+    )
+    def chart(view, measure, segment):  # type: ignore[no-untyped-def]
+        return d.series_figure(
+            ds, view, measure=measure, segment=segment, region_name=data.region_name
+        )
+
+    @app.callback(
+        Output("table-title", "children"),
+        Output("top-areas", "children"),
+        Input("view", "data"),
+        Input("measure", "value"),
+        Input("period", "value"),
+        Input("segment", "value"),
+    )
+    def table(view, measure, period, segment):  # type: ignore[no-untyped-def]
+        level, parent, rows = d.table_rows(
+            ds, view, data.levels, measure=measure, period=period, segment=segment
+        )
+        where = d.area_label(ds, parent, region_name=data.region_name)
+        title = f"Top areas in {where} · {d.level_label(data.levels, level)}"
+        header = MEASURES[measure].label
+        return title, lay.top_table(rows, value_header=header, selected=view.get("selected"))
+
+    @app.callback(
+        Output("selection-panel", "children"),
+        Output("drill-down", "disabled"),
+        Output("go-up", "disabled"),
+        Output("clear-selection", "disabled"),
+        Input("view", "data"),
+    )
+    def selection(view):  # type: ignore[no-untyped-def]
+        crumbs = d.breadcrumb(view, ds, region_name=data.region_name)
+        selected = view.get("selected")
+        name = d.area_label(ds, selected, region_name=data.region_name) if selected else None
+        can_drill = bool(selected) and d.child_level(data.levels, view["level"]) is not None
+        panel = lay.selection_panel(crumbs, selected=name)
+        return panel, not can_drill, not view.get("parent"), not selected

@@ -1,0 +1,148 @@
+"""The Flask blueprint: thin routes over :mod:`gcrm.api.shaping` and the library."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+
+from gcrm.api.errors import error_response
+from gcrm.api.params import float_arg, int_arg, list_arg, str_arg
+from gcrm.api.resources import Resources
+from gcrm.api.shaping import cube_slice, leads_collection
+from gcrm.config import Settings
+from gcrm.errors import GcrmError, ValidationError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["create_api_blueprint"]
+
+DEFAULT_RADIUS_M = 1000.0
+MAX_RADIUS_M = 50_000.0
+DEFAULT_LIMIT = 50
+
+
+def create_api_blueprint(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    cube: xr.Dataset | None = None,
+    name: str = "gcrm_api",
+) -> Blueprint:
+    """Create the JSON API blueprint; mount it with ``app.register_blueprint(bp, url_prefix="/api")``.
+
+    Parameters
+    ----------
+    settings
+        Database URL and cube path; the engine and cube are opened on first use.
+    engine
+        Reuse this engine (e.g. the dashboard's) instead of opening one.
+    cube
+        Reuse this loaded cube instead of reading ``settings.cube_path``.
+    name
+        Blueprint name (unique per Flask app).
+
+    Returns
+    -------
+    flask.Blueprint
+        With ``/health``, ``/leads/near`` and ``/cube/slice``.
+    """
+    res = Resources(settings, engine=engine, cube=cube)
+    bp = Blueprint(name, __name__)
+    bp.register_error_handler(GcrmError, error_response)
+    bp.register_error_handler(OperationalError, error_response)
+    bp.add_url_rule("/health", "health", lambda: _health(res))
+    bp.add_url_rule("/leads/near", "leads_near", lambda: _leads_near(res))
+    bp.add_url_rule("/cube/slice", "cube_slice", lambda: _cube_slice(res))
+    return bp
+
+
+def _health(res: Resources) -> tuple[Response, int]:
+    status: dict[str, Any] = {"status": "ok", "database": "ok", "cube": "ok"}
+    code = 200
+    try:
+        with res.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (GcrmError, OperationalError) as exc:
+        status.update(status="unavailable", database=str(exc).splitlines()[0])
+        code = 503
+    try:
+        res.cube  # noqa: B018 - loading is the check
+    except (GcrmError, OSError, FileNotFoundError) as exc:
+        status["cube"] = f"not loaded: {exc}"
+    return jsonify(status), code
+
+
+def _cube_slice(res: Resources) -> Response:
+    args = request.args
+    level = str_arg(args, "level")
+    measure = str_arg(args, "measure")
+    for name, value in (("level", level), ("measure", measure)):
+        if value is None:
+            msg = f"{name} is missing; pass e.g. /api/cube/slice?level=district&measure=revenue"
+            raise ValidationError(msg)
+    period = str_arg(args, "period")
+    rows = cube_slice(
+        res.cube,
+        level=str(level),
+        measure=str(measure),
+        period=None if period == "all" else period,
+        segment=str_arg(args, "segment"),
+        parent=str_arg(args, "parent"),
+    )
+    return jsonify(rows)
+
+
+def _leads_near(res: Resources) -> Response:
+    from gcrm.leads import find_nearby_leads, resolve_origin
+
+    args = request.args
+    origin_kwargs = _origin_kwargs(args)
+    radius_m = float_arg(
+        args, "radius_m", default=DEFAULT_RADIUS_M, minimum=1.0, maximum=MAX_RADIUS_M
+    )
+    limit = int_arg(args, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=1000)
+    with res.engine.connect() as conn:
+        origin = resolve_origin(conn, **origin_kwargs)
+        leads = find_nearby_leads(
+            conn,
+            lon=origin.lon,
+            lat=origin.lat,
+            radius_m=radius_m,
+            limit=limit,
+            categories=list_arg(args, "category"),
+            zoning_classes=list_arg(args, "zoning_class"),
+        )
+    return jsonify(leads_collection(leads, origin=origin))
+
+
+def _origin_kwargs(args: Any) -> dict[str, Any]:
+    """Exactly one of lon+lat, address, customer_id."""
+    lon = float_arg(args, "lon", minimum=-180.0, maximum=180.0)
+    lat = float_arg(args, "lat", minimum=-90.0, maximum=90.0)
+    address = str_arg(args, "address")
+    customer_id = str_arg(args, "customer_id")
+    given = [
+        name
+        for name, present in (
+            ("lon/lat", lon is not None or lat is not None),
+            ("address", address is not None),
+            ("customer_id", customer_id is not None),
+        )
+        if present
+    ]
+    if len(given) != 1:
+        msg = (
+            f"origin given as {given or 'nothing'}; pass exactly one of lon and lat, "
+            "address, or customer_id"
+        )
+        raise ValidationError(msg)
+    if given == ["lon/lat"]:
+        if lon is None or lat is None:
+            msg = f"lon={lon!r}, lat={lat!r}: pass both lon and lat"
+            raise ValidationError(msg)
+        return {"lon": lon, "lat": lat}
+    return {"address": address} if address is not None else {"customer_id": customer_id}

@@ -1,0 +1,146 @@
+"""Dashboard fixtures: Debian's Chromium for dash_duo, and a small cube with its areas."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from selenium.webdriver.chrome.options import Options
+from sqlalchemy import Connection, text
+
+
+def pytest_setup_options() -> Options:
+    """Point dash_duo's Selenium at Debian's chromium, headless."""
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1440,1200",
+    ):
+        options.add_argument(arg)
+    return options
+
+
+AREAS = [
+    # area id, level, code, name, parent
+    ("district:a", "district", "a", "Alppila", ""),
+    ("district:b", "district", "b", "Bulevardi", ""),
+    ("hex:h1", "hex", "h1", "Hex 1", "district:a"),
+    ("hex:h2", "hex", "h2", "Hex 2", "district:a"),
+    ("hex:h3", "hex", "h3", "Hex 3", "district:b"),
+    ("postcode:00100", "postcode", "00100", "00100 Helsinki", ""),
+]
+MONTHS = pd.date_range("2024-01-01", periods=6, freq="MS")
+SEGMENTS = ["business", "consumer"]
+
+
+def small_cube() -> xr.Dataset:
+    """A cube following docs/architecture.md: hex h1 and h2 make district a, h3 makes b."""
+    ids = [a[0] for a in AREAS]
+    # Hex values; districts are the sums of their hexes, postcode the region total.
+    hex_rev = {"h1": 10.0, "h2": 30.0, "h3": 100.0}
+    months = np.arange(1, len(MONTHS) + 1, dtype=float)
+    seg = np.array([1.0, 3.0])
+
+    def per_area(hexes: dict[str, float]) -> np.ndarray:
+        base = {
+            "district:a": hexes["h1"] + hexes["h2"],
+            "district:b": hexes["h3"],
+            "hex:h1": hexes["h1"],
+            "hex:h2": hexes["h2"],
+            "hex:h3": hexes["h3"],
+            "postcode:00100": sum(hexes.values()),
+        }
+        return np.array([base[i] for i in ids])
+
+    def cube3(hexes: dict[str, float]) -> np.ndarray:
+        return per_area(hexes)[:, None, None] * months[None, :, None] * seg[None, None, :]
+
+    data = {
+        "customers": cube3({"h1": 2.0, "h2": 4.0, "h3": 6.0}),
+        "active": cube3({"h1": 1.0, "h2": 3.0, "h3": 5.0}),
+        "new": cube3({"h1": 1.0, "h2": 1.0, "h3": 1.0}),
+        "churned": cube3({"h1": 0.0, "h2": 1.0, "h3": 0.0}),
+        "revenue": cube3(hex_rev),
+        "orders": cube3({"h1": 1.0, "h2": 2.0, "h3": 3.0}),
+    }
+    dims3 = ("area", "month", "segment")
+    ds = xr.Dataset(
+        {name: (dims3, values) for name, values in data.items()},
+        coords={
+            "area": ids,
+            "month": MONTHS.to_numpy(),
+            "segment": SEGMENTS,
+            "level": ("area", [a[1] for a in AREAS]),
+            "code": ("area", [a[2] for a in AREAS]),
+            "name": ("area", [a[3] for a in AREAS]),
+            "parent": ("area", [a[4] for a in AREAS]),
+        },
+    )
+    ds["leads"] = ("area", per_area({"h1": 1.0, "h2": 2.0, "h3": 3.0}))
+    ds["population"] = ("area", per_area({"h1": 100.0, "h2": 200.0, "h3": 300.0}))
+    ds["households"] = ("area", per_area({"h1": 50.0, "h2": 100.0, "h3": 150.0}))
+    ds.attrs["levels"] = json.dumps(
+        [
+            {"level": "district", "parent_level": None, "rank": 1},
+            {"level": "postcode", "parent_level": None, "rank": 1},
+            {"level": "hex", "parent_level": "district", "rank": 2},
+        ]
+    )
+    return ds
+
+
+@pytest.fixture
+def cube() -> xr.Dataset:
+    return small_cube()
+
+
+def _square(x0: float, y0: float, size: float = 0.01) -> str:
+    x1, y1 = x0 + size, y0 + size
+    return f"SRID=4326;MULTIPOLYGON((({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0})))"
+
+
+@pytest.fixture
+def area_conn(conn: Connection) -> Connection:
+    """``conn`` with the small cube's levels and areas inserted (rolled back after the test)."""
+    conn.execute(
+        text(
+            "INSERT INTO gcrm.area_levels (level, parent_level, rank, label, derivation) VALUES "
+            "('district', NULL, 1, 'District', 'test'), ('hex', 'district', 2, 'Hexagon', 'test'),"
+            " ('postcode', NULL, 1, 'Postcode', 'test')"
+        )
+    )
+    squares = {
+        "a": (24.93, 60.16),
+        "b": (24.95, 60.16),
+        "h1": (24.93, 60.16),
+        "h2": (24.935, 60.16),
+        "h3": (24.95, 60.16),
+        "00100": (24.93, 60.16),
+    }
+    for _, level, code, name, parent in AREAS:
+        size = 0.005 if level == "hex" else 0.02 if level == "postcode" else 0.01
+        conn.execute(
+            text(
+                "INSERT INTO gcrm.areas (level, code, name, parent_code, derivation, geom) "
+                "VALUES (:level, :code, :name, :parent, 'test', ST_GeomFromEWKT(:geom))"
+            ),
+            {
+                "level": level,
+                "code": code,
+                "name": name,
+                "parent": parent.split(":")[-1] or None,
+                "geom": _square(*squares[code], size=size),
+            },
+        )
+    return conn
