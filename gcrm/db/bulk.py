@@ -58,7 +58,8 @@ def copy_rows(
     """COPY ``rows`` into ``table(columns)`` on the connection's open transaction.
 
     Values are Python objects; ``None``/NaN/NaT become NULL. Geometry columns take hex EWKB
-    strings (see :func:`to_ewkb_hex`). Returns the number of rows copied.
+    strings (see :func:`to_ewkb_hex`). Returns the number of rows copied. For frames,
+    :func:`copy_frame` is faster: it writes CSV in C.
     """
     raw = conn.connection.driver_connection
     cols = ", ".join(f'"{c}"' for c in columns)
@@ -70,15 +71,30 @@ def copy_rows(
     return n
 
 
+_COPY_CHUNK_ROWS = 200_000
+
+
 def copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> int:
-    """COPY a DataFrame into ``table``; a GeoDataFrame's geometry column goes as EWKB."""
-    data = frame.copy()
+    """COPY a DataFrame into ``table`` as CSV; a GeoDataFrame's geometry goes as hex EWKB.
+
+    The CSV text is written by pandas (in C) in chunks, so no Python code runs per row.
+    Missing values (None, NaN, NaT, pd.NA) and empty strings both load as NULL.
+    """
+    data = frame
     if isinstance(data, gpd.GeoDataFrame):
         geom_col = data.geometry.name
         data = pd.DataFrame(data)
         data[geom_col] = to_ewkb_hex(data[geom_col].to_numpy())
-    data = data.astype(object).where(pd.notna(data), None)
-    return copy_rows(conn, table, list(data.columns), data.itertuples(index=False, name=None))
+    raw = conn.connection.driver_connection
+    cols = ", ".join(f'"{c}"' for c in data.columns)
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy,
+    ):
+        for start in range(0, len(data), _COPY_CHUNK_ROWS):
+            chunk = data.iloc[start : start + _COPY_CHUNK_ROWS]
+            copy.write(chunk.to_csv(header=False, index=False, na_rep=""))
+    return len(data)
 
 
 def read_geodataframe(

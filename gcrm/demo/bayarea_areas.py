@@ -220,10 +220,8 @@ def _area_frame(
 
 def _level_stats(level: str, wide: pd.DataFrame, key: pd.Series) -> pd.DataFrame:
     sums = wide.groupby(key.to_numpy(), sort=False).sum()
-    if level == "zone":
-        sums = sums.loc[key.to_numpy()]  # zone order (numeric), not text order
-    else:
-        sums = sums.sort_index()
+    # Zones keep their numeric order (text order would put "10" before "2").
+    sums = sums.loc[key.to_numpy()] if level == "zone" else sums.sort_index()
     long = (
         sums.rename_axis("code")
         .reset_index()

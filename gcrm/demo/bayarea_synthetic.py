@@ -37,8 +37,8 @@ __all__ = [
 
 #: One lead per this many jobs of a sector in a zone (cumulative rounding over zones).
 JOBS_PER_LEAD = 200
-#: Branches are chosen by farthest-point sampling among this many most-populated ZIPs.
-BRANCH_CANDIDATES = 40
+#: Branches stand at one of this many most-populated ZIPs.
+BRANCH_CANDIDATES = 80
 LEAD_SOURCE = "synthetic (gcrm), placed by MTC jobs per sector"
 BAYAREA_TRUTH_COLUMNS = ["customer_id", "lon", "lat", "zone", "injected_mess"]
 
@@ -217,13 +217,20 @@ def build_bayarea_leads(
 
 
 def choose_bayarea_branches(
-    zones: gpd.GeoDataFrame, postcodes: pd.DataFrame, *, count: int = 8
+    zones: gpd.GeoDataFrame,
+    postcodes: pd.DataFrame,
+    *,
+    count: int = 8,
+    iterations: int = 25,
 ) -> pd.DataFrame:
-    """The company's sites at ZIP centroids spread over the region.
+    """The company's sites at ZIP centroids spread over where people live.
 
     Each ZIP gets the population of the zones whose representative point is nearest to its
-    centroid; among the ``BRANCH_CANDIDATES`` most-populated ZIPs, farthest-point sampling
-    (EPSG:26910) from the most populated picks ``count`` sites.
+    centroid. Population-weighted k-means over the ZIP centroids (EPSG:26910): seeded by
+    weighted farthest-point sampling (the most-populated ZIP first, then each time the ZIP
+    with the largest population x squared distance to the chosen ones), refined by
+    ``iterations`` Lloyd steps; each centre is then snapped to the nearest distinct ZIP
+    among the ``BRANCH_CANDIDATES`` most populated.
 
     Parameters
     ----------
@@ -233,6 +240,8 @@ def choose_bayarea_branches(
         From :func:`gcrm.demo.bayarea_areas.build_postcodes` (with ``x``, ``y``).
     count
         Number of branches, coded ``B01`` ... west to east.
+    iterations
+        Lloyd iterations.
 
     Returns
     -------
@@ -248,12 +257,13 @@ def choose_bayarea_branches(
     if not 1 <= count <= BRANCH_CANDIDATES:
         msg = f"count={count} branches is out of range; use 1 <= count <= {BRANCH_CANDIDATES}"
         raise ValidationError(msg)
-    zip_xy = postcodes[["x", "y"]].to_numpy(float)
-    centres = shapely.get_coordinates(shapely.point_on_surface(zones.geometry.values))
-    nearest = _nearest_index(centres, zip_xy)
-    population = np.bincount(nearest, weights=zones["population"], minlength=len(postcodes))
+    xy = postcodes[["x", "y"]].to_numpy(float)
+    population = _zip_population(zones, xy)
     ranked = np.lexsort((postcodes["postcode"].to_numpy(), -population))[:BRANCH_CANDIDATES]
-    picked = ranked[_farthest_points(zip_xy[ranked], count)]
+    centres = xy[_weighted_farthest_points(xy, population, count)]
+    for _ in range(iterations):  # a few dozen whole-array steps
+        centres = _weighted_centres(xy, population, _nearest_index(xy, centres), centres)
+    picked = ranked[_snap_distinct(xy[ranked], centres)]
     picked = picked[np.argsort(postcodes["lon"].to_numpy()[picked], kind="stable")]
     chosen = postcodes.iloc[picked].reset_index(drop=True)
     twin = chosen["city"].duplicated(keep=False)
@@ -272,6 +282,33 @@ def choose_bayarea_branches(
             "lat": chosen["lat"].round(7),
         }
     )[BRANCH_COLUMNS]
+
+
+def _zip_population(zones: gpd.GeoDataFrame, zip_xy: np.ndarray) -> np.ndarray:
+    """Population of the zones whose representative point is nearest to each ZIP."""
+    centres = shapely.get_coordinates(shapely.point_on_surface(zones.geometry.values))
+    nearest = _nearest_index(centres, zip_xy)
+    return np.bincount(nearest, weights=zones["population"], minlength=len(zip_xy))
+
+
+def _weighted_centres(
+    xy: np.ndarray, weight: np.ndarray, label: np.ndarray, previous: np.ndarray
+) -> np.ndarray:
+    """Weighted mean of each cluster; an empty cluster keeps its previous centre."""
+    k = len(previous)
+    total = np.bincount(label, weights=weight, minlength=k)
+    sums = np.stack([np.bincount(label, weights=weight * xy[:, i], minlength=k) for i in (0, 1)])
+    return np.where(total[:, None] > 0, sums.T / np.maximum(total, 1e-12)[:, None], previous)
+
+
+def _snap_distinct(xy: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Nearest point to each centre in turn, never the same point twice."""
+    d = ((xy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    chosen: list[int] = []
+    for k in range(len(centres)):  # one step per branch
+        order = np.argsort(d[:, k], kind="stable")
+        chosen.append(int(next(i for i in order if i not in chosen)))
+    return np.array(chosen)
 
 
 def zone_placer(zones: gpd.GeoDataFrame, postcodes: pd.DataFrame) -> Placer:
@@ -379,12 +416,12 @@ def _business_types(
     return category[pick], word[pick]
 
 
-def _farthest_points(xy: np.ndarray, count: int) -> np.ndarray:
-    """Greedy farthest-point sampling starting from the first point."""
-    chosen = [0]
-    dist = ((xy - xy[0]) ** 2).sum(axis=1)
+def _weighted_farthest_points(xy: np.ndarray, weight: np.ndarray, count: int) -> np.ndarray:
+    """Greedy seeding: the heaviest point, then the largest weight x squared distance."""
+    chosen = [int(np.argmax(weight))]
+    dist = ((xy - xy[chosen[0]]) ** 2).sum(axis=1)
     for _ in range(count - 1):  # one step per branch, a handful
-        nxt = int(dist.argmax())
+        nxt = int(np.argmax(weight * dist))
         chosen.append(nxt)
         dist = np.minimum(dist, ((xy - xy[nxt]) ** 2).sum(axis=1))
     return np.array(chosen)

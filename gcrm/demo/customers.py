@@ -271,7 +271,8 @@ def build_customer_export(
     Raises
     ------
     ValidationError
-        If ``count`` is below 50 (too few rows for every kind of mess).
+        If ``count`` is below 50 (too few rows for every kind of mess) or a truth column is
+        unknown.
     """
     _check_count(count)
     clean = _clean_customers(place, count=count, locale=locale, rng=_rng(seed, "clean"))
@@ -282,6 +283,10 @@ def build_customer_export(
     truth["lon"] = truth["lon"].round(7)
     truth["lat"] = truth["lat"].round(7)
     truth["injected_mess"] = [",".join(t) for t in tags]
+    unknown = sorted(set(truth_columns) - set(truth.columns))
+    if unknown:
+        msg = f"truth_columns {unknown} are unknown; choose from {sorted(truth.columns)}"
+        raise ValidationError(msg)
     valid = clean.loc[~invalid, ["customer_id", "segment", "signup_date", "churn_date", "x", "y"]]
     return CustomerExport(
         customers=messy[CUSTOMER_COLUMNS],
@@ -583,23 +588,27 @@ def _inject_invalid(
     count = max(len(INVALID_KINDS), round(n * INVALID_RATE))
     rows = np.sort(rng.choice(np.arange(n // 2, n), size=count, replace=False))
     kinds = [INVALID_KINDS[k % len(INVALID_KINDS)] for k in range(count)]
-    out = messy.copy()
     invalid = np.zeros(n, dtype=bool)
     invalid[rows] = True
     targets = rng.choice(np.flatnonzero(~invalid[: n // 2]), size=count, replace=False)
-    # A handful of rows, each broken its own way.
+    edited = ("customer_id", "signup_date", "status", "churn_date")
+    cols = {c: messy[c].to_numpy(dtype=object, copy=True) for c in edited}
+    clean_ids = clean["customer_id"].to_numpy(dtype=object)
+    signup = clean["signup_date"].to_numpy("datetime64[D]")
+    # A handful of rows (0.5 %), each broken its own way; edits go to plain arrays.
     for k, (row, kind) in enumerate(zip(rows, kinds, strict=True)):
         if kind == "missing_id":
-            out.loc[row, "customer_id"] = ""
+            cols["customer_id"][row] = ""
         elif kind == "bad_signup_date":
-            out.loc[row, "signup_date"] = BAD_SIGNUP_DATES[k % len(BAD_SIGNUP_DATES)]
+            cols["signup_date"][row] = BAD_SIGNUP_DATES[k % len(BAD_SIGNUP_DATES)]
         elif kind == "unknown_status":
-            out.loc[row, "status"] = "maybe"
+            cols["status"][row] = "maybe"
         elif kind == "churn_before_signup":
-            days_before = pd.Timedelta(days=int(rng.integers(1, 365)))
-            before = pd.Timestamp(clean.loc[row, "signup_date"]) - days_before
-            out.loc[row, ["status", "churn_date"]] = ["churned", before.strftime("%Y-%m-%d")]
+            days_before = np.timedelta64(int(rng.integers(1, 365)), "D")
+            cols["status"][row] = "churned"
+            cols["churn_date"][row] = str(signup[row] - days_before)
         else:  # duplicate_id: a later row reuses an earlier, valid customer's id
-            out.loc[row, "customer_id"] = clean.loc[targets[k], "customer_id"]
+            cols["customer_id"][row] = clean_ids[targets[k]]
         tags[row].append(f"invalid:{kind}")
+    out = messy.assign(**cols)
     return out, tags, invalid

@@ -49,7 +49,8 @@ def build_orders(
     valid
         ``CustomerExport.valid``: customer_id, segment, signup_date, churn_date, x, y.
     branches_xy
-        Branch coordinates in EPSG:3067, shape (n_branches, 2).
+        Branch coordinates in the CRS of ``valid``'s x, y (the region's metric CRS, e.g.
+        EPSG:3067 for Helsinki), shape (n_branches, 2).
     branch_codes
         Branch codes, aligned with ``branches_xy``.
     seed
@@ -83,14 +84,15 @@ def build_orders(
     orders = pd.DataFrame(
         {
             "customer_id": valid["customer_id"].to_numpy()[who],
-            "order_date": pd.to_datetime(order_date).strftime("%Y-%m-%d"),
+            "order_date": np.datetime_as_string(order_date.astype("datetime64[D]"), unit="D"),
             "amount": amount,
             "channel": channel,
             "branch_code": np.array(branch_codes)[branch],
         }
     )
     orders = orders.sort_values(["order_date", "customer_id"], kind="stable").reset_index(drop=True)
-    orders.insert(0, "order_id", [f"O{i + 1:07d}" for i in range(len(orders))])
+    order_no = np.arange(1, len(orders) + 1).astype(str)
+    orders.insert(0, "order_id", np.char.add("O", np.char.zfill(order_no, 7)))
     return orders[ORDER_COLUMNS]
 
 

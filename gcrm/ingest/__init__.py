@@ -4,9 +4,14 @@ from gcrm.ingest.customers import import_customers, import_orders
 from gcrm.ingest.geocode import (
     PRECISIONS,
     GeocodeResult,
+    ReverseResult,
     geocode_address,
+    geocode_batch,
     geocode_frame,
+    parse_addresses,
     parse_one_line,
+    reverse_geocode,
+    reverse_geocode_frame,
 )
 from gcrm.ingest.layers import (
     LAYERS,
@@ -17,6 +22,7 @@ from gcrm.ingest.layers import (
     import_branches,
     import_layer,
     import_leads,
+    import_postcodes,
     import_roads,
     import_zones,
 )
@@ -26,8 +32,10 @@ __all__ = [
     "LAYERS",
     "PRECISIONS",
     "GeocodeResult",
+    "ReverseResult",
     "ImportReport",
     "geocode_address",
+    "geocode_batch",
     "geocode_frame",
     "import_addresses",
     "import_area_levels",
@@ -38,7 +46,11 @@ __all__ = [
     "import_layer",
     "import_leads",
     "import_orders",
+    "import_postcodes",
     "import_roads",
     "import_zones",
+    "parse_addresses",
     "parse_one_line",
+    "reverse_geocode",
+    "reverse_geocode_frame",
 ]

@@ -103,6 +103,11 @@ _layer_command(
     "area-stats",
     "Import area statistics (level, code, measure, value, source, vintage [, method]) from CSV/XLSX.",
 )
+_layer_command(
+    "postcodes",
+    "Import postcode centroids (postcode, city; CSV with lon/lat or points): the geocoder's "
+    "postcode-level reference where there are no address points.",
+)
 _layer_command("roads", "Import roads (ref, class, speed_kmh, name, oneway; lines).")
 _layer_command(
     "zones",

@@ -9,6 +9,8 @@ centroid, locality centroid, unmatched. Each result carries ``precision``, ``sco
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import process as rf_process
 from rapidfuzz.distance import OSA
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from gcrm.db.bulk import copy_frame
 from gcrm.ingest.normalize import (
@@ -29,11 +31,15 @@ from gcrm.ingest.normalize import (
 __all__ = [
     "PRECISIONS",
     "GeocodeResult",
+    "ReverseResult",
     "geocode_address",
+    "geocode_batch",
     "geocode_frame",
     "normalize_address_fields",
     "parse_addresses",
     "parse_one_line",
+    "reverse_geocode",
+    "reverse_geocode_frame",
 ]
 
 #: From best to worst.
@@ -74,6 +80,8 @@ def normalize_address_fields(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+# Every rung updates rows in place: room on each page keeps those updates HOT (no new index
+# entries), which measured ~25% faster on 100,000 queries.
 _GEO_TABLE = """
 CREATE TEMP TABLE _geo (
     gid bigint PRIMARY KEY, input_key text, street_norm text, housenumber_norm text,
@@ -81,7 +89,7 @@ CREATE TEMP TABLE _geo (
     street_match text, street_postcode text, street_sim double precision,
     geom geometry, precision text, score double precision, source text, matched_address text,
     cached boolean NOT NULL DEFAULT false
-) ON COMMIT DROP
+) WITH (fillfactor = 40) ON COMMIT DROP
 """
 #: A fuzzy street is trusted at this similarity, and only when the runner-up street is at
 #: least MARGIN behind: a wrong rooftop match is worse than an honest postcode-level one.
@@ -121,13 +129,25 @@ def _match_streets_fuzzy(conn: Connection) -> None:
         "pc:" + todo["postcode_norm"].fillna(""),
         np.where(todo["city_norm"].isin(known_city), "city:" + todo["city_norm"].fillna(""), "all"),
     )
+    # Distinct street names per scope, each with its biggest postcode, prepared once.
+    streets = streets.sort_values(["street_norm", "n"], ascending=[True, False])
+    scopes = {
+        "pc": {
+            k: g.drop_duplicates("street_norm")
+            for k, g in streets.groupby("postcode_norm", sort=False)
+        },
+        "city": {
+            k: g.drop_duplicates("street_norm") for k, g in streets.groupby("city_norm", sort=False)
+        },
+    }
+    everywhere = streets.drop_duplicates("street_norm")
     matches = []
     # A loop over scopes (postcodes, cities), not rows: each scope is one matrix in C.
     for scope, group in todo.groupby("scope", sort=True):
-        choices = _scope_streets(streets, str(scope))
-        if choices.empty:
-            continue
-        matches.append(_best_streets(group, choices))
+        kind, _, value = str(scope).partition(":")
+        choices = scopes[kind][value] if kind in scopes else everywhere
+        if not choices.empty:
+            matches.append(_best_streets(group, choices.reset_index(drop=True)))
     if not matches:
         return
     found = pd.concat(matches, ignore_index=True)
@@ -146,19 +166,6 @@ def _match_streets_fuzzy(conn: Connection) -> None:
         )
     )
     conn.execute(text("DROP TABLE _fuzzy"))
-
-
-def _scope_streets(streets: pd.DataFrame, scope: str) -> pd.DataFrame:
-    """Distinct street names of a scope, each with its biggest postcode."""
-    kind, _, value = scope.partition(":")
-    if kind == "pc":
-        sub = streets[streets["postcode_norm"] == value]
-    elif kind == "city":
-        sub = streets[streets["city_norm"] == value]
-    else:
-        sub = streets
-    sub = sub.sort_values(["street_norm", "n"], ascending=[True, False])
-    return sub.drop_duplicates("street_norm").reset_index(drop=True)
 
 
 def _best_streets(group: pd.DataFrame, choices: pd.DataFrame) -> pd.DataFrame:
@@ -197,7 +204,10 @@ def _input_keys(keys: pd.DataFrame) -> pd.Series:
     parts = keys[["street_norm", "housenumber_norm", "unit", "postcode_norm", "city_norm"]].fillna(
         ""
     )
-    return parts.agg("|".join, axis=1)
+    return parts["street_norm"].str.cat(
+        [parts["housenumber_norm"], parts["unit"], parts["postcode_norm"], parts["city_norm"]],
+        sep="|",
+    )
 
 
 def geocode_frame(conn: Connection, frame: pd.DataFrame, *, use_cache: bool = True) -> pd.DataFrame:
@@ -226,6 +236,8 @@ def geocode_frame(conn: Connection, frame: pd.DataFrame, *, use_cache: bool = Tr
     conn.execute(text(_GEO_TABLE))
     copy_frame(conn, "_geo", stage)
     conn.execute(text("ANALYZE _geo"))
+    # Window sorts over every candidate: keep them in memory.
+    conn.execute(text("SET LOCAL work_mem = '128MB'"))
     params: dict[str, float] = {}
     for statement in _LADDER:
         if not use_cache and "geocode_cache" in statement:
@@ -311,6 +323,47 @@ def parse_addresses(addresses: pd.Series) -> pd.DataFrame:
     return frame.astype("string")
 
 
+def geocode_batch(
+    engine: Engine,
+    frame: pd.DataFrame,
+    *,
+    workers: int = 2,
+    chunk_size: int | None = None,
+    use_cache: bool = True,
+    on_chunk: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Geocode a large frame in chunks, ``workers`` chunks at a time on their own connections.
+
+    Each chunk is one :func:`geocode_frame` call in its own transaction; the database does
+    most of the work, so two workers keep both cores busy on a two-core machine. Results come
+    back in the order of ``frame``. ``on_chunk`` is called with each finished chunk's size.
+    The default chunk splits the frame evenly between the workers, at most 50,000 rows: each
+    chunk pays a fixed cost (a pass over the reference), so fewer, larger chunks measured
+    fastest.
+    """
+    if chunk_size is None:
+        chunk_size = min(50_000, max(1, -(-len(frame) // workers)))
+    if workers < 1 or chunk_size < 1:
+        msg = f"workers={workers!r} and chunk_size={chunk_size!r} must be at least 1"
+        raise ValueError(msg)
+    starts = range(0, len(frame), chunk_size)
+
+    def run(start: int) -> pd.DataFrame:
+        part = frame.iloc[start : start + chunk_size]
+        with engine.begin() as conn:
+            out = geocode_frame(conn, part, use_cache=use_cache)
+        if on_chunk is not None:
+            on_chunk(len(part))
+        return out
+
+    if len(frame) == 0:
+        with engine.begin() as conn:
+            return geocode_frame(conn, frame, use_cache=use_cache)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(run, starts))
+    return pd.concat(parts)
+
+
 def geocode_address(conn: Connection, address: str) -> GeocodeResult:
     """Geocode one free-text address (the same ladder as the batch path)."""
     frame = pd.DataFrame({"address": [address]})
@@ -324,4 +377,82 @@ def geocode_address(conn: Connection, address: str) -> GeocodeResult:
         score=float(row["score"]),
         source=str(row["source"]),
         matched_address=None if pd.isna(row["matched_address"]) else str(row["matched_address"]),
+    )
+
+
+@dataclass(frozen=True)
+class ReverseResult:
+    """The nearest reference address to a point."""
+
+    address: str | None
+    ref: str | None
+    distance_m: float | None
+    lon: float | None
+    lat: float | None
+
+
+def reverse_geocode_frame(
+    conn: Connection, frame: pd.DataFrame, *, max_distance_m: float = 250.0
+) -> pd.DataFrame:
+    """Nearest address point to every (lon, lat) row, set-based (KNN on the GiST index).
+
+    Returns columns address, ref, distance_m on the index of ``frame``; rows with no address
+    within ``max_distance_m`` get missing values.
+    """
+    stage = pd.DataFrame(
+        {
+            "gid": np.arange(len(frame), dtype=np.int64),
+            "lon": frame["lon"].to_numpy(float),
+            "lat": frame["lat"].to_numpy(float),
+        }
+    )
+    conn.execute(text("DROP TABLE IF EXISTS _rev"))
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE _rev (gid bigint PRIMARY KEY, lon float8, lat float8) ON COMMIT DROP"
+        )
+    )
+    copy_frame(conn, "_rev", stage)
+    rows = conn.execute(
+        text(
+            """
+            SELECT r.gid, n.label, n.ref, n.distance_m, n.lon, n.lat
+            FROM _rev r
+            LEFT JOIN LATERAL (
+                SELECT concat_ws(', ', a.street || ' ' || a.housenumber, concat_ws(' ', a.postcode, a.city)) AS label,
+                       a.ref, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat,
+                       ST_Distance(a.geom::geography, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)::geography) AS distance_m
+                FROM gcrm.address_points a
+                ORDER BY a.geom <-> ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)
+                LIMIT 1
+            ) n ON n.distance_m <= :max_m
+            ORDER BY r.gid
+            """
+        ),
+        {"max_m": max_distance_m},
+    ).fetchall()
+    conn.execute(text("DROP TABLE _rev"))
+    out = pd.DataFrame(
+        rows, columns=["gid", "address", "ref", "distance_m", "address_lon", "address_lat"]
+    ).drop(columns="gid")
+    out.index = frame.index
+    out["distance_m"] = out["distance_m"].astype(float).round(1)
+    return out
+
+
+def reverse_geocode(
+    conn: Connection, *, lon: float, lat: float, max_distance_m: float = 250.0
+) -> ReverseResult:
+    """The nearest reference address to (lon, lat) within ``max_distance_m``, with the distance."""
+    row = reverse_geocode_frame(
+        conn, pd.DataFrame({"lon": [lon], "lat": [lat]}), max_distance_m=max_distance_m
+    ).iloc[0]
+    if pd.isna(row["ref"]):
+        return ReverseResult(None, None, None, None, None)
+    return ReverseResult(
+        str(row["address"]),
+        str(row["ref"]),
+        float(row["distance_m"]),
+        float(row["address_lon"]),
+        float(row["address_lat"]),
     )

@@ -14,8 +14,7 @@ WHERE c.input_key = g.input_key AND c.precision <> 'none';;
 --    best tier holds points more than 100 m apart (the same address in two places) it is
 --    ambiguous and left to the lower rungs.
 WITH c AS (
-    SELECT g.gid, a.ref, a.geom, a.postcode_norm,
-           concat_ws(', ', a.street || ' ' || a.housenumber, concat_ws(' ', a.postcode, a.city)) AS label,
+    SELECT g.gid, a.ref, a.geom, a.street, a.housenumber, a.postcode, a.city,
            coalesce(a.postcode_norm = g.postcode_norm, false) AS pc_ok,
            coalesce(a.city_norm = g.city_norm, false) AS city_ok,
            -- Several points can share an address (building, entrances, floors): the unit
@@ -28,20 +27,24 @@ WITH c AS (
     WHERE g.precision IS NULL
 ), tier AS (
     SELECT c.*, rank() OVER (PARTITION BY gid ORDER BY pc_ok DESC, city_ok DESC) AS tier,
-           row_number() OVER (PARTITION BY gid ORDER BY pc_ok DESC, city_ok DESC, unit_ok DESC,
-                                                      no_unit DESC, ref) AS rn
+           row_number() OVER w AS rn, first_value(geom) OVER w AS best_geom,
+           count(*) OVER (PARTITION BY gid) AS candidates
     FROM c
-), best AS (
-    SELECT t.gid, max(ST_Distance(t.geom::geography, f.geom::geography)) AS spread_m
-    FROM tier t JOIN tier f ON f.gid = t.gid AND f.rn = 1
-    WHERE t.tier = 1
-    GROUP BY t.gid
+    WINDOW w AS (PARTITION BY gid ORDER BY pc_ok DESC, city_ok DESC, unit_ok DESC, no_unit DESC, ref)
+), spread AS (
+    -- Window functions, not a self-join: the planner cannot estimate CTE joins well. The
+    -- distance is computed only where there is more than one candidate.
+    SELECT t.*, max(CASE WHEN tier = 1 AND candidates > 1
+                         THEN ST_Distance(geom::geography, best_geom::geography) ELSE 0 END)
+                    OVER (PARTITION BY gid) AS spread_m
+    FROM tier t
 )
 UPDATE _geo g
-SET geom = t.geom, precision = 'rooftop', source = 'reference:exact', matched_address = t.label,
+SET geom = t.geom, precision = 'rooftop', source = 'reference:exact',
+    matched_address = concat_ws(', ', t.street || ' ' || t.housenumber, concat_ws(' ', t.postcode, t.city)),
     score = CASE WHEN t.pc_ok THEN 1.0 WHEN t.pc_missing THEN 0.95 ELSE 0.85 END
-FROM tier t JOIN best b ON b.gid = t.gid
-WHERE g.gid = t.gid AND t.rn = 1 AND b.spread_m <= 100;;
+FROM spread t
+WHERE g.gid = t.gid AND t.rn = 1 AND t.spread_m <= 100;;
 
 -- 2a. the street, known exactly: the postcode's street when given, else the biggest one.
 UPDATE _geo g
@@ -112,25 +115,18 @@ FROM gcrm.address_streets s
 WHERE g.precision IS NULL AND g.street_match IS NOT NULL
   AND s.street_norm = g.street_match AND s.postcode_norm IS NOT DISTINCT FROM g.street_postcode;;
 
--- 6. postcode centroid, from the address points that carry the postcode.
+-- 6. postcode centroid (given postcode points, else the centroid of the postcode's addresses).
 UPDATE _geo g
 SET geom = p.geom, precision = 'postcode', source = 'reference:postcode', score = 0.3,
-    matched_address = p.label
-FROM (
-    SELECT postcode_norm, ST_Centroid(ST_Collect(geom)) AS geom,
-           min(postcode) || coalesce(' ' || min(city), '') AS label
-    FROM gcrm.address_streets WHERE postcode_norm IS NOT NULL GROUP BY postcode_norm
-) p
+    matched_address = p.postcode || coalesce(' ' || p.city, '')
+FROM gcrm.address_postcodes p
 WHERE g.precision IS NULL AND g.postcode_norm = p.postcode_norm;;
 
 -- 7. city / locality centroid.
 UPDATE _geo g
 SET geom = c.geom, precision = 'locality', source = 'reference:locality', score = 0.1,
-    matched_address = c.label
-FROM (
-    SELECT city_norm, ST_Centroid(ST_Collect(geom)) AS geom, min(city) AS label
-    FROM gcrm.address_streets WHERE city_norm IS NOT NULL GROUP BY city_norm
-) c
+    matched_address = c.city
+FROM gcrm.address_localities c
 WHERE g.precision IS NULL AND g.city_norm = c.city_norm;;
 
 -- 8. unmatched.

@@ -44,6 +44,7 @@ __all__ = [
     "import_branches",
     "import_layer",
     "import_leads",
+    "import_postcodes",
     "import_roads",
     "import_zones",
 ]
@@ -86,6 +87,15 @@ LAYERS: dict[str, LayerSpec] = {
         family="Point",
         geom_sql=_POINT,
         not_empty=("street", "housenumber"),
+    ),
+    "postcodes": LayerSpec(
+        "postcodes",
+        "gcrm.postcode_points",
+        key=("postcode",),
+        required=("postcode",),
+        optional=("city", "source"),
+        family="Point",
+        geom_sql=_POINT,
     ),
     "areas": LayerSpec(
         "areas",
@@ -270,6 +280,8 @@ def import_layer(
         columns=list(good.columns),
         expressions=geom_expr,
     )
+    # Fresh planner statistics: a bulk load changes the table's size by orders of magnitude.
+    conn.execute(text(f"ANALYZE {spec.table}"))
     rejects = checks.rejects()
     report = ImportReport(
         kind=kind,
@@ -284,7 +296,7 @@ def import_layer(
     )
     if kind == "areas":
         report.details.update(_area_hierarchy_report(conn))
-    if kind == "addresses":
+    if kind in ("addresses", "postcodes"):
         _refresh_reference(conn, changed=bool(inserted or updated))
     _log_run(conn, report)
     return report
@@ -323,7 +335,8 @@ def _address_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> 
 
 def _refresh_reference(conn: Connection, *, changed: bool) -> None:
     """Rebuild the street index of the reference; a changed reference empties the cache."""
-    conn.execute(text("REFRESH MATERIALIZED VIEW gcrm.address_streets"))
+    for view in ("address_streets", "address_postcodes", "address_localities"):
+        conn.execute(text(f"REFRESH MATERIALIZED VIEW gcrm.{view}"))
     if changed:
         conn.execute(text("TRUNCATE gcrm.geocode_cache"))
 
@@ -354,6 +367,17 @@ def _stats_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> pd
     return clean
 
 
+def _postcodes_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
+    clean["postcode_norm"] = normalize_postcode(clean["postcode"].astype("string"))
+    clean["city_norm"] = normalize_city(clean["city"].astype("string"))
+    clean["source"] = clean["source"].fillna("import")
+    checks.reject(
+        clean["postcode_norm"].isna() & clean["postcode"].notna(),
+        "postcode " + clean["postcode"].map(repr) + " has no 4-5 digit code",
+    )
+    return clean
+
+
 def _leads_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
     clean["source"] = clean["source"].fillna("import")
     return clean
@@ -361,6 +385,7 @@ def _leads_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> pd
 
 _KIND_EXTRAS = {
     "leads": _leads_extra,
+    "postcodes": _postcodes_extra,
     "addresses": _address_extra,
     "areas": _areas_extra,
     "area-stats": _stats_extra,
@@ -437,6 +462,11 @@ def import_areas(
     if levels is not None:
         import_area_levels(conn, levels)
     return import_layer(conn, "areas", path, **kw)  # type: ignore[arg-type]
+
+
+def import_postcodes(conn: Connection, path: Path, **kw: object) -> ImportReport:
+    """Load postcode centroids (postcode, city; points): a postcode-level reference."""
+    return import_layer(conn, "postcodes", path, **kw)  # type: ignore[arg-type]
 
 
 def import_area_stats(conn: Connection, path: Path, **kw: object) -> ImportReport:
