@@ -15,6 +15,7 @@ from gcrm.cube.build import FLOW_MEASURES, STATIC_MEASURES, STOCK_MEASURES
 from gcrm.errors import NotFoundError, ValidationError
 
 __all__ = [
+    "APPROXIMATE_PRECISIONS",
     "MEASURES",
     "Measure",
     "children",
@@ -47,7 +48,11 @@ MEASURES: dict[str, Measure] = {
     "households": Measure("Households (estimate)", "static", "households"),
     "penetration": Measure("Penetration (active customers per household)", "derived", "ratio"),
     "churn_rate": Measure("Churn rate (churned / customers at start)", "derived", "ratio"),
+    "approximate": Measure("Customers placed approximately (street level or coarser)", "static", "customers"),
+    "approximate_share": Measure("Share of customers placed approximately", "derived", "ratio"),
 }
+#: Geocode precisions that place a customer only approximately.
+APPROXIMATE_PRECISIONS = ("street", "postcode", "locality")
 
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -122,7 +127,18 @@ def _over_period(ds: xr.Dataset, name: str, mask: np.ndarray, segment: str | Non
     return da.sum("month") if kind == "flow" else da.isel(month=-1, drop=True)
 
 
+def _precision_value(ds: xr.Dataset, measure: str) -> xr.DataArray:
+    counts = ds["customers_by_precision"]
+    approx = counts.sel(precision=list(APPROXIMATE_PRECISIONS)).sum("precision")
+    if measure == "approximate":
+        return approx.rename("approximate")
+    placed = counts.drop_sel(precision="none").sum("precision")
+    return (approx / placed.where(placed > 0)).rename("approximate_share")
+
+
 def _value(ds: xr.Dataset, measure: str, mask: np.ndarray, segment: str | None) -> xr.DataArray:
+    if measure in ("approximate", "approximate_share"):
+        return _precision_value(ds, measure)
     if measure == "penetration":
         active = _over_period(ds, "active", mask, segment)
         households = ds["households"]
@@ -217,6 +233,11 @@ def time_series(
 
 
 def _region_derived(sub: xr.Dataset, measure: str, mask: np.ndarray, segment: str | None) -> float:
+    if measure == "approximate_share":
+        counts = sub["customers_by_precision"].sum("area")
+        placed = float(counts.drop_sel(precision="none").sum())
+        approx = float(counts.sel(precision=list(APPROXIMATE_PRECISIONS)).sum())
+        return approx / placed if placed else float("nan")
     if measure == "penetration":
         households = float(sub["households"].where(sub["households"] > 0).sum())
         active = float(_over_period(sub, "active", mask, segment).sum())

@@ -108,7 +108,12 @@ _layer_command(
     "Import postcode centroids (postcode, city; CSV with lon/lat or points): the geocoder's "
     "postcode-level reference where there are no address points.",
 )
-_layer_command("roads", "Import roads (ref, class, speed_kmh, name, oneway; lines).")
+_layer_command("roads", "Import roads (ref, class, speed_kmh, name, oneway, surface; lines).")
+_layer_command(
+    "buildings",
+    "Import buildings (ref, use: residential|commercial|industrial|public|other, building, "
+    "levels, residential; polygons).",
+)
 _layer_command(
     "zones",
     "Import zoning / land use (ref, class: residential|commercial|industrial|mixed|other, "

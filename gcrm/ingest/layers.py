@@ -42,6 +42,7 @@ __all__ = [
     "import_area_stats",
     "import_areas",
     "import_branches",
+    "import_buildings",
     "import_layer",
     "import_leads",
     "import_postcodes",
@@ -123,7 +124,7 @@ LAYERS: dict[str, LayerSpec] = {
         "gcrm.roads",
         key=("ref",),
         required=("ref", "class"),
-        optional=("speed_kmh", "name", "oneway"),
+        optional=("speed_kmh", "name", "oneway", "surface"),
         family="LineString",
         geom_sql=_LINESTRING,
         numeric=("speed_kmh",),
@@ -141,6 +142,19 @@ LAYERS: dict[str, LayerSpec] = {
         geom_sql=_MULTIPOLYGON,
         lowercase=("class",),
         allowed={"class": ZONE_CLASSES},
+    ),
+    "buildings": LayerSpec(
+        "buildings",
+        "gcrm.buildings",
+        key=("ref",),
+        required=("ref", "use"),
+        optional=("building", "levels", "residential"),
+        family="Polygon",
+        geom_sql=_MULTIPOLYGON,
+        numeric=("levels",),
+        boolean=("residential",),
+        lowercase=("use",),
+        allowed={"use": ("residential", "commercial", "industrial", "public", "other")},
     ),
     "leads": LayerSpec(
         "leads",
@@ -482,6 +496,11 @@ def import_roads(conn: Connection, path: Path, **kw: object) -> ImportReport:
 def import_zones(conn: Connection, path: Path, **kw: object) -> ImportReport:
     """Load zoning / land-use polygons (ref, class, landuse, name)."""
     return import_layer(conn, "zones", path, **kw)  # type: ignore[arg-type]
+
+
+def import_buildings(conn: Connection, path: Path, **kw: object) -> ImportReport:
+    """Load buildings (ref, use, building, levels, residential; polygons)."""
+    return import_layer(conn, "buildings", path, **kw)  # type: ignore[arg-type]
 
 
 def import_leads(conn: Connection, path: Path, **kw: object) -> ImportReport:
