@@ -18,10 +18,14 @@ test: venv postgis browser
 
 venv: $(STAMP)
 
+# The Bay Area region pack reads the zone data inside activitysim; its own dependencies
+# (numba, pytables, ...) are not needed for that, so it is installed without them.
+
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps "activitysim==1.6.0"
 	@touch $(STAMP)
 
 postgis:

@@ -28,7 +28,13 @@ from _common import bench_database  # noqa: E402
 
 from gcrm.demo import build_demo_region  # noqa: E402
 from gcrm.ingest import import_addresses  # noqa: E402
-from gcrm.ingest.accuracy import VARIANTS, evaluate_geocoder, make_variants, sample_reference, summarize  # noqa: E402
+from gcrm.ingest.accuracy import (  # noqa: E402
+    VARIANTS,
+    evaluate_geocoder,
+    make_variants,
+    sample_reference,
+    summarize,
+)
 
 
 def check_targets(table: pd.DataFrame) -> list[str]:
@@ -38,14 +44,20 @@ def check_targets(table: pd.DataFrame) -> list[str]:
     lines.append(f"clean rooftop {clean:.2%} (>= 99.5%): {'ok' if clean >= 0.995 else 'MISSED'}")
     for variant in ("abbreviated", "typo_1", "typo_2"):
         share = table.loc[variant, "within_30m"]
-        lines.append(f"{variant} within 30 m {share:.2%} (>= 95%): {'ok' if share >= 0.95 else 'MISSED'}")
+        lines.append(
+            f"{variant} within 30 m {share:.2%} (>= 95%): {'ok' if share >= 0.95 else 'MISSED'}"
+        )
     false = table.loc["overall", "false_match"]
-    lines.append(f"false matches overall {false:.2%} (<= 0.5%): {'ok' if false <= 0.005 else 'MISSED'}")
+    lines.append(
+        f"false matches overall {false:.2%} (<= 0.5%): {'ok' if false <= 0.005 else 'MISSED'}"
+    )
     return lines
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sample", type=int, default=500)
     parser.add_argument("--held-out", type=int, default=80)
     parser.add_argument("--seed", type=int, default=1)
@@ -55,7 +67,9 @@ def main() -> None:
         with engine.begin() as conn:
             import_addresses(conn, files["addresses"])
         with engine.connect() as conn, conn.begin() as trans:
-            sample, held = sample_reference(conn, n=args.sample, held_out=args.held_out, seed=args.seed)
+            sample, held = sample_reference(
+                conn, n=args.sample, held_out=args.held_out, seed=args.seed
+            )
             postcodes = sample["postcode"].unique().tolist()
             variants = [v for v in VARIANTS if v != "held_out_number"]
             queries = make_variants(sample, variants=variants, postcodes=postcodes, seed=args.seed)
@@ -63,7 +77,9 @@ def main() -> None:
             trans.rollback()
     table = summarize(results)
     pd.set_option("display.width", 200)
-    print(f"geocode accuracy: {len(sample)} sampled addresses x {len(variants)} variants + {len(held)} held out")
+    print(
+        f"geocode accuracy: {len(sample)} sampled addresses x {len(variants)} variants + {len(held)} held out"
+    )
     print(table.round(3).to_string())
     for line in check_targets(table):
         print("  " + line)

@@ -47,7 +47,9 @@ def make_queries(reference: pd.DataFrame, n: int, *, seed: int = 1) -> pd.DataFr
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=100_000)
     parser.add_argument("--baseline-queries", type=int, default=500)
@@ -80,8 +82,14 @@ def main() -> None:
 
     shares = result["precision"].value_counts(normalize=True).round(4).to_dict()
     print_row("precision shares (batch)", str(shares))
-    print_row(f"batch: {len(queries):,} addresses in one call", f"{t_batch.seconds:8.2f} s  {batch_rate:10,.0f} addr/s")
-    print_row(f"baseline: one at a time ({len(sample):,} addresses)", f"{t_loop.seconds:8.2f} s  {loop_rate:10,.0f} addr/s")
+    print_row(
+        f"batch: {len(queries):,} addresses in one call",
+        f"{t_batch.seconds:8.2f} s  {batch_rate:10,.0f} addr/s",
+    )
+    print_row(
+        f"baseline: one at a time ({len(sample):,} addresses)",
+        f"{t_loop.seconds:8.2f} s  {loop_rate:10,.0f} addr/s",
+    )
     print_row("ratio batch / one-at-a-time", f"{batch_rate / loop_rate:8.1f} x")
     print_row("targets", ">= 20,000 addr/s, >= 50 x")
 

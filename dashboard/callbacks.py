@@ -73,6 +73,14 @@ def register_callbacks(app: dash.Dash, data: d.DashboardData) -> None:
         return tuple(data.points(k) if k in shown else lay.EMPTY for k in ("customers", "leads"))
 
     @app.callback(
+        Output("customers", "hideout"),
+        Output("point-legend", "children"),
+        Input("point-colour", "value"),
+    )
+    def point_colour(colour_by):  # type: ignore[no-untyped-def]
+        return d.point_hideout(colour_by), lay.point_legend(colour_by)
+
+    @app.callback(
         Output("areas", "hideout"),
         Output("legend", "children"),
         Input("view", "data"),

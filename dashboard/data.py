@@ -27,16 +27,20 @@ import xarray as xr
 from sqlalchemy import Connection, Engine, text
 
 from gcrm.cube import MEASURES, periods, select_measure, time_series
+from gcrm.cube.ops import APPROXIMATE_PRECISIONS
 from gcrm.db import read_geodataframe
 from gcrm.errors import NotFoundError, ValidationError
+from gcrm.maps.layers import OTHER_COLOUR, PRECISION_COLOURS
 
 __all__ = [
     "NO_DATA_COLOR",
     "PALETTE",
+    "POINT_COLOURS",
     "AreaLevel",
     "Classes",
     "DashboardData",
     "View",
+    "approximate_values",
     "area_colors",
     "area_label",
     "breadcrumb",
@@ -56,6 +60,9 @@ __all__ = [
     "period_label",
     "measure_options",
     "period_options",
+    "point_colour_options",
+    "point_hideout",
+    "point_legend_items",
     "points_geojson",
     "read_area_geojson",
     "read_area_levels",
@@ -207,8 +214,9 @@ def filter_features(collection: Mapping[str, Any], area_ids: Sequence[str]) -> d
 def points_geojson(conn: Connection, *, kind: str) -> dict[str, Any]:
     """Customers or leads as a GeoJSON FeatureCollection of points for clustering.
 
-    Customer points carry only segment and status (no names: personal data stays on the
-    server); lead points carry the business name and category (public OSM data).
+    Customer points carry only segment, status and geocode precision (no names: personal
+    data stays on the server); lead points carry the business name and category (public OSM
+    data).
 
     Raises
     ------
@@ -216,8 +224,8 @@ def points_geojson(conn: Connection, *, kind: str) -> dict[str, Any]:
         When ``kind`` is not ``"customers"`` or ``"leads"``.
     """
     queries = {
-        "customers": "SELECT segment, status, ST_AsBinary(geom) AS geom FROM gcrm.customers "
-        "WHERE geom IS NOT NULL",
+        "customers": "SELECT segment, status, geocode_precision, ST_AsBinary(geom) AS geom "
+        "FROM gcrm.customers WHERE geom IS NOT NULL",
         "leads": "SELECT name, category, ST_AsBinary(geom) AS geom FROM gcrm.leads",
     }
     if kind not in queries:
@@ -227,6 +235,45 @@ def points_geojson(conn: Connection, *, kind: str) -> dict[str, Any]:
     if kind == "leads":
         gdf["tooltip"] = gdf["name"] + " (" + gdf["category"].str.replace("_", " ") + ")"
     return gdf.to_geo_dict(drop_id=True)
+
+
+#: How customer points can be coloured: option value -> (label, palette by property).
+POINT_COLOURS: dict[str, tuple[str, dict[str, str]]] = {
+    "none": ("One colour", {}),
+    "precision": ("Geocode precision", dict(PRECISION_COLOURS)),
+}
+#: The customer points' colour when not coloured by a property (as in gcrm.js).
+CUSTOMER_COLOUR = "#6a3d9a"
+
+
+def _check_colour_by(colour_by: str) -> dict[str, str]:
+    if colour_by not in POINT_COLOURS:
+        msg = f"colour_by={colour_by!r} is not a point colouring; use one of {list(POINT_COLOURS)}"
+        raise ValidationError(msg)
+    return POINT_COLOURS[colour_by][1]
+
+
+def point_colour_options() -> list[dict[str, str]]:
+    """Radio options for colouring the customer points."""
+    return [{"label": label, "value": key} for key, (label, _) in POINT_COLOURS.items()]
+
+
+def point_hideout(colour_by: str) -> dict[str, Any]:
+    """The customer layer's ``hideout``: how ``gcrm.pointToLayer`` colours each point.
+
+    With ``"precision"`` a point takes the colour of its ``geocode_precision`` property
+    (:data:`gcrm.maps.layers.PRECISION_COLOURS`, grey when unknown).
+    """
+    colours = _check_colour_by(colour_by)
+    return {"kind": "customers", "colourBy": colour_by, "colors": colours, "other": OTHER_COLOUR}
+
+
+def point_legend_items(colour_by: str) -> list[tuple[str, str]]:
+    """``(colour, label)`` rows of the customer-point legend, best precision first."""
+    colours = _check_colour_by(colour_by)
+    if not colours:
+        return [(CUSTOMER_COLOUR, "customer")]
+    return [(colour, name) for name, colour in colours.items() if name != "none"]
 
 
 @dataclass
@@ -463,12 +510,42 @@ def top_areas(
 
 
 KPI_MEASURES: tuple[str, ...] = ("customers", "active", "revenue", "penetration")
+APPROXIMATE_LABEL = "Placed approximately"
+
+
+def approximate_values(ds: xr.Dataset, view: View) -> dict[str, float]:
+    """Customers placed approximately (street level or coarser) in the scope of ``view``,
+    and their share of the customers placed at all.
+
+    From the cube's ``customers_by_precision``: the selected area, else the parent, else the
+    region (the areas of the view's level, which tile it). NaN when the cube has no
+    precision counts (built before they existed).
+    """
+    nan = {"approximate": float("nan"), "approximate_share": float("nan")}
+    if "customers_by_precision" not in ds:
+        return nan
+    area = scope_area(view)
+    if area:
+        _area_coord(ds, area, "level")  # a clear error for an unknown area
+        counts = ds["customers_by_precision"].sel(area=area)
+    else:
+        counts = ds["customers_by_precision"].isel(
+            area=np.flatnonzero(ds["level"].values == view["level"])
+        )
+        counts = counts.sum("area")
+    approx = float(counts.sel(precision=list(APPROXIMATE_PRECISIONS)).sum())
+    placed = float(counts.drop_sel(precision="none").sum())
+    return {
+        "approximate": approx,
+        "approximate_share": approx / placed if placed else nan["approximate_share"],
+    }
 
 
 def kpi_values(
     ds: xr.Dataset, view: View, *, period: str | None, segment: str | None
 ) -> dict[str, float]:
-    """Customers, active, revenue and penetration of the scope of ``view``.
+    """Customers, active, revenue, penetration and approximately placed customers
+    (:func:`approximate_values`) of the scope of ``view``.
 
     The scope is the selected area, else the parent, else the region (the sum over the areas
     of the view's level, which tile the region; penetration recomputed from the sums).
@@ -477,23 +554,33 @@ def kpi_values(
     level = _area_coord(ds, area, "level") if area else view["level"]
     common = {"level": level, "period": _period_arg(period), "segment": segment or None}
     if area:
-        return {m: float(select_measure(ds, m, **common).get(area, np.nan)) for m in KPI_MEASURES}
+        values = {m: float(select_measure(ds, m, **common).get(area, np.nan)) for m in KPI_MEASURES}
+        return values | approximate_values(ds, view)
     sums = {
         m: float(select_measure(ds, m, **common).sum(skipna=True))
         for m in ("customers", "active", "revenue", "households")
     }
     households = sums.pop("households")
     sums["penetration"] = sums["active"] / households if households else float("nan")
-    return sums
+    return sums | approximate_values(ds, view)
 
 
 def kpi_cards(values: Mapping[str, float]) -> list[tuple[str, str, str]]:
-    """``(key, label, formatted value)`` per KPI card."""
-    return [
+    """``(key, label, formatted value)`` per KPI card.
+
+    The last card reads e.g. "Placed approximately: 12 customers (3.4%)".
+    """
+    cards = [
         (m, MEASURES[m].label, format_value(values[m], unit=_unit(m)))
         for m in KPI_MEASURES
         if m in values and m in MEASURES
     ]
+    if "approximate" in values:
+        count = values["approximate"]
+        share = format_value(values.get("approximate_share"), unit="share")
+        text_ = "–" if not math.isfinite(count) else f"{count:,.0f} customers ({share})"
+        cards.append(("approximate", APPROXIMATE_LABEL, text_))
+    return cards
 
 
 def series_figure(

@@ -10,7 +10,15 @@ from dash import dcc, html
 
 from dashboard import data as d
 
-__all__ = ["ATTRIBUTION", "build_layout", "kpi_row", "legend", "selection_panel", "top_table"]
+__all__ = [
+    "ATTRIBUTION",
+    "build_layout",
+    "kpi_row",
+    "legend",
+    "point_legend",
+    "selection_panel",
+    "top_table",
+]
 
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
 MAP_STYLE = {"variable": "gcrm.areaStyle"}
@@ -45,6 +53,16 @@ def sidebar(data: d.DashboardData, view: d.View) -> html.Aside:
                     id="point-layers",
                     options=[{"label": k.capitalize(), "value": k} for k in POINT_LAYERS],
                     value=[k for k, shown in POINT_LAYERS.items() if shown],
+                    className="checklist",
+                    labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
+                ),
+            ),
+            _control(
+                "Colour customers by",
+                dcc.RadioItems(
+                    id="point-colour",
+                    options=d.point_colour_options(),
+                    value="none",
                     className="checklist",
                     labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
                 ),
@@ -87,7 +105,7 @@ def _map(data: d.DashboardData, view: d.View) -> dl.Map:
             superClusterOptions={"radius": 60, "maxZoom": 17},
             pointToLayer={"variable": "gcrm.pointToLayer"},
             clusterToLayer={"variable": "gcrm.clusterToLayer"},
-            hideout={"kind": kind},
+            hideout=d.point_hideout("none") if kind == "customers" else {"kind": kind},
         )
         for kind in POINT_LAYERS
     ]
@@ -117,6 +135,19 @@ def legend(classes: d.Classes, *, title: str, measure: str) -> list[Any]:
         for color, text in d.legend_items(classes, measure=measure)
     ]
     return [html.Div(title, id="legend-title", className="legend-title"), *rows]
+
+
+def point_legend(colour_by: str) -> list[Any]:
+    """Legend of the customer points: a title and one swatch row per colour."""
+    rows = [
+        html.Div(
+            [html.Span(className="swatch dot", style={"backgroundColor": color}), html.Span(text)],
+            className="legend-row",
+        )
+        for color, text in d.point_legend_items(colour_by)
+    ]
+    title = "Customers by geocode precision" if colour_by == "precision" else "Points"
+    return [html.Div(title, id="point-legend-title", className="legend-title"), *rows]
 
 
 def kpi_row(cards: Sequence[tuple[str, str, str]], *, scope: str) -> list[Any]:
@@ -200,7 +231,11 @@ def build_layout(data: d.DashboardData) -> html.Div:
                         [
                             html.Div(id="kpis", className="kpi-row"),
                             html.Div(
-                                [_map(data, view), html.Div(id="legend", className="legend")],
+                                [
+                                    _map(data, view),
+                                    html.Div(id="legend", className="legend"),
+                                    html.Div(id="point-legend", className="legend point-legend"),
+                                ],
                                 className="map-card card",
                             ),
                             html.Div(

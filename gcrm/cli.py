@@ -65,19 +65,33 @@ def _register_subcommands() -> None:
     # Each capability owns its commands; the CLI only collects them.
     from gcrm.cube.cli import cube
     from gcrm.enrich.cli import enrich
+    from gcrm.enrich.profiles_cli import profiles_command
+    from gcrm.exports_cli import customers, leads_export_command
     from gcrm.ingest.cli import import_group
+    from gcrm.ingest.geocode_cli import geocode_command, reverse_geocode_command
+    from gcrm.ingest.osm_cli import osm_command
     from gcrm.leads.cli import leads
     from gcrm.maps.cli import map_command
     from gcrm.pipeline_cli import demo_command, serve_command
+    from gcrm.routing.cli import catchments_command, drive_times_command, flows_command
     from gcrm.territories.cli import territories
 
+    import_group.add_command(osm_command)
+    leads.add_command(leads_export_command)
     for command in (
         import_group,
+        geocode_command,
+        reverse_geocode_command,
         enrich,
+        profiles_command,
+        customers,
         cube,
         map_command,
         leads,
         territories,
+        drive_times_command,
+        catchments_command,
+        flows_command,
         serve_command,
         demo_command,
     ):

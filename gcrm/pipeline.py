@@ -1,7 +1,12 @@
-"""The demo run: build the Helsinki region, load it, enrich, cube, map, report, serve.
+"""The demo run: build a region, load it, enrich, cube, map, report, serve.
 
 ``gcrm demo`` (and so ``make demo``) calls :func:`run_demo`. Every step is the same library
 function a user's own command calls; nothing here is demo-only except choosing the inputs.
+
+Two regions: ``helsinki`` (central Helsinki, real OpenStreetMap layers, the default) and
+``bayarea`` (the 1,454 MTC travel-model zones of the San Francisco Bay Area, postcode-level
+geocoding). Each region lives in its own database: the Bay Area in ``<database>_bayarea`` next
+to the configured one, with its files under ``DATA_DIR/bayarea``.
 """
 
 from __future__ import annotations
@@ -12,10 +17,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from gcrm.config import Settings
+from gcrm.errors import ValidationError
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["REGIONS", "DemoResult", "Region", "region_settings", "run_demo"]
+
+
+@dataclass(frozen=True)
+class Region:
+    """How a demo region is built and shown."""
+
+    name: str
+    label: str
+    map_level: str
+    report_level: str
+    leads_radius_m: float
+
+
+REGIONS = {
+    "helsinki": Region("helsinki", "Helsinki demo region", "district", "district", 750.0),
+    "bayarea": Region("bayarea", "San Francisco Bay Area", "county", "superdistrict", 5000.0),
+}
 
 
 @dataclass
@@ -24,21 +48,43 @@ class DemoResult:
 
     region_dir: Path
     cube_path: Path
+    settings: Settings
     map_path: Path | None = None
     report_paths: list[Path] = field(default_factory=list)
     leads_path: Path | None = None
     messages: list[str] = field(default_factory=list)
 
 
-def _build_region(settings: Settings, *, customers: int, seed: int) -> bool:
-    """Build the region files unless the same build is already there; True if built."""
-    from gcrm.demo import build_demo_region
+def region_settings(settings: Settings, region: str) -> Settings:
+    """Settings for a demo region: Helsinki uses them as they are; the Bay Area gets a
+    database and a data directory of its own (customer ids of the two would collide)."""
+    if region not in REGIONS:
+        msg = f"region {region!r} unknown; expected one of {sorted(REGIONS)}"
+        raise ValidationError(msg)
+    if region == "helsinki":
+        return settings
+    url = make_url(settings.database_url)
+    db_url = url.set(database=f"{url.database}_{region}").render_as_string(hide_password=False)
+    return settings.model_copy(
+        update={"database_url": db_url, "data_dir": settings.data_dir / region}
+    )
 
-    manifest = settings.region_dir / "manifest.json"
-    wanted = {"customers": customers, "seed": seed}
+
+def _region_dir(settings: Settings, region: str) -> Path:
+    return settings.region_dir if region == "helsinki" else settings.data_dir / "region"
+
+
+def _build_region(settings: Settings, region: str, *, customers: int, seed: int) -> bool:
+    """Build the region files unless the same build is already there; True if built."""
+    from gcrm.demo import build_bayarea_region, build_demo_region
+
+    builder = build_demo_region if region == "helsinki" else build_bayarea_region
+    out = _region_dir(settings, region)
+    manifest = out / "manifest.json"
+    wanted = {"region": region, "customers": customers, "seed": seed}
     if manifest.exists() and json.loads(manifest.read_text()).get("build") == wanted:
         return False
-    paths = build_demo_region(settings.region_dir, customers=customers, seed=seed)
+    paths = builder(out, customers=customers, seed=seed)
     manifest.write_text(
         json.dumps(
             {"build": wanted, "files": {k: str(v) for k, v in sorted(paths.items())}}, indent=2
@@ -53,9 +99,11 @@ def _load_region(engine: Engine, region: Path, say: Callable[[str], None]) -> No
         import_area_stats,
         import_areas,
         import_branches,
+        import_buildings,
         import_customers,
         import_leads,
         import_orders,
+        import_postcodes,
         import_roads,
         import_zones,
     )
@@ -64,14 +112,18 @@ def _load_region(engine: Engine, region: Path, say: Callable[[str], None]) -> No
         (import_areas, region / "areas.gpkg", {"levels": region / "area_levels.csv"}),
         (import_area_stats, region / "area_stats.csv", {}),
         (import_addresses, region / "addresses.gpkg", {}),
+        (import_postcodes, region / "postcodes.csv", {}),
         (import_roads, region / "roads.gpkg", {}),
         (import_zones, region / "zones.gpkg", {}),
+        (import_buildings, region / "buildings.gpkg", {}),
         (import_leads, region / "leads.gpkg", {}),
         (import_branches, region / "branches.csv", {}),
         (import_customers, region / "customers.csv", {}),
         (import_orders, region / "orders.csv", {}),
     ]
     for fn, path, kwargs in steps:
+        if not path.exists():
+            continue  # a region has the layers it has (the Bay Area has no addresses or roads)
         # One transaction per file, as `gcrm import` does.
         with engine.begin() as conn:
             report = fn(conn, path, **kwargs)
@@ -81,50 +133,59 @@ def _load_region(engine: Engine, region: Path, say: Callable[[str], None]) -> No
 def run_demo(
     settings: Settings,
     *,
+    region: str = "helsinki",
     customers: int = 3000,
     seed: int = 42,
     progress: bool = True,
     say: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Build the demo region and run every pipeline step on it.
+    """Build a demo region and run every pipeline step on it.
 
     Idempotent: a second run reuses the region files when the build parameters are the same,
     and the imports upsert (nothing changes); enrichment and the cube are recomputed.
+    ``settings`` are the user's; the region's own are :func:`region_settings`.
     """
     from tqdm import tqdm
 
     from gcrm.cube import build_region_cube, save_cube
-    from gcrm.db import create_db_engine, init_schema
+    from gcrm.db import create_db_engine, ensure_database, init_schema
     from gcrm.enrich import enrich_points
     from gcrm.leads import export_leads, find_nearby_leads
     from gcrm.maps import make_region_map
     from gcrm.territories import build_territory_report
 
+    spec = REGIONS.get(region)
+    settings = region_settings(settings, region)
+    if spec is None:  # region_settings raised already; this keeps type checkers content
+        raise ValidationError(region)
     messages: list[str] = []
     emit = say or messages.append
+    if region != "helsinki":
+        ensure_database(settings.database_url)
     engine = create_db_engine(settings.database_url)
+    region_dir = _region_dir(settings, region)
     result = DemoResult(
-        region_dir=settings.region_dir, cube_path=settings.cube_path, messages=messages
+        region_dir=region_dir, cube_path=settings.cube_path, settings=settings, messages=messages
     )
     steps = ["schema", "region files", "import", "enrich", "cube", "map", "territories", "leads"]
-    bar = tqdm(total=len(steps), desc="gcrm demo", unit="step", disable=not progress)
+    bar = tqdm(total=len(steps), desc=f"gcrm demo {region}", unit="step", disable=not progress)
     try:
         bar.set_postfix_str("schema")
         emit(f"schema gcrm at revision {init_schema(engine)}")
         bar.update(1)
 
         bar.set_postfix_str("region files")
-        built = _build_region(settings, customers=customers, seed=seed)
-        emit(("built" if built else "reused") + f" demo region files in {settings.region_dir}")
+        built = _build_region(settings, region, customers=customers, seed=seed)
+        emit(("built" if built else "reused") + f" demo region files in {region_dir}")
         bar.update(1)
 
         bar.set_postfix_str("import")
-        _load_region(engine, settings.region_dir, emit)
+        _load_region(engine, region_dir, emit)
         bar.update(1)
 
         bar.set_postfix_str("enrich")
         with engine.begin() as conn:
-            emit(enrich_points(conn, full=True).summary())
+            emit(enrich_points(conn).summary())
         bar.update(1)
 
         bar.set_postfix_str("cube")
@@ -137,14 +198,16 @@ def run_demo(
         out = settings.out_dir
         bar.set_postfix_str("map")
         with engine.connect() as conn:
-            result.map_path = make_region_map(conn, cube=ds, out=out / "map.html")
+            result.map_path = make_region_map(
+                conn, cube=ds, level=spec.map_level, out=out / "map.html"
+            )
         emit(f"map: {result.map_path}")
         bar.update(1)
 
         bar.set_postfix_str("territories")
         with engine.connect() as conn:
             report = build_territory_report(
-                conn, cube=ds, level="district", out_dir=out / "territories"
+                conn, cube=ds, level=spec.report_level, out_dir=out / "territories"
             )
         result.report_paths = [report.xlsx, report.html]
         emit(f"territory report: {report.xlsx}, {report.html}")
@@ -155,9 +218,13 @@ def run_demo(
             lon, lat = conn.exec_driver_sql(
                 "SELECT ST_X(geom), ST_Y(geom) FROM gcrm.branches ORDER BY code LIMIT 1"
             ).one()
-            leads = find_nearby_leads(conn, lon=lon, lat=lat, radius_m=750, limit=50)
+            leads = find_nearby_leads(
+                conn, lon=lon, lat=lat, radius_m=spec.leads_radius_m, limit=50
+            )
         result.leads_path = export_leads(leads, out / "leads_near_first_branch.csv")
-        emit(f"leads: {len(leads)} within 750 m of the first branch -> {result.leads_path}")
+        emit(
+            f"leads: {len(leads)} within {spec.leads_radius_m:.0f} m of the first branch -> {result.leads_path}"
+        )
         bar.update(1)
     finally:
         bar.close()

@@ -18,9 +18,16 @@ window.gcrm = Object.assign({}, window.gcrm, {
   hoverStyle: function () {
     return { weight: 3, color: "#1f2937" };
   },
+  /* Customer points are coloured by a property when hideout.colourBy names one
+   * (e.g. geocode_precision), with the palette sent by the server in hideout.colors. */
   pointToLayer: function (feature, latlng, context) {
-    var kind = (context && context.hideout && context.hideout.kind) || "customers";
+    var h = (context && context.hideout) || {};
+    var kind = h.kind || "customers";
     var color = kind === "leads" ? "#e6550d" : "#6a3d9a";
+    if (kind === "customers" && h.colourBy === "precision") {
+      var precision = feature.properties && feature.properties.geocode_precision;
+      color = (h.colors && h.colors[precision]) || h.other || "#737373";
+    }
     var marker = L.circleMarker(latlng, {
       radius: 5, color: "#ffffff", weight: 1, fillColor: color, fillOpacity: 0.95,
     });

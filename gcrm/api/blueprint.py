@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
@@ -11,9 +12,15 @@ from sqlalchemy.exc import OperationalError
 from gcrm.api.errors import error_response
 from gcrm.api.params import float_arg, int_arg, list_arg, str_arg
 from gcrm.api.resources import Resources
-from gcrm.api.shaping import cube_slice, leads_collection
+from gcrm.api.shaping import (
+    address_frame,
+    cube_slice,
+    geocode_records,
+    leads_collection,
+    reverse_record,
+)
 from gcrm.config import Settings
-from gcrm.errors import GcrmError, ValidationError
+from gcrm.errors import GcrmError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -23,6 +30,8 @@ __all__ = ["create_api_blueprint"]
 DEFAULT_RADIUS_M = 1000.0
 MAX_RADIUS_M = 50_000.0
 DEFAULT_LIMIT = 50
+DEFAULT_REVERSE_M = 250.0
+MAX_REVERSE_M = 10_000.0
 
 
 def create_api_blueprint(
@@ -48,7 +57,8 @@ def create_api_blueprint(
     Returns
     -------
     flask.Blueprint
-        With ``/health``, ``/leads/near`` and ``/cube/slice``.
+        With ``/health``, ``/leads/near``, ``/cube/slice``, ``/geocode`` (GET one, POST a
+        batch) and ``/reverse``.
     """
     res = Resources(settings, engine=engine, cube=cube)
     bp = Blueprint(name, __name__)
@@ -57,6 +67,9 @@ def create_api_blueprint(
     bp.add_url_rule("/health", "health", lambda: _health(res))
     bp.add_url_rule("/leads/near", "leads_near", lambda: _leads_near(res))
     bp.add_url_rule("/cube/slice", "cube_slice", lambda: _cube_slice(res))
+    bp.add_url_rule("/geocode", "geocode_one", lambda: _geocode_one(res), methods=["GET"])
+    bp.add_url_rule("/geocode", "geocode_many", lambda: _geocode_many(res), methods=["POST"])
+    bp.add_url_rule("/reverse", "reverse", lambda: _reverse(res))
     return bp
 
 
@@ -146,3 +159,49 @@ def _origin_kwargs(args: Any) -> dict[str, Any]:
             raise ValidationError(msg)
         return {"lon": lon, "lat": lat}
     return {"address": address} if address is not None else {"customer_id": customer_id}
+
+
+def _geocode_one(res: Resources) -> Response:
+    from gcrm.ingest import geocode_frame
+
+    address = str_arg(request.args, "address")
+    if address is None:
+        msg = "address is missing; pass e.g. /api/geocode?address=Mannerheimintie%2010,%20Helsinki"
+        raise ValidationError(msg)
+    # A transaction: the geocoder remembers what it found in its cache.
+    with res.engine.begin() as conn:
+        results = geocode_frame(conn, pd.DataFrame({"address": [address]}))
+    return jsonify(geocode_records(results)[0])
+
+
+def _geocode_many(res: Resources) -> Response:
+    from gcrm.ingest import geocode_frame
+
+    frame = address_frame(request.get_json(silent=True))
+    with res.engine.begin() as conn:
+        results = geocode_frame(conn, frame)
+    return jsonify(geocode_records(results))
+
+
+def _reverse(res: Resources) -> Response:
+    from gcrm.ingest import reverse_geocode
+
+    args = request.args
+    lon = float_arg(args, "lon", minimum=-180.0, maximum=180.0)
+    lat = float_arg(args, "lat", minimum=-90.0, maximum=90.0)
+    if lon is None or lat is None:
+        msg = f"lon={lon!r}, lat={lat!r}: pass both, e.g. /api/reverse?lon=24.9402&lat=60.1692"
+        raise ValidationError(msg)
+    max_m = float_arg(
+        args, "max_distance_m", default=DEFAULT_REVERSE_M, minimum=1.0, maximum=MAX_REVERSE_M
+    )
+    assert max_m is not None
+    with res.engine.connect() as conn:
+        found = reverse_geocode(conn, lon=lon, lat=lat, max_distance_m=max_m)
+    if found.ref is None:
+        msg = (
+            f"no reference address within max_distance_m={max_m:g} of lon={lon}, lat={lat}; "
+            "pass a larger max_distance_m or check the coordinates (EPSG:4326)"
+        )
+        raise NotFoundError(msg)
+    return jsonify(reverse_record(found))

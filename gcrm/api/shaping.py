@@ -9,7 +9,21 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-__all__ = ["cube_slice", "leads_collection"]
+from gcrm.errors import ValidationError
+
+__all__ = [
+    "MAX_BATCH",
+    "address_frame",
+    "cube_slice",
+    "geocode_records",
+    "leads_collection",
+    "reverse_record",
+]
+
+#: Most addresses one POST /api/geocode may carry.
+MAX_BATCH = 10_000
+_ADDRESS_FIELDS = ("street", "housenumber", "postcode", "city")
+_RESULT_FIELDS = ("lon", "lat", "precision", "score", "source", "matched_address")
 
 
 def _json_number(value: Any) -> float | None:
@@ -75,3 +89,91 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def _batch_items(payload: Any) -> list[Any]:
+    items = payload.get("addresses") if isinstance(payload, dict) else payload
+    if not isinstance(items, list):
+        what = "empty or not JSON" if payload is None else f"a JSON {type(payload).__name__}"
+        msg = (
+            f"the body is {what}; send (with Content-Type: application/json) "
+            '{"addresses": ["Mannerheimintie 10, Helsinki", ...]} or '
+            '[{"street": "Mannerheimintie", "housenumber": "10", "postcode": "00100", '
+            '"city": "Helsinki"}, ...]'
+        )
+        raise ValidationError(msg)
+    if len(items) > MAX_BATCH:
+        msg = f"addresses has {len(items):,} items; send at most {MAX_BATCH:,} per call"
+        raise ValidationError(msg)
+    return items
+
+
+def _split_item(i: int, item: Any) -> dict[str, str | None]:
+    if isinstance(item, str):
+        return {"address": item}
+    if not isinstance(item, dict):
+        msg = f"addresses[{i}]={item!r} is neither a string nor an object; send one of them"
+        raise ValidationError(msg)
+    unknown = set(item) - set(_ADDRESS_FIELDS) - {"address"}
+    if unknown:
+        msg = f"addresses[{i}] has unknown keys {sorted(unknown)}; use {list(_ADDRESS_FIELDS)}"
+        raise ValidationError(msg)
+    return {k: None if v is None else str(v) for k, v in item.items()}
+
+
+def address_frame(payload: Any) -> pd.DataFrame:
+    """The geocoder's input frame from a POST body, in the body's order.
+
+    ``payload`` is ``{"addresses": [...]}`` or a bare list; each item a one-line address
+    string or an object with ``street``, ``housenumber``, ``postcode``, ``city`` (any may be
+    missing) or ``address``.
+
+    Raises
+    ------
+    ValidationError
+        When the body has another shape, an item is neither string nor object, an object has
+        unknown keys, or there are more than :data:`MAX_BATCH` items.
+    """
+    from gcrm.ingest import parse_addresses
+
+    rows = pd.DataFrame.from_records(
+        [_split_item(i, item) for i, item in enumerate(_batch_items(payload))],
+        columns=["address", *_ADDRESS_FIELDS],
+    ).astype("string")
+    # One-line items are split here so both kinds go through the geocoder in one pass.
+    one_line = rows["address"].notna()
+    if one_line.any():
+        parsed = parse_addresses(rows.loc[one_line, "address"])
+        rows.loc[one_line, list(_ADDRESS_FIELDS)] = parsed[list(_ADDRESS_FIELDS)]
+    return rows[list(_ADDRESS_FIELDS)]
+
+
+def _record(row: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _RESULT_FIELDS:
+        value = getattr(row, name)
+        if value is None or pd.isna(value):
+            out[name] = None
+        elif name in ("lon", "lat", "score"):
+            out[name] = _json_number(value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def geocode_records(results: pd.DataFrame) -> list[dict[str, Any]]:
+    """Geocoder results as JSON objects, in order: lon, lat, precision, score, source,
+    matched_address (missing values as ``None``)."""
+    # One dict per row is what JSON needs; at most MAX_BATCH rows.
+    return [_record(row) for row in results[list(_RESULT_FIELDS)].itertuples(index=False)]
+
+
+def reverse_record(found: Any) -> dict[str, Any]:
+    """A :class:`gcrm.ingest.ReverseResult` as a JSON object."""
+    return {
+        "address": found.address,
+        "ref": found.ref,
+        "distance_m": found.distance_m,
+        "lon": found.lon,
+        "lat": found.lat,
+    }

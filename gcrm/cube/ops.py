@@ -48,7 +48,9 @@ MEASURES: dict[str, Measure] = {
     "households": Measure("Households (estimate)", "static", "households"),
     "penetration": Measure("Penetration (active customers per household)", "derived", "ratio"),
     "churn_rate": Measure("Churn rate (churned / customers at start)", "derived", "ratio"),
-    "approximate": Measure("Customers placed approximately (street level or coarser)", "static", "customers"),
+    "approximate": Measure(
+        "Customers placed approximately (street level or coarser)", "static", "customers"
+    ),
     "approximate_share": Measure("Share of customers placed approximately", "derived", "ratio"),
 }
 #: Geocode precisions that place a customer only approximately.

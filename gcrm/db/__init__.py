@@ -7,6 +7,7 @@ from gcrm.db.bulk import (
     stage_frame,
     to_ewkb_hex,
     upsert_from_stage,
+    write_geodataframe,
 )
 from gcrm.db.engine import create_db_engine, drop_database, ensure_database
 from gcrm.db.migrate import init_schema
@@ -22,4 +23,5 @@ __all__ = [
     "stage_frame",
     "to_ewkb_hex",
     "upsert_from_stage",
+    "write_geodataframe",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "stage_frame",
     "to_ewkb_hex",
     "upsert_from_stage",
+    "write_geodataframe",
 ]
 
 
@@ -175,3 +176,54 @@ def upsert_from_stage(
     flags = [row[0] for row in conn.execute(text(sql))]
     inserted = sum(flags)
     return inserted, len(flags) - inserted
+
+
+_PG_TYPES = {
+    "i": "bigint",
+    "u": "bigint",
+    "f": "double precision",
+    "b": "boolean",
+    "M": "timestamp",
+}
+
+
+def write_geodataframe(
+    conn: Connection, gdf: gpd.GeoDataFrame, table: str, *, schema: str = "gcrm"
+) -> int:
+    """Write ``gdf`` as table ``schema.table`` (replacing it), the fast way, in one transaction.
+
+    The new table is created under a temporary name, filled with COPY (CSV with hex EWKB,
+    written in C by pandas), given its GiST index and statistics, and only then swapped in for
+    the old one: readers see the old table or the new one, never a half-loaded one. This is
+    what ``GeoDataFrame.to_postgis(..., if_exists="replace")`` does row batch by row batch.
+    """
+    if gdf.crs is None or gdf.crs.to_epsg() != STORAGE_SRID:
+        msg = f"write_geodataframe needs EPSG:{STORAGE_SRID}; got {gdf.crs}; call gdf.to_crs('{STORAGE_CRS}') first"
+        raise ValueError(msg)
+    geom_col = gdf.geometry.name
+    types = shapely.get_type_id(gdf.geometry.values)
+    kinds = {
+        shapely.GeometryType(t)
+        .name.title()
+        .replace("string", "String")
+        .replace("polygon", "Polygon")
+        for t in np.unique(types[types >= 0])
+    }
+    gtype = kinds.pop() if len(kinds) == 1 else "Geometry"
+    columns = []
+    for name, dtype in gdf.drop(columns=geom_col).dtypes.items():
+        columns.append(f'"{name}" {_PG_TYPES.get(dtype.kind, "text")}')
+    staging = f"{table}__loading"
+    conn.execute(text(f'DROP TABLE IF EXISTS {schema}."{staging}"'))
+    conn.execute(
+        text(
+            f'CREATE TABLE {schema}."{staging}" ({", ".join(columns + [f"geom geometry({gtype}, {STORAGE_SRID})"])})'
+        )
+    )
+    frame = gdf.rename_geometry("geom") if geom_col != "geom" else gdf
+    copy_frame(conn, f'{schema}."{staging}"', frame)
+    conn.execute(text(f'CREATE INDEX ON {schema}."{staging}" USING gist (geom)'))
+    conn.execute(text(f'ANALYZE {schema}."{staging}"'))
+    conn.execute(text(f'DROP TABLE IF EXISTS {schema}."{table}"'))
+    conn.execute(text(f'ALTER TABLE {schema}."{staging}" RENAME TO "{table}"'))
+    return len(gdf)

@@ -6,6 +6,7 @@ import numpy as np
 import shapely
 
 from gcrm.errors import ValidationError
+from gcrm.ingest.osm import polygonal_parts
 
 __all__ = ["assign_to_areas", "polygonal_parts", "sample_points_in_polygons"]
 
@@ -14,30 +15,6 @@ _POLYGONAL = [3, 6]  # shapely type ids of Polygon and MultiPolygon
 #: area): about 1.5 expected hits, so roughly one point in five needs another round.
 _EXPECTED_HITS = 1.5
 _MAX_CANDIDATES = 1000
-
-
-def polygonal_parts(geometry: np.ndarray) -> np.ndarray:
-    """Keep only the polygonal parts of each geometry (``make_valid`` / clipping leftovers).
-
-    Parameters
-    ----------
-    geometry
-        Array of shapely geometries.
-
-    Returns
-    -------
-    numpy.ndarray
-        Polygons and MultiPolygons; a geometry without any polygonal part becomes an empty
-        Polygon.
-    """
-    out = np.asarray(geometry, dtype=object).copy()
-    mixed = np.flatnonzero(~np.isin(shapely.get_type_id(out), _POLYGONAL))
-    # Only the few collections that make_valid or an intersection produced are visited.
-    for i in mixed:
-        parts = shapely.get_parts(out[i])
-        polygons = parts[np.isin(shapely.get_type_id(parts), _POLYGONAL)]
-        out[i] = shapely.union_all(polygons) if len(polygons) else shapely.Polygon()
-    return out
 
 
 def assign_to_areas(points: np.ndarray, areas: np.ndarray) -> np.ndarray:

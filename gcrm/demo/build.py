@@ -16,6 +16,7 @@ from gcrm.demo.areas import build_area_levels, build_areas, build_region
 from gcrm.demo.customers import build_customers
 from gcrm.demo.helsinki import (
     build_addresses,
+    build_buildings,
     build_leads,
     build_roads,
     build_zones,
@@ -32,6 +33,7 @@ DEMO_FILES = (
     "addresses",
     "roads",
     "zones",
+    "buildings",
     "leads",
     "area_levels",
     "areas",
@@ -84,7 +86,7 @@ def build_demo_region(
         osm = read_helsinki_osm()
         bar.update()
 
-        bar.set_postfix_str("addresses, roads, zones, leads")
+        bar.set_postfix_str("addresses, roads, zones, buildings, leads")
         addresses = build_addresses(osm.addresses)
         roads = build_roads(osm.roads)
         leads = build_leads(osm.pois)
@@ -92,6 +94,7 @@ def build_demo_region(
             ("addresses", addresses),
             ("roads", roads),
             ("zones", build_zones(osm.landuse)),
+            ("buildings", build_buildings(osm.buildings)),
             ("leads", leads),
         ):
             paths[name] = _write_layer(frame, out_dir, name)

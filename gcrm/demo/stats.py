@@ -18,8 +18,8 @@ import shapely
 
 from gcrm.crs import METRIC_CRS
 from gcrm.demo._geom import assign_to_areas
-from gcrm.demo._osm import osm_tag
 from gcrm.demo.areas import LEVEL_ORDER
+from gcrm.ingest.osm import osm_tag
 
 __all__ = [
     "AREA_STAT_COLUMNS",

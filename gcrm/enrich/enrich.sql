@@ -31,18 +31,30 @@ LEFT JOIN LATERAL (
 ) m ON true
 WHERE t.external_id = d.external_id;;
 
+-- Distance to the nearest business park (industrial or commercial zone), metres on the spheroid.
+UPDATE {table} t
+SET business_park_distance_m = round(ST_Distance(m.geom::geography, t.geom::geography)::numeric, 1)
+FROM _todo d
+LEFT JOIN LATERAL (
+    SELECT z.geom
+    FROM gcrm.zones z, {table} p
+    WHERE p.external_id = d.external_id AND p.geom IS NOT NULL
+      AND z.class IN ('industrial', 'commercial')
+    ORDER BY z.geom <-> p.geom
+    LIMIT 1
+) m ON true
+WHERE t.external_id = d.external_id;;
+
 -- Nearest road: KNN on the GiST index, then the exact distance in metres on the spheroid.
 UPDATE {table} t
-SET road_class = r.class, road_name = r.name,
+SET road_class = r.class, road_name = r.name, road_speed_kmh = r.speed_kmh,
     road_distance_m = round(ST_Distance(r.geom::geography, t.geom::geography)::numeric, 1)
 FROM _todo d
 LEFT JOIN LATERAL (
-    SELECT rd.class, rd.name, rd.geom
+    SELECT rd.class, rd.name, rd.speed_kmh, rd.geom
     FROM gcrm.roads rd, {table} p
     WHERE p.external_id = d.external_id AND p.geom IS NOT NULL
     ORDER BY rd.geom <-> p.geom
     LIMIT 1
 ) r ON true
-WHERE t.external_id = d.external_id;;
-
-UPDATE {table} t SET enriched_at = now() FROM _todo d WHERE t.external_id = d.external_id
+WHERE t.external_id = d.external_id

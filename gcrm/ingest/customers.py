@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 
 from gcrm.db.bulk import stage_frame, to_ewkb_hex, upsert_from_stage
 from gcrm.ingest.geocode import geocode_frame
+from gcrm.ingest.mapping import apply_mapping
 from gcrm.ingest.readers import read_table
 from gcrm.ingest.validate import (
     ImportReport,
@@ -116,7 +117,11 @@ def _validate_customers(frame: pd.DataFrame) -> tuple[RowChecks, pd.DataFrame]:
 
 
 def import_customers(
-    conn: Connection, path: Path, *, rejects_path: Path | None = None
+    conn: Connection,
+    path: Path,
+    *,
+    rejects_path: Path | None = None,
+    mapping: dict[str, str] | None = None,
 ) -> ImportReport:
     """Validate, normalise, geocode and upsert a customer export (CSV or XLSX).
 
@@ -131,7 +136,9 @@ def import_customers(
         When the file is unreadable or a required column is missing.
     """
     path = Path(path)
-    frame = read_table(path, argument="customers file")
+    frame = apply_mapping(
+        read_table(path, argument="customers file"), mapping, source=f"customers file {str(path)!r}"
+    )
     require_columns(
         frame,
         CUSTOMER_COLUMNS,
@@ -185,7 +192,11 @@ def import_customers(
 
 
 def import_orders(
-    conn: Connection, path: Path, *, rejects_path: Path | None = None
+    conn: Connection,
+    path: Path,
+    *,
+    rejects_path: Path | None = None,
+    mapping: dict[str, str] | None = None,
 ) -> ImportReport:
     """Validate and upsert orders (CSV or XLSX) keyed by ``order_id``.
 
@@ -193,7 +204,9 @@ def import_orders(
     rejected with their row number, like any other invalid row.
     """
     path = Path(path)
-    frame = read_table(path, argument="orders file")
+    frame = apply_mapping(
+        read_table(path, argument="orders file"), mapping, source=f"orders file {str(path)!r}"
+    )
     require_columns(frame, ORDER_COLUMNS, source=f"orders file {str(path)!r}")
     _strip(frame, ORDER_COLUMNS + ("channel", "branch_code"))
     checks = RowChecks(frame)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 from gcrm.db.bulk import stage_frame, to_ewkb_hex, upsert_from_stage
 from gcrm.errors import ValidationError
 from gcrm.ingest.customers import _log_run
+from gcrm.ingest.mapping import FIELD_ALIASES, apply_mapping, read_mapping_file
 from gcrm.ingest.normalize import (
     normalize_city,
     normalize_housenumber,
@@ -34,7 +35,11 @@ from gcrm.ingest.validate import (
 )
 
 __all__ = [
+    "FIELD_ALIASES",
     "LAYERS",
+    "apply_mapping",
+    "check_area_hierarchy",
+    "read_mapping_file",
     "ZONE_CLASSES",
     "LayerSpec",
     "import_addresses",
@@ -188,13 +193,42 @@ _TRUE = {"1", "true", "t", "yes", "y", "-1"}
 _FALSE = {"0", "false", "f", "no", "n", ""}
 
 
-def _read(spec: LayerSpec, path: Path) -> pd.DataFrame:
+def _openaddresses_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The OpenAddresses CSV schema (NUMBER, STREET, ..., HASH) read as gcrm's address fields."""
+    if "housenumber" not in frame.columns and "number" in frame.columns:
+        frame = frame.rename(columns={"number": "housenumber"})
+    if "ref" not in frame.columns:
+        for candidate in ("hash", "id"):
+            if candidate in frame.columns and (frame[candidate] != "").all():
+                frame = frame.assign(ref="oa:" + frame[candidate])
+                break
+        else:
+            # No id in the file: the address itself is the key, so a re-run still upserts.
+            key = (
+                frame.get("street", "")
+                + "|"
+                + frame.get("housenumber", "")
+                + "|"
+                + frame.get("unit", "")
+                + "|"
+                + frame.get("postcode", "")
+            )
+            frame = frame.assign(ref="addr:" + key.str.lower())
+    return frame
+
+
+def _read(spec: LayerSpec, path: Path, *, crs: str | None = None) -> pd.DataFrame:
     argument = f"{spec.kind} file"
     frame = (
-        read_features(path, argument=argument)
+        read_features(path, argument=argument, crs=crs)
         if spec.family
         else read_table(path, argument=argument)
     )
+    return _as_text(frame)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every attribute as stripped text (``""`` when missing), as the row checks expect."""
     for col in frame.columns:
         if col not in ("_row", "geometry"):
             frame[col] = frame[col].astype("string").fillna("").str.strip()
@@ -254,8 +288,15 @@ def import_layer(
     path: Path,
     *,
     rejects_path: Path | None = None,
+    mapping: dict[str, str] | None = None,
+    crs: str | None = None,
+    defaults: dict[str, str] | None = None,
 ) -> ImportReport:
     """Validate and upsert one layer file of ``kind`` (one of :data:`LAYERS`).
+
+    ``mapping`` renames file columns to gcrm fields (``--map FIELD=COLUMN``); ``crs`` states
+    the CRS of a file that has none; ``defaults`` fills a field missing from the file (e.g.
+    ``{"level": "tract"}``).
 
     Raises
     ------
@@ -268,8 +309,27 @@ def import_layer(
         raise ValidationError(msg)
     spec = LAYERS[kind]
     path = Path(path)
-    frame = _read(spec, path)
-    require_columns(frame, spec.required, source=f"{kind} file {str(path)!r}")
+    frame = apply_mapping(_read(spec, path, crs=crs), mapping, source=f"{kind} file {str(path)!r}")
+    for field_name, value in (defaults or {}).items():
+        if field_name not in frame.columns or (frame[field_name] == "").all():
+            frame[field_name] = value
+    if kind == "addresses":
+        frame = _openaddresses_columns(frame)
+    return _load(
+        conn,
+        spec,
+        frame,
+        source=str(path),
+        rejects_path=rejects_path or default_rejects_path(path),
+    )
+
+
+def _load(
+    conn: Connection, spec: LayerSpec, frame: pd.DataFrame, *, source: str, rejects_path: Path
+) -> ImportReport:
+    """Check, upsert and report ``frame`` (text columns, ``_row``, EPSG:4326 ``geometry``)."""
+    kind = spec.kind
+    require_columns(frame, spec.required, source=f"{kind} file {source!r}")
     checks = RowChecks(frame)
     clean = _check_rows(spec, frame, checks)
     clean = _KIND_EXTRAS.get(kind, _no_extra)(conn, clean, checks)
@@ -299,17 +359,17 @@ def import_layer(
     rejects = checks.rejects()
     report = ImportReport(
         kind=kind,
-        source=str(path),
+        source=source,
         rows_read=len(frame),
         inserted=inserted,
         updated=updated,
         unchanged=len(good) - inserted - updated,
         rejected=len(rejects),
-        rejects_path=write_rejects(rejects, rejects_path or default_rejects_path(path)),
+        rejects_path=write_rejects(rejects, rejects_path),
         details=details,
     )
     if kind == "areas":
-        report.details.update(_area_hierarchy_report(conn))
+        report.details.update(check_area_hierarchy(conn))
     if kind in ("addresses", "postcodes"):
         _refresh_reference(conn, changed=bool(inserted or updated))
     _log_run(conn, report)
@@ -406,20 +466,83 @@ _KIND_EXTRAS = {
 }
 
 
-def _area_hierarchy_report(conn: Connection) -> dict[str, object]:
-    """Areas whose parent is missing at the parent level: reported, never hidden."""
-    rows = conn.execute(
-        text(
-            """
-            SELECT a.level, count(*) FILTER (WHERE p.code IS NULL) AS orphans, count(*) AS n
-            FROM gcrm.areas a
-            JOIN gcrm.area_levels l ON l.level = a.level AND l.parent_level IS NOT NULL
-            LEFT JOIN gcrm.areas p ON p.level = l.parent_level AND p.code = a.parent_code
-            GROUP BY a.level ORDER BY a.level
-            """
+_DERIVE_PARENTS = """
+UPDATE gcrm.areas a SET parent_code = p.code
+FROM gcrm.area_levels l, gcrm.areas p
+WHERE l.level = a.level AND l.parent_level IS NOT NULL AND a.parent_code IS NULL
+  AND p.level = l.parent_level AND ST_Contains(p.geom, ST_PointOnSurface(a.geom))
+"""
+
+_HIERARCHY = """
+WITH kids AS (
+    SELECT a.level, p.code AS parent,
+           CASE WHEN p.code IS NOT NULL THEN ST_Area(ST_Difference(a.geom, p.geom)) / NULLIF(ST_Area(a.geom), 0) END AS outside
+    FROM gcrm.areas a
+    JOIN gcrm.area_levels l ON l.level = a.level AND l.parent_level IS NOT NULL
+    LEFT JOIN gcrm.areas p ON p.level = l.parent_level AND p.code = a.parent_code
+)
+SELECT level, count(*) FILTER (WHERE parent IS NULL) AS orphans,
+       count(*) FILTER (WHERE outside > 0.001) AS outside
+FROM kids GROUP BY level ORDER BY level
+"""
+
+_OVERLAPS = """
+SELECT a.level, count(*) FROM gcrm.areas a JOIN gcrm.areas b
+  ON a.level = b.level AND a.code < b.code AND a.geom && b.geom
+ AND ST_Relate(a.geom, b.geom, '2********')
+GROUP BY a.level ORDER BY a.level
+"""
+
+_GAPS = """
+SELECT c.level, count(*) FROM (
+    SELECT a.level, a.code, ST_Area(a.geom) AS area,
+           (SELECT coalesce(sum(ST_Area(k.geom)), 0) FROM gcrm.areas k
+             JOIN gcrm.area_levels kl ON kl.level = k.level AND kl.parent_level = a.level
+            WHERE k.parent_code = a.code) AS covered,
+           EXISTS (SELECT 1 FROM gcrm.area_levels kl WHERE kl.parent_level = a.level) AS has_children
+    FROM gcrm.areas a
+) c
+WHERE c.has_children AND c.covered < 0.999 * c.area
+GROUP BY c.level ORDER BY c.level
+"""
+
+
+def check_area_hierarchy(conn: Connection) -> dict[str, object]:
+    """Validate every level's hierarchy; report problems, never hide them.
+
+    Derives missing parent codes by spatial nesting (the parent containing a point on the
+    child), then reports per level: areas without a parent, areas reaching more than 0.1%
+    outside their parent, overlapping areas, and parents with gaps not covered by their
+    children. A level with no orphans, none outside its parents and no gaps in them is marked
+    ``nested`` in ``gcrm.area_levels``: enrichment then takes its parents' codes from
+    ``parent_code`` instead of a spatial join.
+    """
+    derived = conn.execute(text(_DERIVE_PARENTS)).rowcount
+    report: dict[str, object] = {}
+    if derived:
+        report["parent codes derived by spatial nesting"] = derived
+    nested: dict[str, bool] = {}
+    for level, orphans, outside in conn.execute(text(_HIERARCHY)):
+        nested[level] = orphans == 0 and outside == 0
+        if orphans:
+            report[f"{level}: areas without a parent"] = orphans
+        if outside:
+            report[f"{level}: areas reaching outside their parent"] = outside
+    for level, n in conn.execute(text(_OVERLAPS)):
+        report[f"{level}: overlapping pairs"] = n
+    gaps = dict(conn.execute(text(_GAPS)).all())
+    for level, n in gaps.items():
+        report[f"{level}: areas not fully covered by their children (gaps)"] = n
+    # Parent codes follow from children only where the children tile their parents exactly.
+    parents = dict(conn.execute(text("SELECT level, parent_level FROM gcrm.area_levels")).all())
+    nested = {lv: ok and not gaps.get(parents[lv]) for lv, ok in nested.items()}
+    conn.execute(text("UPDATE gcrm.area_levels SET nested = false"))
+    for level, ok in nested.items():
+        conn.execute(
+            text("UPDATE gcrm.area_levels SET nested = :ok WHERE level = :level"),
+            {"ok": ok, "level": level},
         )
-    ).fetchall()
-    return {f"{lvl}: areas without a parent": orphans for lvl, orphans, _ in rows if orphans}
+    return report
 
 
 def import_area_levels(conn: Connection, path: Path) -> ImportReport:
@@ -470,12 +593,49 @@ def import_addresses(conn: Connection, path: Path, **kw: object) -> ImportReport
 
 
 def import_areas(
-    conn: Connection, path: Path, *, levels: Path | None = None, **kw: object
+    conn: Connection,
+    path: Path,
+    *,
+    levels: Path | None = None,
+    level: str | None = None,
+    parent_level: str | None = None,
+    **kw: object,
 ) -> ImportReport:
-    """Load areas of any level; ``levels`` (CSV) defines or updates the levels first."""
+    """Load areas of any level.
+
+    ``levels`` (CSV) defines or updates the levels first. ``level`` names the level of every
+    area in a single-level file (created if new, under ``parent_level`` when given; parent
+    codes missing from the file are then derived by spatial nesting).
+    """
     if levels is not None:
         import_area_levels(conn, levels)
+    if level is not None:
+        _ensure_level(conn, level.strip().lower(), parent_level=parent_level, source=str(path))
+        kw["defaults"] = {"level": level.strip().lower(), **(kw.get("defaults") or {})}  # type: ignore[dict-item]
     return import_layer(conn, "areas", path, **kw)  # type: ignore[arg-type]
+
+
+def _ensure_level(conn: Connection, level: str, *, parent_level: str | None, source: str) -> None:
+    known = dict(conn.execute(text("SELECT level, rank FROM gcrm.area_levels")).all())
+    if parent_level is not None and parent_level not in known:
+        msg = f"--parent-level {parent_level!r} is not a level; known levels {sorted(known)}"
+        raise ValidationError(msg)
+    if level in known:
+        return
+    rank = known[parent_level] + 1 if parent_level else 1
+    conn.execute(
+        text(
+            "INSERT INTO gcrm.area_levels (level, parent_level, rank, label, derivation) "
+            "VALUES (:level, :parent, :rank, :label, :derivation)"
+        ),
+        {
+            "level": level,
+            "parent": parent_level,
+            "rank": rank,
+            "label": level.replace("_", " ").title(),
+            "derivation": f"imported from {source}",
+        },
+    )
 
 
 def import_postcodes(conn: Connection, path: Path, **kw: object) -> ImportReport:
@@ -483,9 +643,75 @@ def import_postcodes(conn: Connection, path: Path, **kw: object) -> ImportReport
     return import_layer(conn, "postcodes", path, **kw)  # type: ignore[arg-type]
 
 
-def import_area_stats(conn: Connection, path: Path, **kw: object) -> ImportReport:
-    """Load area statistics (level, code, measure, value, source, vintage, method)."""
-    return import_layer(conn, "area-stats", path, **kw)  # type: ignore[arg-type]
+def import_area_stats(
+    conn: Connection,
+    path: Path,
+    *,
+    level: str | None = None,
+    key: str | None = None,
+    source: str | None = None,
+    vintage: str | None = None,
+    rejects_path: Path | None = None,
+    mapping: dict[str, str] | None = None,
+) -> ImportReport:
+    """Load area statistics.
+
+    Long format (default): columns level, code, measure, value, source, vintage [, method].
+    Wide format (``key`` given): one row per area keyed by column ``key``, every other
+    numeric column a measure, e.g. ``gcrm import area-stats acs.csv --level tract --key
+    GEOID --source "ACS 5-year" --vintage 2022``.
+    """
+    path = Path(path)
+    if key is None:
+        frame = apply_mapping(
+            _read(LAYERS["area-stats"], path), mapping, source=f"area-stats file {str(path)!r}"
+        )
+        if level:
+            frame["level"] = level
+    else:
+        if level is None:
+            msg = (
+                "--key needs --level: the level of the areas the rows describe (e.g. --level tract)"
+            )
+            raise ValidationError(msg)
+        frame = _wide_stats(
+            path, level=level, key=key, source=source or path.name, vintage=vintage or "not stated"
+        )
+    return _load(
+        conn,
+        LAYERS["area-stats"],
+        frame,
+        source=str(path),
+        rejects_path=rejects_path or default_rejects_path(path),
+    )
+
+
+def _wide_stats(path: Path, *, level: str, key: str, source: str, vintage: str) -> pd.DataFrame:
+    table = read_table(path, argument="area-stats file")
+    key_col = key.strip().lower()
+    require_columns(
+        table,
+        [key_col],
+        source=f"area-stats file {str(path)!r}",
+        hint="--key names the area code column.",
+    )
+    measures = [c for c in table.columns if c not in ("_row", key_col)]
+    long = table.melt(
+        id_vars=["_row", key_col], value_vars=measures, var_name="measure", value_name="value"
+    )
+    long = long.rename(columns={key_col: "code"})
+    long["level"], long["source"], long["vintage"], long["method"] = (
+        level,
+        source,
+        vintage,
+        "wide file column",
+    )
+    # Non-numeric columns (names, labels) are not measures: they are dropped, not rejected.
+    numeric = pd.to_numeric(long["value"].str.replace(",", ".", regex=False), errors="coerce")
+    per_column = numeric.notna().groupby(long["measure"]).mean()
+    keep = per_column[per_column >= 0.5].index
+    long = long[long["measure"].isin(keep)].reset_index(drop=True)
+    return _as_text(long)
 
 
 def import_roads(conn: Connection, path: Path, **kw: object) -> ImportReport:

@@ -9,7 +9,7 @@ import pandas as pd
 import pyogrio
 
 from gcrm.crs import STORAGE_CRS, to_storage_crs
-from gcrm.errors import ValidationError
+from gcrm.errors import CRSMismatchError, ValidationError
 
 __all__ = ["TABLE_SUFFIXES", "VECTOR_SUFFIXES", "read_features", "read_table"]
 
@@ -48,12 +48,13 @@ def read_table(path: Path, *, argument: str = "FILE") -> pd.DataFrame:
 
 
 def read_features(
-    path: Path, *, argument: str = "FILE", layer: str | None = None
+    path: Path, *, argument: str = "FILE", layer: str | None = None, crs: str | None = None
 ) -> gpd.GeoDataFrame:
     """Read a vector layer (or a CSV with lon/lat columns) into EPSG:4326.
 
-    The file's own CRS is required; a file without one is an error, never a guess.
-    The returned frame has a ``_row`` column: the feature number, from 1.
+    The file's own CRS is required; a file without one is an error, never a guess, unless
+    the caller states it with ``crs`` (e.g. ``--crs EPSG:3067``). The returned frame has a
+    ``_row`` column: the feature number, from 1.
     """
     path = Path(path)
     _check_exists(path, argument=argument)
@@ -78,6 +79,11 @@ def read_features(
         msg = f"{argument} {str(path)!r} has suffix {suffix!r}; expected one of {allowed}"
         raise ValidationError(msg)
     gdf = pyogrio.read_dataframe(path, layer=layer)
+    if gdf.crs is None and crs is not None:
+        gdf = gdf.set_crs(crs)
+    elif crs is not None and gdf.crs is not None and gdf.crs != gdf.crs.from_user_input(crs):
+        msg = f"{argument} {str(path)!r} declares {gdf.crs.to_string()}, but --crs says {crs}; drop --crs or fix the file"
+        raise CRSMismatchError(msg)
     gdf = to_storage_crs(gdf, source=f"{argument} {str(path)!r}")
     gdf.columns = [c if c == gdf.geometry.name else str(c).strip().lower() for c in gdf.columns]
     if gdf.geometry.name != "geometry":

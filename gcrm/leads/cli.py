@@ -104,4 +104,4 @@ def near(
     )
     click.echo(format_lead_table(found))
     if out is not None:
-        click.echo(f"written to {export_leads(found, out)}")
+        click.echo(f"written to {export_leads(found, out, origin=origin)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -13,7 +14,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from gcrm.errors import ValidationError
 
-__all__ = ["EXPORT_FORMATS", "export_leads", "fit_columns", "style_header"]
+if TYPE_CHECKING:
+    from gcrm.leads.search import Origin
+
+__all__ = ["EXPORT_FORMATS", "export_leads", "fit_columns", "style_header", "with_origin"]
 
 
 def _tabular(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -76,13 +80,26 @@ _WRITERS: dict[str, Callable[[gpd.GeoDataFrame, Path], None]] = {
 EXPORT_FORMATS = tuple(_WRITERS)
 
 
-def export_leads(gdf: gpd.GeoDataFrame, path: Path) -> Path:
+def with_origin(gdf: gpd.GeoDataFrame, origin: Origin | None) -> gpd.GeoDataFrame:
+    """``gdf`` with ``origin_precision`` and ``origin_matched_address`` columns when the
+    search started from an address, so a list says how well its centre was placed."""
+    if origin is None or origin.matched_address is None:
+        return gdf
+    return gdf.assign(
+        origin_precision=origin.precision, origin_matched_address=origin.matched_address
+    )
+
+
+def export_leads(gdf: gpd.GeoDataFrame, path: Path, *, origin: Origin | None = None) -> Path:
     """Write a lead list in the format of ``path``'s extension.
 
     Parameters
     ----------
     gdf
         Leads, e.g. from :func:`gcrm.leads.find_nearby_leads` (EPSG:4326 points).
+    origin
+        Where the search started (:func:`gcrm.leads.resolve_origin`); when it was an
+        address, every row gets ``origin_precision`` and ``origin_matched_address``.
     path
         Target file: ``.csv`` (lon/lat columns), ``.xlsx`` (bold frozen header),
         ``.geojson`` or ``.gpkg`` (layer ``leads``). Parent folders are created; an existing
@@ -107,5 +124,5 @@ def export_leads(gdf: gpd.GeoDataFrame, path: Path) -> Path:
         )
         raise ValidationError(msg)
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer(gdf, path)
+    writer(with_origin(gdf, origin), path)
     return path

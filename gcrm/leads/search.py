@@ -67,6 +67,8 @@ class Origin:
     lat: float
     label: str
     precision: str
+    #: The reference address the geocoder matched, when the origin was an address.
+    matched_address: str | None = None
 
 
 def _check_point(lon: float, lat: float) -> None:
@@ -209,7 +211,13 @@ def _origin_of_address(conn: Connection, address: str) -> Origin:
             "(e.g. 'Mannerheimintie 10, 00100 Helsinki'), or pass coordinates or a customer id"
         )
         raise GeocodingError(msg)
-    return Origin(result.lon, result.lat, result.matched_address or address, result.precision)
+    return Origin(
+        result.lon,
+        result.lat,
+        result.matched_address or address,
+        result.precision,
+        matched_address=result.matched_address or "",
+    )
 
 
 def resolve_origin(

@@ -23,7 +23,7 @@ __all__ = ["map_command"]
     default="active",
     show_default=True,
     help="Cube measure filling the areas (customers, active, new, churned, revenue, orders, "
-    "leads, population, households, penetration).",
+    "leads, population, households, penetration, churn_rate, approximate, approximate_share).",
 )
 @click.option("--period", default=None, help="2025-03, 2025-Q1 or 2025 [default: whole range].")
 @click.option("--segment", default=None, help="One customer segment [default: all].")
@@ -33,6 +33,14 @@ __all__ = ["map_command"]
     default="status",
     show_default=True,
     help="Colour customer points by status or by geocode precision.",
+)
+@click.option(
+    "--precision",
+    "precisions",
+    default=None,
+    metavar="LIST",
+    help="Draw only customers geocoded at these precisions, comma-separated: rooftop, "
+    "interpolated, street, postcode, locality [default: all].",
 )
 @click.option(
     "-o",
@@ -49,6 +57,7 @@ def map_command(
     period: str | None,
     segment: str | None,
     colour_by: str,
+    precisions: str | None,
     out: Path | None,
 ) -> None:
     """Write a standalone HTML map that opens offline (no tiles, no CDN).
@@ -58,6 +67,8 @@ def map_command(
       gcrm map
       gcrm map --level postcode --measure revenue --period 2025-Q1 -o revenue.html
       gcrm map --measure penetration --segment business --colour-by precision
+      gcrm map --precision rooftop,interpolated -o trusted.html
+      gcrm map --measure approximate_share --precision street,postcode,locality --colour-by precision
     """
     cube = load_cube(ctx.settings.cube_path)
     target = out or ctx.settings.out_dir / "map.html"
@@ -70,6 +81,7 @@ def map_command(
             period=period,
             segment=segment,
             colour_points_by=colour_by,  # type: ignore[arg-type]
+            precisions=None if precisions is None else precisions.split(","),
             out=target,
         )
     click.echo(f"map written to {path}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import geopandas as gpd
 from sqlalchemy import Connection, text
 
@@ -52,15 +54,24 @@ def read_areas(conn: Connection, *, level: str) -> gpd.GeoDataFrame:
     return gdf
 
 
-def read_customer_points(conn: Connection, *, segment: str | None = None) -> gpd.GeoDataFrame:
-    """Geocoded customers (optionally of one segment) as points."""
+def read_customer_points(
+    conn: Connection,
+    *,
+    segment: str | None = None,
+    precisions: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Geocoded customers as points: optionally of one segment, at some geocode precisions."""
     return read_geodataframe(
         conn,
         "SELECT external_id, name, segment, status, geocode_precision, "
         "ST_AsBinary(geom) AS geom FROM gcrm.customers "
         "WHERE geom IS NOT NULL AND (CAST(:segment AS text) IS NULL OR segment = :segment) "
+        "AND (CAST(:precisions AS text[]) IS NULL OR geocode_precision = ANY(:precisions)) "
         "ORDER BY external_id",
-        {"segment": None if segment in (None, "all") else segment},
+        {
+            "segment": None if segment in (None, "all") else segment,
+            "precisions": None if precisions is None else list(precisions),
+        },
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -103,12 +104,42 @@ def _choropleth(
     return title, entries
 
 
-def _add_customers(m: folium.Map, customers: gpd.GeoDataFrame, *, colour_by: str) -> list:
+def _check_precisions(precisions: Sequence[str] | None) -> tuple[str, ...] | None:
+    """``precisions`` validated against the geocoder's ladder (``None``: every precision).
+
+    Raises
+    ------
+    ValidationError
+        When a precision is not one of :data:`gcrm.ingest.PRECISIONS`, or none is given.
+    """
+    from gcrm.ingest.geocode import PRECISIONS
+
+    if precisions is None:
+        return None
+    wanted = tuple(dict.fromkeys(p.strip().lower() for p in precisions if p.strip()))
+    unknown = [p for p in wanted if p not in PRECISIONS]
+    if unknown or not wanted:
+        msg = (
+            f"precisions={list(precisions)!r} has {unknown or 'nothing'}; use some of "
+            f"{list(PRECISIONS)}, e.g. rooftop,interpolated"
+        )
+        raise ValidationError(msg)
+    return wanted
+
+
+def _add_customers(
+    m: folium.Map,
+    customers: gpd.GeoDataFrame,
+    *,
+    colour_by: str,
+    precisions: tuple[str, ...] | None = None,
+) -> list:
     column, palette = _POINT_COLOURS[colour_by]
     colour = customers[column].map(palette).fillna(OTHER_COLOUR)
     label = customers["name"] + " (" + customers["status"] + ", " + customers["segment"] + ")"
+    only = "" if precisions is None else f"; precision {', '.join(precisions)}"
     add_point_cluster(
-        m, customers, colour=colour, label=label, name=f"Customers ({len(customers)})"
+        m, customers, colour=colour, label=label, name=f"Customers ({len(customers)}{only})"
     )
     present = set(customers[column].dropna())
     entries = [(c, name) for name, c in palette.items() if name in present]
@@ -135,8 +166,10 @@ def build_region_map(
     period: str | None = None,
     segment: str | None = None,
     colour_points_by: PointColour = "status",
+    precisions: Sequence[str] | None = None,
 ) -> folium.Map:
     """Build the region map (see :func:`make_region_map`) without saving it."""
+    wanted = _check_precisions(precisions)
     if colour_points_by not in _POINT_COLOURS:
         msg = (
             f"colour_points_by={colour_points_by!r} is not supported; "
@@ -154,7 +187,10 @@ def build_region_map(
         title = f"{label}, {period or 'all months'}, {segment or 'all segments'}"
     legend = [_choropleth(m, areas, values=values, title=title, unit=unit)]
     legend += _add_customers(
-        m, read_customer_points(conn, segment=segment), colour_by=colour_points_by
+        m,
+        read_customer_points(conn, segment=segment, precisions=wanted),
+        colour_by=colour_points_by,
+        precisions=wanted,
     )
     legend += _add_leads(m, read_lead_points(conn))
     add_branch_layer(m, read_branches(conn))
@@ -173,6 +209,7 @@ def make_region_map(
     period: str | None = None,
     segment: str | None = None,
     colour_points_by: PointColour = "status",
+    precisions: Sequence[str] | None = None,
     out: Path,
 ) -> Path:
     """Write a standalone, offline HTML map of one area level.
@@ -199,6 +236,9 @@ def make_region_map(
         A customer segment, or ``None``/``"all"`` for all; also filters the customer points.
     colour_points_by
         ``"status"`` (active/churned) or ``"precision"`` (geocode precision).
+    precisions
+        Draw only customers geocoded at these precisions (e.g. ``["rooftop",
+        "interpolated"]``); ``None`` draws every geocoded customer.
     out
         Path of the HTML file to write; parent folders are created.
 
@@ -212,7 +252,8 @@ def make_region_map(
     NotFoundError
         When ``level`` has no areas or ``measure`` is unknown.
     ValidationError
-        When ``colour_points_by`` is not supported (or the cube rejects period/segment).
+        When ``colour_points_by`` or a precision is not supported (or the cube rejects
+        period/segment).
     """
     m = build_region_map(
         conn,
@@ -222,6 +263,7 @@ def make_region_map(
         period=period,
         segment=segment,
         colour_points_by=colour_points_by,
+        precisions=precisions,
     )
     return save_offline(m, out)
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KPIS",
+    "PRECISION_KPIS",
     "Kpi",
     "Period",
     "monthly_series",
@@ -24,6 +25,7 @@ __all__ = [
     "territory_kpis",
     "top_customers",
     "totals",
+    "unplaced_customers",
 ]
 
 
@@ -49,7 +51,14 @@ KPIS: dict[str, Kpi] = {
     "penetration": Kpi("Penetration", "share"),
     "orders": Kpi("Orders", "count"),
 }
-_CUBE_MEASURES = [k for k in KPIS if k != "churn_rate"]
+#: Customers by geocode precision, best first: how far each territory's numbers can be
+#: trusted. Counted over every customer on file (the cube's ``customers_by_precision``).
+PRECISION_KPIS: dict[str, Kpi] = {
+    f"precision_{p}": Kpi(f"Precision: {p}", "count")
+    for p in ("rooftop", "interpolated", "street", "postcode", "locality", "none")
+}
+KPIS.update(PRECISION_KPIS)
+_CUBE_MEASURES = [k for k in KPIS if k != "churn_rate" and k not in PRECISION_KPIS]
 _PERIOD_RE = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
 
 
@@ -94,11 +103,28 @@ def territory_kpis(cube: xr.Dataset, *, level: str, period: str | None = None) -
         {"code": cube["code"].to_numpy()[on_level], "name": cube["name"].to_numpy()[on_level]},
         index=areas[on_level],
     )
-    frame = names.join(frame, how="left")
+    frame = names.join(frame, how="left").join(_precision_counts(cube, names.index))
     frame["churn_rate"] = _ratio(frame["churned"], frame["customers"])
     frame.index.name = "area_id"
     return frame.reset_index()[["area_id", "code", "name", *KPIS]].sort_values(
         "code", ignore_index=True
+    )
+
+
+def _precision_counts(cube: xr.Dataset, area_ids: pd.Index) -> pd.DataFrame:
+    """Customers per area id and precision, columns ``precision_<p>`` (NaN: an older cube)."""
+    columns = list(PRECISION_KPIS)
+    if "customers_by_precision" not in cube:
+        return pd.DataFrame(np.nan, index=area_ids, columns=columns)
+    counts = cube["customers_by_precision"].sel(area=list(area_ids)).to_pandas()
+    counts.columns = [f"precision_{p}" for p in counts.columns]
+    return counts.reindex(columns=columns, fill_value=0).astype(float)
+
+
+def unplaced_customers(conn: Connection) -> int:
+    """Customers with no location at all: they stand in no territory."""
+    return int(
+        conn.execute(text("SELECT count(*) FROM gcrm.customers WHERE geom IS NULL")).scalar_one()
     )
 
 

@@ -22,6 +22,7 @@ from gcrm.territories.kpis import (
     territory_kpis,
     top_customers,
     totals,
+    unplaced_customers,
 )
 from gcrm.territories.xlsx import write_workbook
 
@@ -109,6 +110,15 @@ def _section(row: pd.Series, *, monthly: pd.DataFrame, top: pd.DataFrame) -> str
     )
 
 
+def _precision_note(conn: Connection) -> str:
+    unplaced = unplaced_customers(conn)
+    return (
+        "<p class='note'>Precision columns count every customer on file by how precisely the "
+        "address was placed (rooftop best, locality coarsest), whatever the period. "
+        f"{unplaced:,} customer(s) could not be placed at all and stand in no territory.</p>"
+    )
+
+
 def _write_html(
     conn: Connection,
     path: Path,
@@ -144,7 +154,7 @@ def _write_html(
     body = (
         f"<div class='gcrm-report'><h1>Territories by {html.escape(level)}</h1>"
         f"<p>Period {html.escape(period.label)}. Map: {html.escape(kpi.label)}.</p>"
-        f"{_summary_table(summary, total)}{sections}</div>"
+        f"{_summary_table(summary, total)}{_precision_note(conn)}{sections}</div>"
     )
     # The map is the figure's first body child; the report follows it.
     figure.html.add_child(Element(body), name="gcrm_report_body")

@@ -42,6 +42,7 @@ AREAS = [
 ]
 MONTHS = pd.date_range("2024-01-01", periods=6, freq="MS")
 SEGMENTS = ["business", "consumer"]
+PRECISIONS = ["rooftop", "interpolated", "street", "postcode", "locality", "none"]
 
 
 def small_cube() -> xr.Dataset:
@@ -88,6 +89,12 @@ def small_cube() -> xr.Dataset:
         },
     )
     ds["leads"] = ("area", per_area({"h1": 1.0, "h2": 2.0, "h3": 3.0}))
+    # Customers by geocode precision: h1 has 1 of 5 placed approximately (street), h2 2 of 4
+    # (postcode, locality), h3 none of 5. Unplaced customers stand in no area.
+    by_precision = {"h1": [3, 1, 1, 0, 0, 0], "h2": [2, 0, 0, 1, 1, 0], "h3": [5, 0, 0, 0, 0, 0]}
+    counts = [per_area({h: float(c[i]) for h, c in by_precision.items()}) for i in range(6)]
+    ds = ds.assign_coords(precision=PRECISIONS)
+    ds["customers_by_precision"] = (("area", "precision"), np.stack(counts, axis=1))
     ds["population"] = ("area", per_area({"h1": 100.0, "h2": 200.0, "h3": 300.0}))
     ds["households"] = ("area", per_area({"h1": 50.0, "h2": 100.0, "h3": 150.0}))
     ds.attrs["levels"] = json.dumps(

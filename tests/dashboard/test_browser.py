@@ -72,6 +72,14 @@ def test_dashboard_choropleth_measure_click_and_drill(dash_duo, demo) -> None:  
     fills_before = {p.get_attribute("fill") for p in dash_duo.find_elements(AREA_PATHS)}
     assert len(fills_before) > 1  # coloured by value, not one flat colour
 
+    # How precisely customers are placed: a KPI card, and points coloured by precision.
+    dash_duo.wait_for_contains_text("#kpi-approximate", " customers (", timeout=10)
+    dash_duo.find_element("#point-colour input[value='precision']").click()
+    dash_duo.wait_for_text_to_equal(
+        "#point-legend-title", "Customers by geocode precision", timeout=10
+    )
+    assert "rooftop" in dash_duo.find_element("#point-legend").text
+
     # Another measure: legend title, table header and values follow.
     dash_duo.select_dcc_dropdown("#measure", value="Active customers")
     dash_duo.wait_for_text_to_equal("#legend-title", "Active customers · whole range", timeout=10)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from dashboard import data as d
 from gcrm.errors import NotFoundError, ValidationError
@@ -177,3 +177,89 @@ def test_series_figure_is_titled_by_scope(cube: xr.Dataset) -> None:
     )
     assert title.endswith("· Region")
     assert list(fig.data[0].y) == [140 * m * 4 for m in range(1, 7)]
+
+
+# ------------------------------------------------------------------ geocode precision
+
+
+def test_approximate_values_of_region_and_of_an_area(cube: xr.Dataset) -> None:
+    region = d.approximate_values(cube, d.view_for_level("district"))
+    assert region == {"approximate": 3.0, "approximate_share": pytest.approx(3 / 14)}
+    a = d.approximate_values(cube, d.select_area(d.view_for_level("district"), "district:a"))
+    assert a == {"approximate": 3.0, "approximate_share": pytest.approx(3 / 9)}
+    drilled = {"level": "hex", "parent": "district:a", "selected": "hex:h2"}
+    assert d.approximate_values(cube, drilled)["approximate_share"] == pytest.approx(2 / 4)
+    old = cube.drop_vars("customers_by_precision")
+    assert math.isnan(d.approximate_values(old, d.view_for_level("district"))["approximate"])
+
+
+def test_kpi_card_placed_approximately(cube: xr.Dataset) -> None:
+    values = d.kpi_values(cube, d.view_for_level("district"), period=None, segment=None)
+    cards = {key: (label, text) for key, label, text in d.kpi_cards(values)}
+    assert cards["approximate"] == ("Placed approximately", "3 customers (21.4%)")
+    assert list(cards)[-1] == "approximate"
+    b = d.kpi_values(
+        cube, d.select_area(d.view_for_level("district"), "district:b"), period=None, segment=None
+    )
+    assert dict((k, t) for k, _, t in d.kpi_cards(b))["approximate"] == "0 customers (0.0%)"
+    nan = {"approximate": float("nan"), "approximate_share": float("nan")}
+    assert d.kpi_cards(nan) == [("approximate", "Placed approximately", "–")]
+
+
+def test_approximate_share_on_the_choropleth(cube: xr.Dataset) -> None:
+    assert "approximate_share" in [o["value"] for o in d.measure_options()]
+    values = d.measure_values(
+        cube, d.view_for_level("district"), measure="approximate_share", period=None, segment=None
+    )
+    assert values.to_dict() == {"district:a": pytest.approx(1 / 3), "district:b": 0.0}
+    items = d.legend_items(d.classify(values, n_classes=2), measure="approximate_share")
+    assert items[0][1] == "0.0% – 16.7%" and items[-2][1] == "16.7% – 33.3%"
+    title, fig = d.series_figure(
+        cube,
+        d.view_for_level("district"),
+        measure="approximate_share",
+        segment=None,
+        region_name="Region",
+    )
+    assert title.startswith("Share of customers placed approximately")
+    assert list(fig.data[0].y) == pytest.approx([3 / 14] * 6)
+
+
+def test_point_colouring_by_precision() -> None:
+    hideout = d.point_hideout("precision")
+    assert hideout["kind"] == "customers" and hideout["colourBy"] == "precision"
+    assert hideout["colors"]["rooftop"] == "#1a9850" and hideout["colors"]["none"] == "#a50026"
+    assert d.point_hideout("none")["colors"] == {}
+    assert [label for _, label in d.point_legend_items("precision")] == [
+        "rooftop",
+        "interpolated",
+        "street",
+        "postcode",
+        "locality",
+    ]
+    assert d.point_legend_items("none") == [(d.CUSTOMER_COLOUR, "customer")]
+    assert [o["value"] for o in d.point_colour_options()] == ["none", "precision"]
+    with pytest.raises(ValidationError, match="colour_by='status' is not a point colouring"):
+        d.point_hideout("status")
+
+
+def test_customer_points_carry_geocode_precision(conn: Connection) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO gcrm.customers (external_id, name, segment, status, signup_date, geom, "
+            "geocode_precision, geocode_score, geocode_source) VALUES "
+            "('P1', 'Secret Name', 'retail', 'active', '2025-01-01', "
+            " ST_SetSRID(ST_MakePoint(24.93, 60.16), 4326), 'interpolated', 0.6, 't')"
+        )
+    )
+    collection = d.points_geojson(conn, kind="customers")
+    props = collection["features"][0]["properties"]
+    assert props == {"segment": "retail", "status": "active", "geocode_precision": "interpolated"}
+
+
+def test_point_legend_component() -> None:
+    from dashboard import layout as lay
+
+    children = lay.point_legend("precision")
+    assert children[0].children == "Customers by geocode precision"
+    assert len(children) == 6

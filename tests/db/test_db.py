@@ -14,8 +14,8 @@ from gcrm.errors import DatabaseError
 
 
 def test_schema_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0003"
-    assert init_schema(engine) == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
+    assert init_schema(engine) == "0004"
     with engine.connect() as conn:
         exts = {r[0] for r in conn.execute(text("SELECT extname FROM pg_extension"))}
     assert {"postgis", "pg_trgm", "fuzzystrmatch"} <= exts

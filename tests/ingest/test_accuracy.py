@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection
 
-from gcrm.ingest.accuracy import VARIANTS, evaluate_geocoder, make_variants, sample_reference, summarize
+from gcrm.ingest.accuracy import (
+    VARIANTS,
+    evaluate_geocoder,
+    make_variants,
+    sample_reference,
+    summarize,
+)
 
 
 def test_accuracy_on_a_sample_of_the_demo_reference(demo_conn: Connection) -> None:
@@ -13,7 +19,9 @@ def test_accuracy_on_a_sample_of_the_demo_reference(demo_conn: Connection) -> No
     assert len(sample) == 150 and len(held) == 20
     assert not set(sample["ref"]) & set(held["ref"])
     variants = [v for v in VARIANTS if v != "held_out_number"]
-    queries = make_variants(sample, variants=variants, postcodes=sample["postcode"].unique().tolist(), seed=3)
+    queries = make_variants(
+        sample, variants=variants, postcodes=sample["postcode"].unique().tolist(), seed=3
+    )
     results = evaluate_geocoder(demo_conn, queries, held_out=held)
     table = summarize(results)
 
@@ -34,7 +42,15 @@ def test_accuracy_on_a_sample_of_the_demo_reference(demo_conn: Connection) -> No
 
 def test_variants_really_differ_from_the_clean_query() -> None:
     sample = pd.DataFrame(
-        {"ref": ["a"], "street": ["Fabianinkatu"], "housenumber": ["5"], "postcode": ["00130"], "city": ["Helsinki"], "lon": [24.95], "lat": [60.16]}
+        {
+            "ref": ["a"],
+            "street": ["Fabianinkatu"],
+            "housenumber": ["5"],
+            "postcode": ["00130"],
+            "city": ["Helsinki"],
+            "lon": [24.95],
+            "lat": [60.16],
+        }
     )
     q = make_variants(sample, postcodes=["00100", "00130"], seed=0).set_index("variant")
     assert q.loc["abbreviated", "street"] == "Fabianink."
@@ -43,4 +59,7 @@ def test_variants_really_differ_from_the_clean_query() -> None:
     assert q.loc["wrong_postcode", "postcode"] == "00100"
     assert pd.isna(q.loc["missing_postcode", "postcode"])
     assert q.loc["one_line_swapped", "address"] == "00130 Helsinki, Fabianinkatu 5"
-    assert "Apt" in q.loc["unit_suffix", "housenumber"] or " as " in q.loc["unit_suffix", "housenumber"]
+    assert (
+        "Apt" in q.loc["unit_suffix", "housenumber"]
+        or " as " in q.loc["unit_suffix", "housenumber"]
+    )

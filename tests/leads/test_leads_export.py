@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from gcrm.cli import cli
 from gcrm.config import Settings
 from gcrm.errors import ValidationError
-from gcrm.leads import export_leads
+from gcrm.leads import Origin, export_leads
 
 
 @pytest.fixture
@@ -108,3 +108,36 @@ def test_cli_near_needs_one_origin(seeded: Settings) -> None:
     result = CliRunner().invoke(cli, ["leads", "near"], env=_env(seeded))
     assert isinstance(result.exception, ValidationError)
     assert "exactly one origin" in str(result.exception)
+
+
+ADDRESS_ORIGIN = Origin(
+    24.94,
+    60.17,
+    "Mannerheimintie 10, 00100 Helsinki",
+    "interpolated",
+    matched_address="Mannerheimintie 10 (between 8 and 12), 00100",
+)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".geojson"])
+def test_exports_from_an_address_carry_origin_precision(
+    ranked: gpd.GeoDataFrame, tmp_path: Path, suffix: str
+) -> None:
+    out = export_leads(ranked, tmp_path / f"leads{suffix}", origin=ADDRESS_ORIGIN)
+    if suffix == ".csv":
+        back = pd.read_csv(out)
+    elif suffix == ".xlsx":
+        back = pd.read_excel(out)
+    else:
+        back = pyogrio.read_dataframe(out)
+    assert back["origin_precision"].tolist() == ["interpolated", "interpolated"]
+    assert back["origin_matched_address"].tolist() == [ADDRESS_ORIGIN.matched_address] * 2
+    assert "origin_precision" not in ranked  # the caller's frame is left alone
+
+
+def test_exports_from_coordinates_have_no_origin_columns(
+    ranked: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    origin = Origin(24.94, 60.17, "60.17000, 24.94000", "coordinates")
+    table = pd.read_csv(export_leads(ranked, tmp_path / "leads.csv", origin=origin))
+    assert "origin_precision" not in table and "origin_matched_address" not in table

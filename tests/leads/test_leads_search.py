@@ -152,6 +152,8 @@ def test_resolve_origin_from_each_kind(conn: Connection, customers_and_addresses
     address = resolve_origin(conn, address="Mannerheimintie 10, 00100 Helsinki")
     assert address.lon == pytest.approx(24.9385) and address.lat == pytest.approx(60.1699)
     assert address.precision == "rooftop"
+    assert address.matched_address == "Mannerheimintie 10, 00100 Helsinki"
+    assert customer.matched_address is None
 
 
 def test_resolve_origin_errors(conn: Connection, customers_and_addresses: None) -> None:

@@ -149,3 +149,51 @@ def test_map_cli_writes_default_path(seeded: Settings) -> None:
     assert f"map written to {out}" in result.output
     page = out.read_text(encoding="utf-8")
     assert "Active customers, 2025-Q1, all segments" in page and external_references(page) == []
+
+
+def test_region_map_precision_filter_draws_only_those_customers(
+    conn: Connection, region: xr.Dataset, tmp_path: Path
+) -> None:
+    out = make_region_map(
+        conn,
+        cube=region,
+        precisions=["rooftop", "interpolated"],
+        colour_points_by="precision",
+        out=tmp_path / "m.html",
+    )
+    page = out.read_text(encoding="utf-8")
+    # C1 rooftop and C3 interpolated; C2 (street) left out, C4 has no location.
+    assert "Customers (2; precision rooftop, interpolated)" in page
+    assert "Aino Active" in page and "Cafe Corp" in page and "Bo Churned" not in page
+    assert PRECISION_COLOURS["street"] not in page
+    out = make_region_map(conn, cube=region, precisions=["street"], out=tmp_path / "s.html")
+    assert "Customers (1; precision street)" in out.read_text(encoding="utf-8")
+
+
+def test_region_map_approximate_share_measure(
+    conn: Connection, region: xr.Dataset, tmp_path: Path
+) -> None:
+    out = make_region_map(conn, cube=region, measure="approximate_share", out=tmp_path / "m.html")
+    page = out.read_text(encoding="utf-8")
+    # D01: C1 rooftop, C2 street -> 50 %; D02: C3 interpolated -> 0 %.
+    assert "Share of customers placed approximately" in page
+    assert "50.0 %" in page and "0.0 %" in page
+
+
+def test_region_map_rejects_unknown_precision(
+    conn: Connection, region: xr.Dataset, tmp_path: Path
+) -> None:
+    with pytest.raises(ValidationError, match=r"has \['roof'\]; use some of \['rooftop'"):
+        make_region_map(conn, cube=region, precisions=["roof"], out=tmp_path / "m.html")
+
+
+def test_map_cli_precision_option(seeded: Settings, tmp_path: Path) -> None:
+    env = {"GCRM_DATABASE_URL": seeded.database_url, "GCRM_DATA_DIR": str(seeded.data_dir)}
+    out = tmp_path / "trusted.html"
+    result = CliRunner().invoke(
+        cli, ["map", "--precision", "rooftop, interpolated", "-o", str(out)], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "Customers (2; precision rooftop, interpolated)" in out.read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, ["map", "--precision", "exact", "-o", str(out)], env=env)
+    assert isinstance(result.exception, ValidationError)

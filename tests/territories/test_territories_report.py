@@ -127,3 +127,37 @@ def test_cli_report(seeded: Settings) -> None:
     assert f"xlsx written to {out / 'territories_district.xlsx'}" in result.output
     assert load_workbook(out / "territories_district.xlsx").sheetnames[0] == "Summary"
     assert "Kamppi" in (out / "territories_district.html").read_text(encoding="utf-8")
+
+
+PRECISION_HEADERS = [
+    "Precision: rooftop",
+    "Precision: interpolated",
+    "Precision: street",
+    "Precision: postcode",
+    "Precision: locality",
+    "Precision: none",
+]
+
+
+def test_customers_by_precision_per_territory(
+    conn: Connection, region: xr.Dataset, tmp_path: Path
+) -> None:
+    report = build_territory_report(conn, cube=region, level="district", out_dir=tmp_path)
+    s = report.summary.set_index("code")
+    # D01: C1 rooftop, C2 street; D02: C3 interpolated; C4 has no location (no territory).
+    assert s.loc["D01", "precision_rooftop"] == 1 and s.loc["D01", "precision_street"] == 1
+    assert s.loc["D02", "precision_interpolated"] == 1 and s.loc["D02", "precision_rooftop"] == 0
+    assert (s[["precision_postcode", "precision_locality", "precision_none"]] == 0).all().all()
+
+    summary = load_workbook(report.xlsx)["Summary"]
+    header = [c.value for c in summary[1]]
+    assert header[-6:] == PRECISION_HEADERS
+    rows = {r[0]: r for r in summary.iter_rows(min_row=2, values_only=True)}
+    at = {h: header.index(h) for h in PRECISION_HEADERS}
+    assert rows["D01"][at["Precision: street"]] == 1
+    assert rows["Total"][at["Precision: rooftop"]] == 1
+    assert rows["Total"][at["Precision: interpolated"]] == 1
+
+    page = report.html.read_text(encoding="utf-8")
+    assert all(f"<th>{h}</th>" in page for h in PRECISION_HEADERS)
+    assert "1 customer(s) could not be placed at all" in page

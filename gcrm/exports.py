@@ -1,0 +1,233 @@
+"""Customer and lead lists out, with their enrichment: CSV, XLSX, GeoJSON, GeoPackage.
+
+Each row is the record's own fields (for customers also how it was geocoded), its area at every
+level (``area_<level>`` and ``area_<level>_name``, levels in rank order), zoning, business park
+distance, nearest road, drive time, and the housing and building context of its finest area
+(from :func:`gcrm.enrich.profiles.area_profiles`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from gcrm.db import read_geodataframe
+from gcrm.enrich.profiles import area_profiles
+from gcrm.errors import ValidationError
+from gcrm.leads.export import _tabular, export_leads, fit_columns, style_header
+
+__all__ = ["ENTITY_COLUMNS", "EXPORT_FORMATS", "ENRICHMENT_COLUMNS", "export_points", "read_points"]
+
+#: The record's own columns, per entity.
+ENTITY_COLUMNS = {
+    "customers": (
+        "external_id", "name", "email", "phone", "street", "housenumber", "postcode", "city",
+        "segment", "status", "signup_date", "churn_date", "geocode_precision", "geocode_score",
+        "geocode_source", "matched_address",
+    ),
+    "leads": (
+        "external_id", "name", "category_group", "category", "street", "housenumber",
+        "postcode", "city", "phone", "website", "source",
+    ),
+}  # fmt: skip
+#: Enrichment columns after the area codes and names.
+ENRICHMENT_COLUMNS = (
+    "zoning_class",
+    "business_park_distance_m",
+    "road_class",
+    "road_name",
+    "road_speed_kmh",
+    "road_distance_m",
+    "drive_time_s",
+    "branch_reached",
+)
+#: Profile figures of the finest area, written as ``area_<figure>``.
+CONTEXT_COLUMNS = ("dwellings", "building_density_per_km2", "residential_floor_share")
+EXPORT_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg")
+_CUSTOMER_ONLY = ("segment", "status", "precision")
+
+
+def read_points(
+    conn: Connection,
+    *,
+    entity: str = "customers",
+    segment: Sequence[str] = (),
+    status: Sequence[str] = (),
+    area: str | None = None,
+    precision: Sequence[str] = (),
+    category: Sequence[str] = (),
+) -> gpd.GeoDataFrame:
+    """Customers or leads with their enrichment, filtered; see :func:`export_points`."""
+    if entity not in ENTITY_COLUMNS:
+        msg = f"entity={entity!r} unknown; expected one of {sorted(ENTITY_COLUMNS)}"
+        raise ValidationError(msg)
+    filters = {"segment": segment, "status": status, "precision": precision}
+    if entity == "leads" and any(filters.values()):
+        used = [name for name, values in filters.items() if values]
+        msg = f"filters {used} apply to customers only; leads filter by area or category"
+        raise ValidationError(msg)
+    if entity == "customers" and category:
+        msg = "category filters leads; customers filter by segment, status, area or precision"
+        raise ValidationError(msg)
+    levels = _levels(conn)
+    where, params = _where(
+        levels, segment=segment, status=status, area=area, precision=precision, category=category
+    )
+    sql = _select(entity, levels) + (" WHERE " + " AND ".join(where) if where else "")
+    gdf = read_geodataframe(conn, sql + " ORDER BY p.external_id", params)
+    return _with_context(conn, gdf, levels)
+
+
+def _levels(conn: Connection) -> list[str]:
+    # Level names are checked by the schema (^[a-z][a-z0-9_]*$), so they can name columns.
+    rows = conn.execute(text("SELECT level FROM gcrm.area_levels ORDER BY rank, level"))
+    return [row[0] for row in rows]
+
+
+def _select(entity: str, levels: list[str]) -> str:
+    own = [f"p.{c}" for c in ENTITY_COLUMNS[entity]]
+    codes = [f"p.area_codes ->> '{lv}' AS area_{lv}" for lv in levels]
+    names = [f"a_{lv}.name AS area_{lv}_name" for lv in levels]
+    joins = [
+        f"LEFT JOIN gcrm.areas a_{lv} ON a_{lv}.level = '{lv}' "
+        f"AND a_{lv}.code = p.area_codes ->> '{lv}'"
+        for lv in levels
+    ]
+    enrich = [f"p.{c}" for c in ENRICHMENT_COLUMNS]
+    columns = ", ".join([*own, *codes, *names, *enrich, "ST_AsBinary(p.geom) AS geom"])
+    return f"SELECT {columns} FROM gcrm.{entity} p " + " ".join(joins)
+
+
+def _where(
+    levels: list[str],
+    *,
+    segment: Sequence[str],
+    status: Sequence[str],
+    area: str | None,
+    precision: Sequence[str],
+    category: Sequence[str],
+) -> tuple[list[str], dict[str, Any]]:
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    for name, column, values in (
+        ("segment", "p.segment", segment),
+        ("status", "p.status", status),
+        ("precision", "p.geocode_precision", precision),
+        ("category", "p.category", category),
+    ):
+        if values:
+            where.append(f"lower({column}) = ANY(:{name})")
+            params[name] = [v.strip().lower() for v in values]
+    if area is not None:
+        level, sep, code = area.partition(":")
+        if not sep or level not in levels or not code:
+            msg = f"area={area!r} is not LEVEL:CODE with a known level; levels are {levels}, e.g. {levels[0] if levels else 'district'}:D01"
+            raise ValidationError(msg)
+        where.append("p.area_codes ->> :area_level = :area_code")
+        params.update(area_level=level, area_code=code)
+    return where, params
+
+
+def _with_context(conn: Connection, gdf: gpd.GeoDataFrame, levels: list[str]) -> gpd.GeoDataFrame:
+    """Add the dwellings, building density and residential floor share of the finest area."""
+    context = [f"area_{c}" for c in CONTEXT_COLUMNS]
+    if not levels:
+        return gdf.assign(**dict.fromkeys(context, float("nan")))
+    finest = levels[-1]
+    profile = pd.DataFrame(area_profiles(conn, level=finest))
+    figures = profile.set_index("code")[list(CONTEXT_COLUMNS)].add_prefix("area_")
+    out = gdf.join(figures, on=f"area_{finest}")
+    geometry = out.pop("geometry")
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=gdf.crs)
+
+
+def export_points(
+    conn: Connection,
+    *,
+    entity: str = "customers",
+    path: Path,
+    segment: Sequence[str] = (),
+    status: Sequence[str] = (),
+    area: str | None = None,
+    precision: Sequence[str] = (),
+    category: Sequence[str] = (),
+) -> Path:
+    """Write customers or leads with their enrichment to ``path`` (format by extension).
+
+    Parameters
+    ----------
+    conn
+        A connection to the gcrm database.
+    entity
+        ``"customers"`` or ``"leads"``.
+    path
+        ``.csv`` (lon/lat columns), ``.xlsx`` (bold, frozen header), ``.geojson`` or ``.gpkg``
+        (layer named like ``entity``). Parent folders are created; an existing file is replaced.
+    segment, status, precision
+        Customers only: keep these segments, statuses, geocode precisions (any case).
+    area
+        ``"LEVEL:CODE"``: keep the points in that area (by their enriched area codes).
+    category
+        Leads only: keep these categories.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValidationError
+        When ``entity``, ``area`` or the extension is unknown, or a filter does not apply to
+        ``entity``.
+
+    Examples
+    --------
+    >>> export_points(conn, entity="customers", path=Path("smb.xlsx"), segment=["smb"],
+    ...               area="district:D03")  # doctest: +SKIP
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        msg = (
+            f"path={str(path)!r} has extension {suffix or '(none)'!r}; "
+            f"{entity} export to {', '.join(EXPORT_FORMATS)}"
+        )
+        raise ValidationError(msg)
+    gdf = read_points(
+        conn,
+        entity=entity,
+        segment=segment,
+        status=status,
+        area=area,
+        precision=precision,
+        category=category,
+    )
+    if entity == "leads":
+        return export_leads(gdf, path)
+    return _write(gdf, path, layer=entity)
+
+
+def _write(gdf: gpd.GeoDataFrame, path: Path, *, layer: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".xlsx"):
+        table = _tabular(gdf)
+        if suffix == ".csv":
+            table.to_csv(path, index=False)
+            return path
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            sheet = layer.capitalize()
+            table.to_excel(writer, sheet_name=sheet, index=False)
+            style_header(writer.sheets[sheet])
+            fit_columns(writer.sheets[sheet], table)
+        return path
+    driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
+    gdf.to_file(path, driver=driver, layer=layer, engine="pyogrio")
+    return path
