@@ -78,7 +78,11 @@ def read_features(
         allowed = list(VECTOR_SUFFIXES + TABLE_SUFFIXES)
         msg = f"{argument} {str(path)!r} has suffix {suffix!r}; expected one of {allowed}"
         raise ValidationError(msg)
-    gdf = pyogrio.read_dataframe(path, layer=layer)
+    if suffix == ".parquet":
+        # GeoParquet: pyogrio's GDAL has no Parquet driver; geopandas reads it with pyarrow.
+        gdf = gpd.read_parquet(path)
+    else:
+        gdf = pyogrio.read_dataframe(path, layer=layer)
     if gdf.crs is None and crs is not None:
         gdf = gdf.set_crs(crs)
     elif crs is not None and gdf.crs is not None and gdf.crs != gdf.crs.from_user_input(crs):

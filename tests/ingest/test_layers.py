@@ -139,3 +139,28 @@ def test_zone_class_outside_the_list_is_rejected(conn: Connection, tmp_path: Pat
     )
     assert (report.inserted, report.rejected) == (1, 1)
     assert "class 'farm' unknown" in pd.read_csv(report.rejects_path).loc[0, "reason"]
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".parquet", ".fgb", ".geojson"])
+def test_every_vector_format_loads_the_same(conn: Connection, tmp_path: Path, suffix: str) -> None:
+    import zipfile
+
+    zones = gpd.GeoDataFrame(
+        {"ref": ["z1"], "class": ["commercial"]}, geometry=[box(24.0, 60.0, 24.1, 60.1)], crs="EPSG:4326"
+    )
+    if suffix == ".zip":
+        zones.to_file(tmp_path / "zones.shp")
+        path = tmp_path / "zones.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            for part in tmp_path.glob("zones.*"):
+                if part.suffix != ".zip":
+                    z.write(part, part.name)
+    elif suffix == ".parquet":
+        path = tmp_path / "zones.parquet"
+        zones.to_parquet(path)
+    else:
+        path = tmp_path / f"zones{suffix}"
+        zones.to_file(path)
+    assert import_zones(conn, path).inserted == 1
+    area = conn.execute(text("SELECT round(ST_Area(geom)::numeric, 4) FROM gcrm.zones WHERE ref = 'z1'")).scalar()
+    assert float(area) == pytest.approx(0.01)
