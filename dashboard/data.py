@@ -495,7 +495,7 @@ def top_areas(
     unit = _unit(measure)
     rows = []
     for rank, (area, value) in enumerate(ranked.items(), start=1):
-        share = value / total if total and kind != "derived" else float("nan")
+        share = value / total if total and kind not in ("derived", "ratio") else float("nan")
         rows.append(
             {
                 "rank": rank,

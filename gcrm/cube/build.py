@@ -16,6 +16,7 @@ from gcrm.errors import NotFoundError
 
 __all__ = [
     "FLOW_MEASURES",
+    "PROFILE_MEASURES",
     "STOCK_MEASURES",
     "STATIC_MEASURES",
     "build_region_cube",
@@ -149,6 +150,7 @@ def build_region_cube(
         "orders": (dims3, _to_grid(orders, "orders", **grid).astype(np.int64)),
     }
     data.update(_static_measures(conn, area_ids))
+    data.update(_profile_measures(conn, area_ids))
     data["customers_by_precision"] = (("area", "precision"), _precision_counts(conn, area_ids))
     ds = xr.Dataset(
         data,
@@ -196,6 +198,38 @@ def _static_measures(
         values[idx[idx >= 0]] = rows["value"].to_numpy(float)[idx >= 0]
         out[measure] = (("area",), values)
     return out
+
+
+#: Area profile measures carried into the cube (``gcrm profiles`` has them all, with road length
+#: by class too).
+PROFILE_MEASURES = (
+    "area_km2",
+    "dwellings",
+    "businesses",
+    "buildings",
+    "road_km",
+    "building_density_per_km2",
+    "residential_floor_share",
+    "zoning_residential_share",
+    "zoning_commercial_share",
+    "zoning_industrial_share",
+    "zoning_mixed_share",
+    "zoning_other_share",
+)
+
+
+def _profile_measures(
+    conn: Connection, area_ids: pd.Index
+) -> dict[str, tuple[tuple[str], np.ndarray]]:
+    from gcrm.enrich.profiles import profile_measures
+
+    long = profile_measures(conn)
+    long = long[long["measure"].isin(PROFILE_MEASURES)]
+    wide = long.assign(area=long["level"] + ":" + long["code"]).pivot_table(
+        index="area", columns="measure", values="value", aggfunc="first", dropna=False
+    )
+    wide = wide.reindex(index=area_ids, columns=list(PROFILE_MEASURES))
+    return {m: (("area",), wide[m].to_numpy(float)) for m in PROFILE_MEASURES}
 
 
 def _precision_counts(conn: Connection, area_ids: pd.Index) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gcrm.cube.build import FLOW_MEASURES, STATIC_MEASURES, STOCK_MEASURES
+from gcrm.cube.build import FLOW_MEASURES, PROFILE_MEASURES, STATIC_MEASURES, STOCK_MEASURES
 from gcrm.errors import NotFoundError, ValidationError
 
 __all__ = [
@@ -32,7 +32,7 @@ class Measure:
     """A measure of the cube: how it is labelled and how it aggregates over time."""
 
     label: str
-    kind: str  # flow (summed over time), stock (value at period end), static, derived
+    kind: str  # flow (summed over time), stock (value at period end), static, ratio (static, not additive), derived
     unit: str
 
 
@@ -52,6 +52,18 @@ MEASURES: dict[str, Measure] = {
         "Customers placed approximately (street level or coarser)", "static", "customers"
     ),
     "approximate_share": Measure("Share of customers placed approximately", "derived", "ratio"),
+    "area_km2": Measure("Area", "static", "km²"),
+    "dwellings": Measure("Dwellings (estimate)", "static", "dwellings"),
+    "businesses": Measure("Businesses", "static", "businesses"),
+    "buildings": Measure("Buildings", "static", "buildings"),
+    "road_km": Measure("Road length", "static", "km"),
+    "building_density_per_km2": Measure("Building density", "ratio", "per km²"),
+    "residential_floor_share": Measure("Residential share of floor area", "ratio", "share"),
+    "zoning_residential_share": Measure("Zoned residential (share of area)", "ratio", "share"),
+    "zoning_commercial_share": Measure("Zoned commercial (share of area)", "ratio", "share"),
+    "zoning_industrial_share": Measure("Zoned industrial (share of area)", "ratio", "share"),
+    "zoning_mixed_share": Measure("Zoned mixed (share of area)", "ratio", "share"),
+    "zoning_other_share": Measure("Zoned other (share of area)", "ratio", "share"),
 }
 #: Geocode precisions that place a customer only approximately.
 APPROXIMATE_PRECISIONS = ("street", "postcode", "locality")
@@ -123,7 +135,7 @@ def _segment_sum(da: xr.DataArray, segment: str | None) -> xr.DataArray:
 def _over_period(ds: xr.Dataset, name: str, mask: np.ndarray, segment: str | None) -> xr.DataArray:
     kind = MEASURES[name].kind
     da = _segment_sum(ds[name], segment)
-    if kind == "static":
+    if kind in ("static", "ratio"):
         return da
     da = da.isel(month=np.flatnonzero(mask))
     return da.sum("month") if kind == "flow" else da.isel(month=-1, drop=True)
@@ -229,6 +241,14 @@ def time_series(
         mask[i] = True
         if MEASURES[measure].kind == "derived":
             values.append(_region_derived(sub, measure, mask, segment))
+        elif MEASURES[measure].kind == "ratio":
+            # Not additive: the region's value is the mean weighted by area.
+            weight = sub["area_km2"].where(sub[measure].notnull())
+            values.append(
+                float((sub[measure] * weight).sum() / weight.sum())
+                if float(weight.sum())
+                else float("nan")
+            )
         else:
             values.append(float(_value(sub, measure, mask, segment).sum()))
     return pd.Series(values, index=pd.Index(months, name="month"), name=measure)
@@ -264,7 +284,7 @@ def rollup_period(ds: xr.Dataset, freq: str) -> xr.Dataset:
         raise ValidationError(msg)
     flows = ds[[m for m in FLOW_MEASURES if m in ds]].resample(month=rules[freq]).sum()
     stocks = ds[[m for m in STOCK_MEASURES if m in ds]].resample(month=rules[freq]).last()
-    static = ds[[m for m in STATIC_MEASURES if m in ds]]
+    static = ds[[m for m in (*STATIC_MEASURES, *PROFILE_MEASURES) if m in ds]]
     out = xr.merge([flows, stocks, static])
     out.attrs = dict(ds.attrs)
     return out

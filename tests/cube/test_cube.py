@@ -181,3 +181,19 @@ def test_precision_counts_cover_every_placed_customer(
 def test_empty_database_cannot_build_a_cube(conn: Connection) -> None:
     with pytest.raises(NotFoundError, match="gcrm import areas"):
         build_region_cube(conn)
+
+
+def test_area_profiles_are_in_the_cube(cube: xr.Dataset, demo_conn: Connection) -> None:
+    from gcrm.enrich.profiles import area_profiles
+
+    profile = area_profiles(demo_conn, level="district").set_index("code")
+    roads = select_measure(cube, "road_km", level="district")
+    assert roads.rename(lambda a: a.split(":", 1)[1]).to_dict() == pytest.approx(
+        profile["road_km"].to_dict()
+    )
+    share = select_measure(cube, "zoning_residential_share", level="district")
+    assert ((share >= 0) & (share <= 1)).all()
+    # Shares are not additive: the region's value is the area-weighted mean.
+    region = time_series(cube, "zoning_residential_share").iloc[-1]
+    area = select_measure(cube, "area_km2", level="district")
+    assert region == pytest.approx(float((share * area).sum() / area.sum()))

@@ -146,7 +146,9 @@ def test_every_vector_format_loads_the_same(conn: Connection, tmp_path: Path, su
     import zipfile
 
     zones = gpd.GeoDataFrame(
-        {"ref": ["z1"], "class": ["commercial"]}, geometry=[box(24.0, 60.0, 24.1, 60.1)], crs="EPSG:4326"
+        {"ref": ["z1"], "class": ["commercial"]},
+        geometry=[box(24.0, 60.0, 24.1, 60.1)],
+        crs="EPSG:4326",
     )
     if suffix == ".zip":
         zones.to_file(tmp_path / "zones.shp")
@@ -162,5 +164,7 @@ def test_every_vector_format_loads_the_same(conn: Connection, tmp_path: Path, su
         path = tmp_path / f"zones{suffix}"
         zones.to_file(path)
     assert import_zones(conn, path).inserted == 1
-    area = conn.execute(text("SELECT round(ST_Area(geom)::numeric, 4) FROM gcrm.zones WHERE ref = 'z1'")).scalar()
+    area = conn.execute(
+        text("SELECT round(ST_Area(geom)::numeric, 4) FROM gcrm.zones WHERE ref = 'z1'")
+    ).scalar()
     assert float(area) == pytest.approx(0.01)
