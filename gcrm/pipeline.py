@@ -154,10 +154,8 @@ def run_demo(
     from gcrm.maps import make_region_map
     from gcrm.territories import build_territory_report
 
-    spec = REGIONS.get(region)
-    settings = region_settings(settings, region)
-    if spec is None:  # region_settings raised already; this keeps type checkers content
-        raise ValidationError(region)
+    settings = region_settings(settings, region)  # validates ``region``
+    spec = REGIONS[region]
     messages: list[str] = []
     emit = say or messages.append
     if region != "helsinki":
