@@ -2,7 +2,6 @@
 
 from gcrm.db.bulk import (
     copy_frame,
-    copy_rows,
     read_geodataframe,
     stage_frame,
     to_ewkb_hex,
@@ -14,7 +13,6 @@ from gcrm.db.migrate import init_schema
 
 __all__ = [
     "copy_frame",
-    "copy_rows",
     "create_db_engine",
     "drop_database",
     "ensure_database",

@@ -8,9 +8,8 @@ by :func:`shapely.from_wkb` in one vectorised call.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -23,7 +22,6 @@ from gcrm.crs import STORAGE_CRS, STORAGE_SRID
 
 __all__ = [
     "copy_frame",
-    "copy_rows",
     "read_geodataframe",
     "stage_frame",
     "to_ewkb_hex",
@@ -37,40 +35,6 @@ def to_ewkb_hex(geoms: Any, *, srid: int = STORAGE_SRID) -> np.ndarray:
     arr = np.asarray(geoms, dtype=object)
     arr = shapely.set_srid(arr, srid)
     return shapely.to_wkb(arr, hex=True, include_srid=True)
-
-
-def _clean(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def copy_rows(
-    conn: Connection,
-    table: str,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-) -> int:
-    """COPY ``rows`` into ``table(columns)`` on the connection's open transaction.
-
-    Values are Python objects; ``None``/NaN/NaT become NULL. Geometry columns take hex EWKB
-    strings (see :func:`to_ewkb_hex`). Returns the number of rows copied. For frames,
-    :func:`copy_frame` is faster: it writes CSV in C.
-    """
-    raw = conn.connection.driver_connection
-    cols = ", ".join(f'"{c}"' for c in columns)
-    n = 0
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([_clean(v) for v in row])
-            n += 1
-    return n
 
 
 _COPY_CHUNK_ROWS = 200_000

@@ -82,6 +82,11 @@ class LayerSpec:
     allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
     not_empty: tuple[str, ...] = ()
 
+    @property
+    def columns(self) -> list[str]:
+        """The layer's fields, in file order: required, then optional."""
+        return [*self.required, *self.optional]
+
 
 LAYERS: dict[str, LayerSpec] = {
     "addresses": LayerSpec(
@@ -238,7 +243,7 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 def _check_rows(spec: LayerSpec, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
     """Per-row checks; returns the typed, cleaned columns of the spec."""
     clean = pd.DataFrame(index=frame.index)
-    for col in spec.required + spec.optional:
+    for col in spec.columns:
         clean[col] = (
             frame[col] if col in frame else pd.Series("", index=frame.index, dtype="string")
         )

@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 from gcrm.crs import STORAGE_CRS
 from gcrm.errors import ValidationError
 from gcrm.ingest.frames import import_frame
+from gcrm.ingest.layers import LAYERS
 from gcrm.ingest.validate import ImportReport
 
 __all__ = [
@@ -63,23 +64,13 @@ OSM_LAYERS = ("addresses", "roads", "zones", "buildings", "leads")
 #: The order :func:`import_osm` loads layers in: reference layers first, leads last.
 IMPORT_ORDER = ("zones", "roads", "buildings", "addresses", "leads")
 
-ADDRESS_COLUMNS = ["ref", "street", "housenumber", "unit", "postcode", "city"]
-ROAD_COLUMNS = ["ref", "class", "speed_kmh", "name", "oneway", "surface"]
-ZONE_COLUMNS = ["ref", "class", "landuse", "name"]
-BUILDING_COLUMNS = ["ref", "use", "building", "levels", "residential"]
-LEAD_COLUMNS = [
-    "external_id",
-    "name",
-    "category_group",
-    "category",
-    "street",
-    "housenumber",
-    "postcode",
-    "city",
-    "phone",
-    "website",
-    "source",
-]
+# The importers' contracts (gcrm.ingest.layers.LAYERS), so the two can never drift apart.
+# OSM addresses carry no ``source`` column: the importer fills it.
+ADDRESS_COLUMNS = [c for c in LAYERS["addresses"].columns if c != "source"]
+ROAD_COLUMNS = LAYERS["roads"].columns
+ZONE_COLUMNS = LAYERS["zones"].columns
+BUILDING_COLUMNS = LAYERS["buildings"].columns
+LEAD_COLUMNS = LAYERS["leads"].columns
 _COLUMNS = {
     "addresses": ADDRESS_COLUMNS,
     "roads": ROAD_COLUMNS,

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, text
 
 from gcrm.db import read_geodataframe
 from gcrm.errors import GeocodingError, NotFoundError, ValidationError
+from gcrm.ingest.layers import LAYERS
 
 __all__ = ["MAX_LIMIT", "Origin", "find_nearby_leads", "resolve_origin"]
 
@@ -19,17 +20,7 @@ __all__ = ["MAX_LIMIT", "Origin", "find_nearby_leads", "resolve_origin"]
 MAX_LIMIT = 10_000
 
 LEAD_COLUMNS = [
-    "external_id",
-    "name",
-    "category_group",
-    "category",
-    "street",
-    "housenumber",
-    "postcode",
-    "city",
-    "phone",
-    "website",
-    "source",
+    *LAYERS["leads"].columns,
     "zoning_class",
     "road_class",
     "road_name",
