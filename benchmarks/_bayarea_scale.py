@@ -71,8 +71,8 @@ def build_world(
         crs="EPSG:4326",
     ).rename_geometry("geom")
     with engine.begin() as conn:
-        copy_frame(conn, "gcrm.customers", frame)
-        conn.execute(text("ANALYZE gcrm.customers"))
+        copy_frame(conn, "gcrm.customer_records", frame)
+        conn.execute(text("ANALYZE gcrm.customer_records"))
     return {"areas": len(areas), "zones": len(zones), "roads": len(roads), "customers": customers}
 
 

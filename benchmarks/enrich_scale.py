@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -78,8 +79,16 @@ def main() -> None:
         with Timer() as t_setup:
             counts = build_world(engine, Path(tmp), customers=args.customers)
         print(f"enrich at scale: {counts} (set-up {t_setup.seconds:.0f} s)")
+        stages: list[tuple[str, float]] = []
         with Timer() as t_gcrm, engine.begin() as conn:
-            report = enrich_points(conn, entities=("customers",), full=True, engine="vector")
+            report = enrich_points(
+                conn,
+                entities=("customers",),
+                full=True,
+                engine="vector",
+                on_step=lambda label: stages.append((label, time.perf_counter())),
+            )
+        stages.append(("end", time.perf_counter()))
         with Timer() as t_gpd:
             n_gpd = geopandas_path(engine)
         with engine.connect() as conn:
@@ -95,6 +104,8 @@ def main() -> None:
         f"gcrm enrich (vector), {report.counts['customers']:,} customers",
         f"{t_gcrm.seconds:8.1f} s",
     )
+    for (label, start), (_next, stop) in zip(stages, stages[1:], strict=False):
+        print_row(f"  {label}", f"{stop - start:8.2f} s")
     print_row(f"GeoPandas path, {n_gpd:,} customers", f"{t_gpd.seconds:8.1f} s")
     print_row("ratio GeoPandas / gcrm", f"{t_gpd.seconds / t_gcrm.seconds:8.1f} x")
     print_row(

@@ -30,13 +30,16 @@ __all__ = ["enrich"]
 )
 @pass_ctx
 def enrich(ctx: Context, full: bool, engine: str, only: tuple[str, ...]) -> None:
-    """Join every customer and lead to the layers around it, in SQL.
+    """Join every customer and lead to the layers around it.
 
     \b
     Adds: area code at every level (area_codes), zoning class, distance to the nearest
     business park (industrial/commercial zone), nearest road (class, name, speed, distance in
-    metres). Re-runs touch only new or changed points, or every point when areas, zones or
-    roads were imported again since; --all recomputes everything.
+    metres), and drive time to the nearest branch when there are roads and branches. Results
+    go to gcrm.customer_enrichment / gcrm.lead_enrichment and show in the gcrm.customers and
+    gcrm.leads views. Re-runs touch only new points and points whose location changed, or
+    every point when areas, zones, roads or branches were imported again since; --all
+    recomputes everything.
 
     \b
     Examples:

@@ -1,5 +1,7 @@
--- Enrichment of one point table ({table}: gcrm.customers or gcrm.leads), set-based.
--- Only rows in _todo (external ids) are touched. Statements are separated by a double semicolon.
+-- Enrichment of one point entity, set-based: {table} is its enrichment table
+-- (gcrm.customer_enrichment or gcrm.lead_enrichment), whose rows for the points in _todo
+-- (external ids) were just created with the location (geom) to enrich. Only those rows are
+-- touched. Statements are separated by a double semicolon.
 
 -- Area code at every level: the area that contains the point (the smallest code on a shared edge).
 UPDATE {table} t

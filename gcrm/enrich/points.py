@@ -8,9 +8,11 @@ Two engines compute the same columns, and the work goes where it measured fastes
   1,000,000 points it ran several times faster than the same joins in SQL here.
 ``auto`` picks ``vector`` above :data:`VECTOR_THRESHOLD` points.
 
-Re-runs touch only what changed: points never enriched or changed since (the importers clear
-``enriched_at``), or every point when one of the layers (areas, zones, roads) was imported
-again since the last run.
+Results live in each entity's enrichment table (``gcrm.customer_enrichment``,
+``gcrm.lead_enrichment``; read through the ``gcrm.customers`` / ``gcrm.leads`` views), one row
+per point with the location it was computed for. Re-runs touch only what changed: points with
+no enrichment row, an unfinished one, or a location that moved since; or every point when one
+of the layers (areas, zones, roads, branches) was imported again since the last run.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from typing import Literal
 from sqlalchemy import Connection, text
 
 from gcrm.enrich.vector import enrich_vectorised
+from gcrm.entities import POINT_ENTITIES, PointEntity, point_entity
 from gcrm.errors import ValidationError
 from gcrm.routing.drive import can_compute_drive_times, compute_drive_times
 
 __all__ = ["ENTITIES", "STEP_NAMES", "VECTOR_THRESHOLD", "EnrichReport", "enrich_points"]
 
-ENTITIES = {"customers": "gcrm.customers", "leads": "gcrm.leads"}
+ENTITIES = {name: e.view for name, e in POINT_ENTITIES.items()}
 _STEPS = [
     s.strip() for s in Path(__file__).with_name("enrich.sql").read_text().split(";;") if s.strip()
 ]
@@ -70,23 +73,36 @@ def _last_stamp(conn: Connection, entity: str) -> int:
     return -1 if stamp is None else int(stamp)
 
 
-def _make_todo(conn: Connection, table: str, *, everything: bool) -> int:
+def _make_todo(conn: Connection, entity: PointEntity, *, everything: bool) -> int:
+    """Temp table ``_todo`` of the external ids to enrich; return how many points that is.
+
+    With ``everything``, ``_todo`` stays empty (the engines read the whole table).
+    """
     conn.execute(text("DROP TABLE IF EXISTS _todo"))
+    conn.execute(text("CREATE TEMP TABLE _todo (external_id text PRIMARY KEY) ON COMMIT DROP"))
     if everything:
-        # The whole table: no list of ids to build (the engines read the table itself).
-        conn.execute(
-            text(
-                f"CREATE TEMP TABLE _todo ON COMMIT DROP AS SELECT external_id FROM {table} WITH NO DATA"
-            )
-        )
-        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
-    where = "" if everything else "WHERE enriched_at IS NULL"
+        return int(conn.execute(text(f"SELECT count(*) FROM {entity.records}")).scalar_one())
     conn.execute(
-        text(f"CREATE TEMP TABLE _todo ON COMMIT DROP AS SELECT external_id FROM {table} {where}")
+        text(
+            f"INSERT INTO _todo SELECT r.external_id FROM {entity.records} r "
+            f"LEFT JOIN {entity.enrichment} e ON e.external_id = r.external_id "
+            "WHERE e.external_id IS NULL OR e.enriched_at IS NULL "
+            "OR e.geom IS DISTINCT FROM r.geom"
+        )
     )
-    conn.execute(text("ALTER TABLE _todo ADD PRIMARY KEY (external_id)"))
     conn.execute(text("ANALYZE _todo"))
     return int(conn.execute(text("SELECT count(*) FROM _todo")).scalar_one())
+
+
+def _drop_orphans(conn: Connection, entity: PointEntity) -> None:
+    """Enrichment rows of points deleted since (no foreign key: it would cost a check per
+    row of every bulk COPY)."""
+    conn.execute(
+        text(
+            f"DELETE FROM {entity.enrichment} e WHERE NOT EXISTS "
+            f"(SELECT FROM {entity.records} r WHERE r.external_id = e.external_id)"
+        )
+    )
 
 
 def enrich_points(
@@ -121,15 +137,14 @@ def enrich_points(
     report = EnrichReport()
     stamp = _layer_stamp(conn)
     for entity in entities:
-        if entity not in ENTITIES:
-            msg = f"entity {entity!r} unknown; expected one of {sorted(ENTITIES)}"
-            raise ValidationError(msg)
-        table = ENTITIES[entity]
+        ent = point_entity(entity)
         everything = full or stamp > _last_stamp(conn, entity)
-        n = _make_todo(conn, table, everything=everything)
+        if not everything:
+            _drop_orphans(conn, ent)
+        n = _make_todo(conn, ent, everything=everything)
         chosen = engine if engine != "auto" else ("vector" if n > VECTOR_THRESHOLD else "sql")
         if n:
-            _run_engine(conn, chosen, entity, table, on_step, everything=everything)
+            _run_engine(conn, chosen, ent, on_step, everything=everything)
             if can_compute_drive_times(conn):
                 # With everything to do, _todo stays empty (the engines read the whole table).
                 compute_drive_times(
@@ -151,27 +166,38 @@ def enrich_points(
 def _run_engine(
     conn: Connection,
     engine: str,
-    entity: str,
-    table: str,
+    entity: PointEntity,
     on_step: Callable[[str], None] | None,
     *,
     everything: bool,
 ) -> None:
     def step(label: str) -> None:
         if on_step is not None:
-            on_step(f"{entity}: {label}")
+            on_step(f"{entity.name}: {label}")
 
     if engine == "vector":
-        enrich_vectorised(conn, table, todo=None if everything else "_todo", on_step=step)
+        enrich_vectorised(conn, entity, todo=None if everything else "_todo", on_step=step)
         return
     if everything:
-        conn.execute(text(f"INSERT INTO _todo SELECT external_id FROM {table}"))
+        conn.execute(text(f"INSERT INTO _todo SELECT external_id FROM {entity.records}"))
         conn.execute(text("ANALYZE _todo"))
-    for name, statement in zip(STEP_NAMES, _STEPS, strict=True):
-        step(name)
-        conn.execute(text(statement.format(table=table)))
+    # Fresh rows for the points to do, carrying the location they are computed for.
+    conn.execute(
+        text(f"DELETE FROM {entity.enrichment} e USING _todo d WHERE e.external_id = d.external_id")
+    )
     conn.execute(
         text(
-            f"UPDATE {table} t SET enriched_at = now() FROM _todo d WHERE t.external_id = d.external_id"
+            f"INSERT INTO {entity.enrichment} (external_id, geom, enriched_at) "
+            f"SELECT r.external_id, r.geom, NULL FROM {entity.records} r "
+            "JOIN _todo d ON d.external_id = r.external_id"
+        )
+    )
+    for name, statement in zip(STEP_NAMES, _STEPS, strict=True):
+        step(name)
+        conn.execute(text(statement.format(table=entity.enrichment)))
+    conn.execute(
+        text(
+            f"UPDATE {entity.enrichment} t SET enriched_at = now() FROM _todo d "
+            "WHERE t.external_id = d.external_id"
         )
     )

@@ -165,15 +165,16 @@ def import_customers(
     good = good.replace({"": None})
 
     columns = list(good.columns)
-    stage = stage_frame(conn, good, like="gcrm.customers", name="_stage_customers")
+    stage = stage_frame(conn, good, like="gcrm.customer_records", name="_stage_customers")
     inserted, updated = upsert_from_stage(
         conn,
         stage=stage,
-        table="gcrm.customers",
+        table="gcrm.customer_records",
         key=["external_id"],
         columns=columns,
-        # A record that changed (an address that moved) invalidates its enrichment.
-        on_update="updated_at = now(), enriched_at = NULL",
+        # A moved customer is enriched again by `gcrm enrich` (its enrichment row remembers
+        # the location it was computed for).
+        on_update="updated_at = now()",
     )
     rejects = checks.rejects()
     report = ImportReport(
@@ -220,7 +221,7 @@ def import_orders(
     amount = pd.to_numeric(frame["amount"].str.replace(",", ".", regex=False), errors="coerce")
     checks.reject(amount.isna(), "amount " + frame["amount"].map(repr) + " is not a number")
     checks.reject(amount < 0, "amount is negative")
-    known_customers = _existing(conn, "gcrm.customers", "external_id", frame["customer_id"])
+    known_customers = _existing(conn, "gcrm.customer_records", "external_id", frame["customer_id"])
     checks.reject(
         ~frame["customer_id"].isin(known_customers),
         "customer_id "

@@ -168,7 +168,7 @@ LAYERS: dict[str, LayerSpec] = {
     ),
     "leads": LayerSpec(
         "leads",
-        "gcrm.leads",
+        "gcrm.lead_records",
         key=("external_id",),
         required=("external_id", "name", "category_group", "category"),
         optional=("street", "housenumber", "postcode", "city", "phone", "website", "source"),

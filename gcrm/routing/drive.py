@@ -11,7 +11,8 @@ road node by that access time, so two branches on one node still differ.
 The search ran faster in scipy than in pgRouting or networkx on the same graph (see
 ``docs/benchmarks.md``, "Drive time and catchments"), so gcrm computes drive times in Python
 next to the graph read from PostGIS (stored there once per roads import, see
-:mod:`gcrm.routing.store`), and writes them back with COPY and one UPDATE.
+:mod:`gcrm.routing.store`), and writes them into each entity's enrichment table with COPY and
+one upsert.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from scipy.sparse.csgraph import dijkstra
 from sqlalchemy import Connection, text
 
 from gcrm.db import copy_frame
+from gcrm.entities import POINT_ENTITIES, PointEntity
 from gcrm.errors import NotFoundError, ValidationError
 from gcrm.routing.graph import RoadGraph
 from gcrm.routing.store import read_road_graph
@@ -42,7 +44,7 @@ __all__ = [
 
 #: Speed (km/h) over the straight line between a point and the road node it snaps to.
 ACCESS_SPEED_KMH = 15.0
-DRIVE_TIME_ENTITIES = {"customers": "gcrm.customers", "leads": "gcrm.leads"}
+DRIVE_TIME_ENTITIES = {name: e.view for name, e in POINT_ENTITIES.items()}
 #: Stage labels passed to ``on_stage``: one graph, then per entity: points, search, write.
 DRIVE_TIME_STAGES = ("read road graph", "read points", "search", "write")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
@@ -146,13 +148,14 @@ def _read_points(
     return pd.DataFrame(result.fetchall(), columns=["external_id", "lon", "lat"])
 
 
-def _clear_unlocated(conn: Connection, table: str, *, todo: str | None) -> None:
+def _clear_unlocated(conn: Connection, entity: PointEntity, *, todo: str | None) -> None:
     """A point that lost its location (geocoding failed after an edit) keeps no drive time."""
-    only = f" AND external_id IN (SELECT external_id FROM {todo})" if todo is not None else ""
+    only = f" AND r.external_id IN (SELECT external_id FROM {todo})" if todo is not None else ""
     conn.execute(
         text(
-            f"UPDATE {table} SET drive_time_s = NULL, branch_reached = NULL WHERE geom IS NULL "
-            f"AND (drive_time_s IS NOT NULL OR branch_reached IS NOT NULL){only}"
+            f"UPDATE {entity.enrichment} e SET drive_time_s = NULL, branch_reached = NULL "
+            f"FROM {entity.records} r WHERE r.external_id = e.external_id AND r.geom IS NULL "
+            f"AND (e.drive_time_s IS NOT NULL OR e.branch_reached IS NOT NULL){only}"
         )
     )
 
@@ -175,8 +178,12 @@ def can_compute_drive_times(conn: Connection) -> bool:
     )
 
 
-def _write(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    """COPY into a staging table, then one set-based UPDATE of the changed rows."""
+def _write(conn: Connection, entity: PointEntity, frame: pd.DataFrame) -> None:
+    """COPY into a staging table, then one set-based upsert of the changed rows.
+
+    A point with no enrichment row yet gets one holding only its drive time (``enriched_at``
+    NULL, so ``gcrm enrich`` still computes the rest).
+    """
     conn.execute(text("DROP TABLE IF EXISTS _drive_times"))
     conn.execute(
         text(
@@ -187,10 +194,11 @@ def _write(conn: Connection, table: str, frame: pd.DataFrame) -> None:
     copy_frame(conn, "_drive_times", frame)
     conn.execute(
         text(
-            f"UPDATE {table} AS t SET drive_time_s = s.drive_time_s, "
-            "branch_reached = s.branch_reached FROM _drive_times AS s "
-            "WHERE t.external_id = s.external_id AND (t.drive_time_s, t.branch_reached) "
-            "IS DISTINCT FROM (s.drive_time_s, s.branch_reached)"
+            f"INSERT INTO {entity.enrichment} AS t (external_id, drive_time_s, branch_reached, "
+            "enriched_at) SELECT external_id, drive_time_s, branch_reached, NULL FROM _drive_times "
+            "ON CONFLICT (external_id) DO UPDATE SET drive_time_s = EXCLUDED.drive_time_s, "
+            "branch_reached = EXCLUDED.branch_reached WHERE (t.drive_time_s, t.branch_reached) "
+            "IS DISTINCT FROM (EXCLUDED.drive_time_s, EXCLUDED.branch_reached)"
         )
     )
     conn.execute(text("DROP TABLE _drive_times"))
@@ -249,10 +257,10 @@ def compute_drive_times(
     codes = branches["code"].to_numpy(dtype=object)
     counts: dict[str, int] = {}
     for entity in entities:
-        table = DRIVE_TIME_ENTITIES[entity]
+        ent = POINT_ENTITIES[entity]
         step(f"{entity}: {DRIVE_TIME_STAGES[1]}")
-        _clear_unlocated(conn, table, todo=todo)
-        points = _read_points(conn, table, only_missing=only_missing, todo=todo)
+        _clear_unlocated(conn, ent, todo=todo)
+        points = _read_points(conn, ent.view, only_missing=only_missing, todo=todo)
         step(f"{entity}: {DRIVE_TIME_STAGES[2]}")
         seconds, branch = drive_times_to_branches(
             graph, points[["lon", "lat"]].to_numpy(dtype=float), branches[["lon", "lat"]].to_numpy()
@@ -265,6 +273,6 @@ def compute_drive_times(
                 "branch_reached": np.where(branch >= 0, codes[np.maximum(branch, 0)], None),
             }
         )
-        _write(conn, table, result)
+        _write(conn, ent, result)
         counts[entity] = len(result)
     return counts

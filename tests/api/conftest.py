@@ -75,7 +75,7 @@ def committed_leads(engine: Engine) -> Iterator[list[str]]:
         for ext_id, name, category, lon, lat in rows:
             conn.execute(
                 text(
-                    "INSERT INTO gcrm.leads (external_id, name, category_group, category, source, geom) "
+                    "INSERT INTO gcrm.lead_records (external_id, name, category_group, category, source, geom) "
                     "VALUES (:id, :name, 'food', :category, 'test', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
                 ),
                 {"id": ext_id, "name": name, "category": category, "lon": lon, "lat": lat},
@@ -84,4 +84,4 @@ def committed_leads(engine: Engine) -> Iterator[list[str]]:
         yield [r[0] for r in rows]
     finally:
         with engine.begin() as conn:
-            conn.execute(text("DELETE FROM gcrm.leads WHERE external_id LIKE 'test-lead-%'"))
+            conn.execute(text("DELETE FROM gcrm.lead_records WHERE external_id LIKE 'test-lead-%'"))

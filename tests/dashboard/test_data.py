@@ -246,7 +246,7 @@ def test_point_colouring_by_precision() -> None:
 def test_customer_points_carry_geocode_precision(conn: Connection) -> None:
     conn.execute(
         text(
-            "INSERT INTO gcrm.customers (external_id, name, segment, status, signup_date, geom, "
+            "INSERT INTO gcrm.customer_records (external_id, name, segment, status, signup_date, geom, "
             "geocode_precision, geocode_score, geocode_source) VALUES "
             "('P1', 'Secret Name', 'retail', 'active', '2025-01-01', "
             " ST_SetSRID(ST_MakePoint(24.93, 60.16), 4326), 'interpolated', 0.6, 't')"

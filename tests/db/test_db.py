@@ -14,8 +14,8 @@ from gcrm.errors import DatabaseError
 
 
 def test_schema_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0004"
-    assert init_schema(engine) == "0004"
+    assert current_revision(engine) == head_revision() == "0005"
+    assert init_schema(engine) == "0005"
     with engine.connect() as conn:
         exts = {r[0] for r in conn.execute(text("SELECT extname FROM pg_extension"))}
     assert {"postgis", "pg_trgm", "fuzzystrmatch"} <= exts
@@ -37,3 +37,61 @@ def test_copy_in_and_wkb_out_round_trip(conn: Connection) -> None:
 def test_unreachable_database_names_the_setting_and_the_fix() -> None:
     with pytest.raises(DatabaseError, match=r"GCRM_DATABASE_URL=.*make demo"):
         create_db_engine("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+
+
+def test_migration_0005_moves_enrichment_out_and_back() -> None:
+    """0004 -> 0005 keeps every derived value (now in *_enrichment, read through the views);
+    back to 0004 puts them in place again."""
+    from alembic import command
+
+    from gcrm.db import drop_database, ensure_database
+    from gcrm.db.migrate import _config
+    from tests.conftest import _new_database
+
+    url = _new_database()
+    ensure_database(url)
+    eng = create_db_engine(url)
+    try:
+        init_schema(eng, revision="0004")
+        with eng.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO gcrm.customers (external_id, name, segment, status, signup_date, "
+                    "geom, geocode_precision, geocode_score, geocode_source, area_codes, "
+                    "road_class, drive_time_s, enriched_at) VALUES "
+                    "('C1', 'A', 'retail', 'active', '2025-01-01', "
+                    "ST_SetSRID(ST_MakePoint(24.9, 60.2), 4326), 'rooftop', 1, 't', "
+                    "'{\"district\": \"D1\"}', 'primary', 60, now()), "
+                    "('C2', 'B', 'retail', 'active', '2025-01-01', NULL, 'none', 0, 't', '{}', "
+                    "NULL, NULL, NULL)"
+                )
+            )
+        assert init_schema(eng) == "0005"
+        query = (
+            "SELECT external_id, area_codes, road_class, drive_time_s, enriched_at IS NOT NULL "
+            "FROM gcrm.customers ORDER BY 1"
+        )
+        with eng.connect() as c:
+            rows = [tuple(r) for r in c.execute(text(query))]
+            kinds = dict(
+                c.execute(
+                    text(
+                        "SELECT relname, relkind FROM pg_class WHERE relname IN "
+                        "('customers', 'customer_records', 'customer_enrichment')"
+                    )
+                ).all()
+            )
+        assert rows == [
+            ("C1", {"district": "D1"}, "primary", 60.0, True),
+            ("C2", {}, None, None, False),
+        ]
+        assert kinds == {"customers": "v", "customer_records": "r", "customer_enrichment": "r"}
+        cfg = _config()
+        with eng.begin() as c:
+            cfg.attributes["connection"] = c
+            command.downgrade(cfg, "0004")
+        with eng.connect() as c:
+            assert [tuple(r) for r in c.execute(text(query))] == rows
+    finally:
+        eng.dispose()
+        drop_database(url)

@@ -118,9 +118,23 @@ def test_rerun_touches_only_what_changed(conn: Connection, world: None, tmp_path
     enrich_points(conn, entities=("leads",))
     assert enrich_points(conn, entities=("leads",)).counts == {"leads": 0}
     assert enrich_points(conn, entities=("leads",), full=True).counts == {"leads": 3}
-    # A changed lead is enriched again, alone.
-    conn.execute(text("UPDATE gcrm.leads SET enriched_at = NULL WHERE external_id = 'L2'"))
+    # A renamed lead keeps its enrichment; a moved one is enriched again, alone.
+    conn.execute(text("UPDATE gcrm.lead_records SET name = 'Renamed' WHERE external_id = 'L1'"))
+    assert enrich_points(conn, entities=("leads",)).counts == {"leads": 0}
+    conn.execute(
+        text(
+            "UPDATE gcrm.lead_records SET geom = ST_SetSRID(ST_MakePoint(24.002, 60.0012), 4326) "
+            "WHERE external_id = 'L2'"
+        )
+    )
+    assert _leads(conn)["L2"][5] is False  # enriched_at hidden while the location moved
     assert enrich_points(conn, entities=("leads",)).counts == {"leads": 1}
+    assert _leads(conn)["L2"][:2] == ({"district": "W", "block": "W1"}, "industrial")
+    # A deleted lead leaves no enrichment row behind.
+    conn.execute(text("DELETE FROM gcrm.lead_records WHERE external_id = 'L3'"))
+    assert enrich_points(conn, entities=("leads",)).counts == {"leads": 0}
+    left = conn.execute(text("SELECT external_id FROM gcrm.lead_enrichment ORDER BY 1"))
+    assert [r[0] for r in left] == ["L1", "L2"]
     # A re-imported layer invalidates every point.
     roads = gpd.GeoDataFrame(
         {"ref": ["r3"], "class": ["service"], "name": ["Back"]},
@@ -129,7 +143,7 @@ def test_rerun_touches_only_what_changed(conn: Connection, world: None, tmp_path
     )
     roads.to_file(tmp_path / "more_roads.gpkg")
     import_roads(conn, tmp_path / "more_roads.gpkg")
-    assert enrich_points(conn, entities=("leads",)).counts == {"leads": 3}
+    assert enrich_points(conn, entities=("leads",)).counts == {"leads": 2}
     assert _leads(conn)["L1"][2:4] == ("service", "Back")
 
 
@@ -163,8 +177,10 @@ def test_enrich_fills_drive_times_when_there_are_branches(
     assert got["L2"][0] == pytest.approx(expected, rel=0.005)
     assert got["L3"][0] > got["L2"][0] > got["L1"][0]
     # Only the points enrichment re-runs get a new drive time.
-    conn.execute(text("UPDATE gcrm.leads SET drive_time_s = NULL, branch_reached = NULL"))
-    conn.execute(text("UPDATE gcrm.leads SET enriched_at = NULL WHERE external_id = 'L2'"))
+    conn.execute(text("UPDATE gcrm.lead_enrichment SET drive_time_s = NULL, branch_reached = NULL"))
+    conn.execute(
+        text("UPDATE gcrm.lead_enrichment SET enriched_at = NULL WHERE external_id = 'L2'")
+    )
     assert enrich_points(conn, entities=("leads",)).counts == {"leads": 1}
     again = _drive_times(conn)
     assert again["L2"][0] == pytest.approx(got["L2"][0]) and again["L2"][1] == "B1"

@@ -36,10 +36,12 @@ def leads(conn: Connection) -> None:
     for ext_id, name, category, zoning, north_m, codes in LEADS:
         conn.execute(
             text(
-                "INSERT INTO gcrm.leads (external_id, name, category_group, category, street, "
-                "housenumber, postcode, city, source, geom, area_codes, zoning_class) VALUES "
+                "WITH r AS (INSERT INTO gcrm.lead_records (external_id, name, category_group, "
+                "category, street, housenumber, postcode, city, source, geom) VALUES "
                 "(:id, :name, 'g', :cat, 'Testikatu', :num, '00100', 'Helsinki', 'test', "
-                "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), CAST(:codes AS jsonb), :zoning)"
+                "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING external_id, geom) "
+                "INSERT INTO gcrm.lead_enrichment (external_id, geom, area_codes, zoning_class) "
+                "SELECT external_id, geom, CAST(:codes AS jsonb), :zoning FROM r"
             ),
             {
                 "id": ext_id,
@@ -117,7 +119,7 @@ def test_invalid_arguments_are_named(conn: Connection, kwargs: dict, pattern: st
 def customers_and_addresses(conn: Connection) -> None:
     conn.execute(
         text(
-            "INSERT INTO gcrm.customers (external_id, name, segment, status, signup_date, geom, "
+            "INSERT INTO gcrm.customer_records (external_id, name, segment, status, signup_date, geom, "
             "geocode_precision, geocode_score, geocode_source) VALUES "
             "('C1', 'Aino', 'retail', 'active', '2025-01-01', "
             " ST_SetSRID(ST_MakePoint(24.93, 60.16), 4326), 'rooftop', 1, 't'), "

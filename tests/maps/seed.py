@@ -43,28 +43,36 @@ INSERT INTO gcrm.area_stats (level, code, measure, value, source, vintage) VALUE
     ('district', 'D02', 'households', 250, 'test', '2025');
 INSERT INTO gcrm.branches (code, name, geom)
 VALUES ('B1', 'Central branch', ST_SetSRID(ST_MakePoint(24.941, 60.169), 4326));
-INSERT INTO gcrm.customers (external_id, name, segment, status, signup_date, churn_date, geom,
-    geocode_precision, geocode_score, geocode_source, area_codes) VALUES
+INSERT INTO gcrm.customer_records (external_id, name, segment, status, signup_date, churn_date,
+    geom, geocode_precision, geocode_score, geocode_source) VALUES
     ('C1', 'Aino Active', 'retail', 'active', '2025-01-05', NULL,
-     ST_SetSRID(ST_MakePoint(24.930, 60.165), 4326), 'rooftop', 1, 'test', '{"district": "D01"}'),
+     ST_SetSRID(ST_MakePoint(24.930, 60.165), 4326), 'rooftop', 1, 'test'),
     ('C2', 'Bo Churned', 'retail', 'churned', '2025-01-10', '2025-02-20',
-     ST_SetSRID(ST_MakePoint(24.931, 60.166), 4326), 'street', 0.7, 'test', '{"district": "D01"}'),
+     ST_SetSRID(ST_MakePoint(24.931, 60.166), 4326), 'street', 0.7, 'test'),
     ('C3', 'Cafe Corp', 'business', 'active', '2025-02-01', NULL,
-     ST_SetSRID(ST_MakePoint(24.950, 60.165), 4326), 'interpolated', 0.9, 'test',
-     '{"district": "D02"}'),
-    ('C4', 'Dan Nowhere', 'retail', 'active', '2025-01-01', NULL, NULL, 'none', 0, 'test', '{}');
+     ST_SetSRID(ST_MakePoint(24.950, 60.165), 4326), 'interpolated', 0.9, 'test'),
+    ('C4', 'Dan Nowhere', 'retail', 'active', '2025-01-01', NULL, NULL, 'none', 0, 'test');
+INSERT INTO gcrm.customer_enrichment (external_id, geom, area_codes)
+SELECT r.external_id, r.geom, CAST(v.codes AS jsonb)
+FROM gcrm.customer_records r
+JOIN (VALUES ('C1', '{"district": "D01"}'), ('C2', '{"district": "D01"}'),
+             ('C3', '{"district": "D02"}'), ('C4', '{}')) v (external_id, codes)
+  ON v.external_id = r.external_id;
 INSERT INTO gcrm.orders (order_id, customer_external_id, order_date, amount, channel) VALUES
     ('O1', 'C1', '2025-01-10', 100.00, 'web'),
     ('O2', 'C1', '2025-03-10', 50.00, 'web'),
     ('O3', 'C2', '2025-01-15', 70.00, 'shop'),
     ('O4', 'C3', '2025-02-03', 500.00, 'shop'),
     ('O5', 'C3', '2025-03-03', 250.50, 'shop');
-INSERT INTO gcrm.leads (external_id, name, category_group, category, source, geom, area_codes,
-    zoning_class) VALUES
-    ('L1', 'Kahvila Yksi', 'food', 'cafe', 'test', ST_SetSRID(ST_MakePoint(24.932, 60.165), 4326),
-     '{"district": "D01"}', 'commercial'),
+INSERT INTO gcrm.lead_records (external_id, name, category_group, category, source, geom) VALUES
+    ('L1', 'Kahvila Yksi', 'food', 'cafe', 'test', ST_SetSRID(ST_MakePoint(24.932, 60.165), 4326)),
     ('L2', 'Ravintola Kaksi', 'food', 'restaurant', 'test',
-     ST_SetSRID(ST_MakePoint(24.955, 60.166), 4326), '{"district": "D02"}', 'mixed');
+     ST_SetSRID(ST_MakePoint(24.955, 60.166), 4326));
+INSERT INTO gcrm.lead_enrichment (external_id, geom, area_codes, zoning_class)
+SELECT r.external_id, r.geom, CAST(v.codes AS jsonb), v.zoning
+FROM gcrm.lead_records r
+JOIN (VALUES ('L1', '{"district": "D01"}', 'commercial'), ('L2', '{"district": "D02"}', 'mixed'))
+  v (external_id, codes, zoning) ON v.external_id = r.external_id;
 """
 
 
