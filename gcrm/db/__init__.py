@@ -1,7 +1,8 @@
-"""Database boundary: engine, schema migrations, COPY loading and binary WKB reading."""
+"""Database boundary: engine, schema migrations, bulk I/O by binary COPY in and out."""
 
 from gcrm.db.bulk import (
     copy_frame,
+    copy_out,
     read_geodataframe,
     stage_frame,
     to_ewkb_hex,
@@ -13,6 +14,7 @@ from gcrm.db.migrate import init_schema
 
 __all__ = [
     "copy_frame",
+    "copy_out",
     "create_db_engine",
     "drop_database",
     "ensure_database",

@@ -11,13 +11,11 @@ region) rather than on the spheroid.
 
 from __future__ import annotations
 
-import io
 import json
 import multiprocessing as mp
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -26,8 +24,7 @@ import pyproj
 import shapely
 from sqlalchemy import Connection, text
 
-from gcrm.crs import STORAGE_CRS
-from gcrm.db.bulk import copy_frame, read_geodataframe
+from gcrm.db.bulk import copy_frame, copy_out, ewkb_points, read_geodataframe
 from gcrm.entities import PointEntity
 
 __all__ = ["BUSINESS_PARK_CLASSES", "area_codes_json", "enrich_vectorised", "read_points_xy"]
@@ -44,12 +41,8 @@ def read_points_xy(conn: Connection, table: str, *, todo: str | None = None) -> 
         f"COPY (SELECT t.external_id, ST_X(t.geom), ST_Y(t.geom) FROM {table} t {join} "
         "WHERE t.geom IS NOT NULL) TO STDOUT (FORMAT csv)"
     )
-    buf = io.BytesIO()
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(sql) as copy:
-        for chunk in copy:
-            buf.write(chunk)
-    if not buf.getbuffer().nbytes:
+    data = copy_out(conn, sql)
+    if not data.nbytes:
         return pd.DataFrame(
             {
                 "external_id": pd.Series(dtype=str),
@@ -57,9 +50,8 @@ def read_points_xy(conn: Connection, table: str, *, todo: str | None = None) -> 
                 "y": pd.Series(dtype=float),
             }
         )
-    buf.seek(0)
     table_ = pacsv.read_csv(
-        buf,
+        pa.BufferReader(data),
         read_options=pacsv.ReadOptions(column_names=["external_id", "x", "y"]),
         convert_options=pacsv.ConvertOptions(
             column_types={"external_id": pa.string(), "x": pa.float64(), "y": pa.float64()},
@@ -97,6 +89,7 @@ class _Layers:
     zone_tree: shapely.STRtree | None
     zone_rank: np.ndarray
     park_tree: shapely.STRtree | None
+    park_edges: shapely.STRtree | None
     road_tree: shapely.STRtree | None
     park_radius: float = 0.0
     road_radius: float = 0.0
@@ -134,7 +127,11 @@ def _prepare(
     roads = read_geodataframe(
         conn, "SELECT class, name, speed_kmh, ST_AsBinary(geom) AS geom FROM gcrm.roads"
     )
-    park_tree = shapely.STRtree(parks.to_crs(crs).geometry.values) if len(parks) else None
+    parks_m = parks.to_crs(crs).geometry.values
+    park_tree = shapely.STRtree(parks_m) if len(parks) else None
+    # Outside every park, the distance to the nearest park is the distance to the nearest
+    # park boundary: a line search, cheaper than point-to-polygon distances.
+    park_edges = shapely.STRtree(shapely.boundary(parks_m)) if len(parks) else None
     road_tree = shapely.STRtree(roads.to_crs(crs).geometry.values) if len(roads) else None
     layers = _Layers(
         points=points,
@@ -143,8 +140,9 @@ def _prepare(
         zone_tree=shapely.STRtree(zones.geometry.values) if len(zones) else None,
         zone_rank=shapely.area(zones.geometry.values),
         park_tree=park_tree,
+        park_edges=park_edges,
         road_tree=road_tree,
-        park_radius=_search_radius(park_tree, points_m),
+        park_radius=_search_radius(park_edges, points_m),
         road_radius=_search_radius(road_tree, points_m),
     )
     return layers, {"zone_class": zones["class"].to_numpy(object)}, roads
@@ -201,8 +199,12 @@ def _compute_slice(bounds: tuple[int, int]) -> dict[str, np.ndarray]:
         p_idx, t_idx = w.zone_tree.query(pts, predicate="intersects")
         # Where zones overlap, the smallest one wins (the most specific).
         out["zone"] = _first_hit(n, p_idx, t_idx, w.zone_rank)
-    if w.park_tree is not None:
-        out["park_distance"] = _nearest(w.park_tree, pts_m, w.park_radius)[1]
+    if w.park_tree is not None and w.park_edges is not None:
+        dist = np.full(n, np.nan)
+        dist[w.park_tree.query(pts_m, predicate="intersects")[0]] = 0.0
+        outside = np.flatnonzero(np.isnan(dist))
+        dist[outside] = _nearest(w.park_edges, pts_m[outside], w.park_radius)[1]
+        out["park_distance"] = dist
     if w.road_tree is not None:
         out["road"], out["road_distance"] = _nearest(w.road_tree, pts_m, w.road_radius)
     return out
@@ -248,7 +250,10 @@ def _derive_parents(conn: Connection, levels: pd.DataFrame, codes: dict[str, np.
                 params={"l": level},
             )
             mapping = dict(zip(lookup["code"], lookup["parent_code"], strict=True))
-            codes[parent] = pd.Series(codes[level], dtype=object).map(mapping).to_numpy(object)
+            # Map the few distinct codes, then take: no dictionary lookup per point.
+            index, distinct = pd.factorize(pd.Series(codes[level], dtype=object))
+            parents = np.array([mapping.get(c) for c in distinct] + [None], dtype=object)
+            codes[parent] = parents[index]  # index -1 (no code) takes the trailing None
 
 
 def area_codes_json(levels: list[str], codes: dict[str, np.ndarray]) -> np.ndarray:
@@ -300,8 +305,9 @@ def enrich_vectorised(
     step("read layers")
     levels = _levels(conn)
     joined = _joined_levels(levels)
-    points = shapely.points(x, y)
-    _WORK, lookups, roads = _prepare(conn, points, shapely.points(mx, my), crs, joined)
+    _WORK, lookups, roads = _prepare(
+        conn, shapely.points(x, y), shapely.points(mx, my), crs, joined
+    )
     try:
         step("spatial joins")
         hits = _run_slices(len(pts), workers=workers)
@@ -315,10 +321,13 @@ def enrich_vectorised(
         codes[level] = np.where(hit >= 0, level_codes[np.maximum(hit, 0)], None)
     _derive_parents(conn, levels, codes)
     ordered = [lv for lv in levels["level"] if lv in codes]
-    result = gpd.GeoDataFrame(
-        {"external_id": pts["external_id"], "area_codes": area_codes_json(ordered, codes)},
-        geometry=gpd.GeoSeries(points, crs=STORAGE_CRS),
-    ).rename_geometry("geom")
+    result = pd.DataFrame(
+        {
+            "external_id": pts["external_id"],
+            "area_codes": area_codes_json(ordered, codes),
+            "geom": ewkb_points(x, y),
+        }
+    )
     zone_hit = hits.get("zone", np.full(len(pts), -1))
     zone_class = lookups["zone_class"]
     result["zoning_class"] = np.where(
@@ -342,7 +351,7 @@ def enrich_vectorised(
 
 
 def _write_back(
-    conn: Connection, entity: PointEntity, result: gpd.GeoDataFrame | None, *, todo: str | None
+    conn: Connection, entity: PointEntity, result: pd.DataFrame | None, *, todo: str | None
 ) -> None:
     """COPY the results into the enrichment table, replacing the rows of the points done
     (all of them when ``todo`` is None).
@@ -361,11 +370,13 @@ def _write_back(
         pkey = f"{table.rsplit('.', 1)[-1]}_pkey"
         conn.execute(text(f"TRUNCATE {table}"))
         conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {pkey}"))
-        if result is not None:
-            copy_frame(conn, table, result)
-        conn.execute(text(unlocated))
+        located = 0 if result is None else copy_frame(conn, table, result)
+        total = conn.execute(text(f"SELECT count(*) FROM {entity.records}")).scalar_one()
+        if total > located:
+            conn.execute(text(unlocated))
         conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {pkey} PRIMARY KEY (external_id)"))
-        conn.execute(text(f"ANALYZE {table}"))
+        # Row count and key statistics for the views' join now; autovacuum analyzes the rest.
+        conn.execute(text(f"ANALYZE {table} (external_id)"))
         return
     conn.execute(text(f"DELETE FROM {table} e USING {todo} d WHERE e.external_id = d.external_id"))
     if result is not None:
