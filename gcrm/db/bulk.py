@@ -278,11 +278,17 @@ class _Points:
         if self.valid is None:
             return [(np.dtype(">i4"), size), *fields]
         valid = self.valid[start:stop]
-        records = np.empty(int(valid.sum()), dtype=_EWKB_POINT_DTYPE)
-        records["order"], records["type"], records["srid"] = 1, _WKB_POINT_EWKB, self.srid
-        records["x"], records["y"] = x[valid], y[valid]
+        records = _ewkb_point_records(x[valid], y[valid], self.srid)
         prefix = np.where(valid, size, -1).astype(">i4")
         return [(prefix.dtype, prefix), _packed(records, valid, size)]
+
+
+def _ewkb_point_records(x: np.ndarray, y: np.ndarray, srid: int) -> np.ndarray:
+    """One 25-byte EWKB point (little-endian, with SRID) per coordinate pair."""
+    records = np.empty(len(x), dtype=_EWKB_POINT_DTYPE)
+    records["order"], records["type"], records["srid"] = 1, _WKB_POINT_EWKB, srid
+    records["x"], records["y"] = x, y
+    return records
 
 
 _Column = _Fixed | _Var | _Points
@@ -540,14 +546,11 @@ _BUILTIN_TYPES = {
     1042: "bpchar",
     1043: "varchar",
 }
-#: Binary COPY wire format of the fixed-width types read by the COPY path, and their dtype.
+#: The fixed-width types read by the COPY path: their wire format (the one COPY in writes)
+#: and the dtype they are read into.
 _READ_FIXED = {
-    "int2": (np.dtype(">i2"), np.dtype(np.int64)),
-    "int4": (np.dtype(">i4"), np.dtype(np.int64)),
-    "int8": (np.dtype(">i8"), np.dtype(np.int64)),
-    "float4": (np.dtype(">f4"), np.dtype(np.float64)),
-    "float8": (np.dtype(">f8"), np.dtype(np.float64)),
-    "bool": (np.dtype("u1"), np.dtype(bool)),
+    typ: (wire, np.dtype(bool if typ == "bool" else np.float64 if wire.kind == "f" else np.int64))
+    for typ, wire in _FIXED_WIRE.items()
 }
 #: Only statements that surely just read take the COPY path: COPY accepts a plain query, and
 #: wrapping a data-modifying statement to describe it would fail.
@@ -709,15 +712,8 @@ def _copy_out(raw: psycopg.Connection, statement: str) -> tuple[memoryview, np.n
 def ewkb_points(x: np.ndarray, y: np.ndarray, *, srid: int = STORAGE_SRID) -> pd.Series:
     """2D points as EWKB with ``srid``, built from coordinates in NumPy (no Shapely objects:
     making a million of those takes ~0.8 s); a column :func:`copy_frame` sends as is."""
-    n = len(x)
-    records = np.empty(n, dtype=_EWKB_POINT_DTYPE)
-    records["order"], records["type"], records["srid"] = 1, _WKB_POINT_EWKB, srid
-    records["x"], records["y"] = x, y
-    size = _EWKB_POINT_DTYPE.itemsize
-    offsets = np.arange(0, (n + 1) * size, size, dtype=np.int32)
-    arr = pa.Array.from_buffers(
-        pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(records.view(np.uint8))]
-    )
+    records = _ewkb_point_records(x, y, srid)
+    arr = _packed(records, np.ones(len(records), dtype=bool), _EWKB_POINT_DTYPE.itemsize)
     return pd.Series(arr, dtype=pd.ArrowDtype(pa.binary()))
 
 

@@ -144,7 +144,7 @@ def enrich_points(
         n = _make_todo(conn, ent, everything=everything)
         chosen = engine if engine != "auto" else ("vector" if n > VECTOR_THRESHOLD else "sql")
         if n:
-            _run_engine(conn, chosen, ent, on_step, everything=everything)
+            _run_engine(conn, chosen, ent, on_step, everything=everything, total=n)
             if can_compute_drive_times(conn):
                 # With everything to do, _todo stays empty (the engines read the whole table).
                 compute_drive_times(
@@ -170,13 +170,17 @@ def _run_engine(
     on_step: Callable[[str], None] | None,
     *,
     everything: bool,
+    total: int,
 ) -> None:
     def step(label: str) -> None:
         if on_step is not None:
             on_step(f"{entity.name}: {label}")
 
     if engine == "vector":
-        enrich_vectorised(conn, entity, todo=None if everything else "_todo", on_step=step)
+        todo = None if everything else "_todo"
+        enrich_vectorised(
+            conn, entity, todo=todo, total=total if everything else None, on_step=step
+        )
         return
     if everything:
         conn.execute(text(f"INSERT INTO _todo SELECT external_id FROM {entity.records}"))

@@ -106,7 +106,6 @@ def _prepare(
     joined_levels: list[str],
 ) -> tuple[_Layers, dict[str, np.ndarray], pd.DataFrame]:
     area_trees = {}
-    area_codes: dict[str, np.ndarray] = {}
     for level in joined_levels:
         # Subdivided in PostGIS: point-in-polygon on pieces of <= 64 vertices is far faster
         # than on whole dissolved areas with thousands of vertices.
@@ -115,13 +114,11 @@ def _prepare(
             "SELECT code, ST_AsBinary(ST_Subdivide(geom, 64)) AS geom FROM gcrm.areas WHERE level = :l",
             {"l": level},
         )
-        codes = pieces["code"].to_numpy(object)
         area_trees[level] = (
             shapely.STRtree(pieces.geometry.values),
             pieces["code"].rank(method="dense").to_numpy(),
-            codes,
+            pieces["code"].to_numpy(object),
         )
-        area_codes[level] = codes
     zones = read_geodataframe(conn, "SELECT class, ST_AsBinary(geom) AS geom FROM gcrm.zones")
     parks = zones[zones["class"].isin(BUSINESS_PARK_CLASSES)]
     roads = read_geodataframe(
@@ -298,19 +295,22 @@ def enrich_vectorised(
     entity: PointEntity,
     *,
     todo: str | None = None,
+    total: int | None = None,
     workers: int = 2,
     on_step: Callable[[str], None] | None = None,
 ) -> int:
     """Enrich the points of ``entity`` (those in temp table ``todo``, or all) in Shapely 2.
 
-    The searches run in ``workers`` forked processes, each on a share of the points.
+    ``total`` is the number of the entity's records when the caller has counted them (saves
+    counting again on a full run). The searches run in ``workers`` forked processes, each on
+    a share of the points.
     """
     global _WORK
     step = on_step or (lambda _label: None)
     step("read points")
     pts = read_points_xy(conn, entity.records, todo=todo)
     if pts.empty:
-        _write_back(conn, entity, None, todo=todo)
+        _write_back(conn, entity, None, todo=todo, total=total)
         return 0
     x, y = pts["x"].to_numpy(float), pts["y"].to_numpy(float)
     crs = _metric_crs(x, y)
@@ -359,12 +359,17 @@ def enrich_vectorised(
     result["road_speed_kmh"] = np.where(has, speeds[take] if len(roads) else np.nan, np.nan)
     result["road_distance_m"] = np.round(hits.get("road_distance", np.full(len(pts), np.nan)), 1)
     step("write back")
-    _write_back(conn, entity, result, todo=todo)
+    _write_back(conn, entity, result, todo=todo, total=total)
     return len(result)
 
 
 def _write_back(
-    conn: Connection, entity: PointEntity, result: pd.DataFrame | None, *, todo: str | None
+    conn: Connection,
+    entity: PointEntity,
+    result: pd.DataFrame | None,
+    *,
+    todo: str | None,
+    total: int | None,
 ) -> None:
     """COPY the results into the enrichment table, replacing the rows of the points done
     (all of them when ``todo`` is None).
@@ -384,7 +389,8 @@ def _write_back(
         conn.execute(text(f"TRUNCATE {table}"))
         conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {pkey}"))
         located = 0 if result is None else copy_frame(conn, table, result)
-        total = conn.execute(text(f"SELECT count(*) FROM {entity.records}")).scalar_one()
+        if total is None:
+            total = conn.execute(text(f"SELECT count(*) FROM {entity.records}")).scalar_one()
         if total > located:
             conn.execute(text(unlocated))
         conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {pkey} PRIMARY KEY (external_id)"))

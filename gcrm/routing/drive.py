@@ -245,9 +245,9 @@ def compute_drive_times(
     NotFoundError
         When there are no roads or no branches.
     """
-    unknown = [e for e in entities if e not in DRIVE_TIME_ENTITIES]
+    unknown = [e for e in entities if e not in POINT_ENTITIES]
     if unknown:
-        msg = f"entities {unknown!r} unknown; use any of {sorted(DRIVE_TIME_ENTITIES)}"
+        msg = f"entities {unknown!r} unknown; use any of {sorted(POINT_ENTITIES)}"
         raise ValidationError(msg)
     _check_todo(todo)
     step = on_stage or (lambda _label: None)
