@@ -11,10 +11,10 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 
-from gcrm.db.bulk import copy_frame
 from gcrm.demo._geom import sample_points_in_polygons
 from gcrm.demo.bayarea import build_bayarea_region
 from gcrm.ingest import import_area_stats, import_areas, import_roads, import_zones
+from gcrm.store import copy_frame
 
 METRIC = "EPSG:26910"  # UTM 10N, the zones' own CRS
 ZONE_CLASSES = np.array(["residential", "commercial", "industrial", "mixed", "other"])

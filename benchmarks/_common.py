@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from gcrm.config import DEFAULT_DATABASE_URL
-from gcrm.db import create_db_engine, drop_database, ensure_database, init_schema
+from gcrm.core import DEFAULT_DATABASE_URL
+from gcrm.store import create_db_engine, drop_database, ensure_database, init_schema
 
 
 @contextmanager

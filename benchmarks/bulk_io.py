@@ -1,10 +1,10 @@
 """Bulk I/O: gcrm's COPY loader and COPY reader against GeoPandas, same data, same run.
 
 1,000,000 points (id, name, value, geometry) in EPSG:4326:
-- load: `gcrm.db.write_geodataframe` (binary COPY with EWKB into a new table, GiST index,
+- load: `gcrm.store.write_geodataframe` (binary COPY with EWKB into a new table, GiST index,
   ANALYZE, swap, one transaction) against `GeoDataFrame.to_postgis(if_exists="replace")`
   (GeoAlchemy2 builds the GiST index too);
-- read: `gcrm.db.read_geodataframe` (COPY as CSV parsed by Arrow, WKB decoded with NumPy and
+- read: `gcrm.store.read_geodataframe` (COPY as CSV parsed by Arrow, WKB decoded with NumPy and
   Shapely 2) against `geopandas.read_postgis`, each run `--reads` times, alternating; the
   first read of each table is the first scan after its load.
 
@@ -28,7 +28,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import Timer, bench_database, print_row  # noqa: E402
 
-from gcrm.db import read_geodataframe, write_geodataframe  # noqa: E402
+from gcrm.store import read_geodataframe, write_geodataframe  # noqa: E402
 
 
 class _Timings(logging.Handler):
@@ -69,7 +69,7 @@ def main() -> None:
     n = args.rows
     gdf = _points(n)
     handler = _Timings()
-    bulk_log = logging.getLogger("gcrm.db.bulk")
+    bulk_log = logging.getLogger("gcrm.store.loading")
     bulk_log.addHandler(handler)
     bulk_log.setLevel(logging.DEBUG)
     print(f"bulk I/O: {n:,} points")

@@ -49,7 +49,6 @@ from sqlalchemy import Connection, Engine, create_engine, text
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import Timer, bench_database, print_row  # noqa: E402
 
-from gcrm.db import copy_frame  # noqa: E402
 from gcrm.routing import (  # noqa: E402
     ACCESS_SPEED_KMH,
     catchment,
@@ -58,6 +57,7 @@ from gcrm.routing import (  # noqa: E402
 )
 from gcrm.routing.drive import _access_seconds, _with_branch_sources  # noqa: E402
 from gcrm.routing.graph import RoadGraph  # noqa: E402
+from gcrm.store import copy_frame  # noqa: E402
 
 UTM = "EPSG:32635"
 ORIGIN = (380_000.0, 6_660_000.0)

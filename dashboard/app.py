@@ -10,9 +10,9 @@ from dashboard.callbacks import register_callbacks
 from dashboard.data import DashboardData
 from dashboard.layout import build_layout
 from gcrm.api import create_api_blueprint
-from gcrm.config import Settings
+from gcrm.core import Settings
 from gcrm.cube import load_cube
-from gcrm.db import create_db_engine
+from gcrm.store import create_db_engine
 
 __all__ = ["create_app"]
 
@@ -36,7 +36,7 @@ def create_app(settings: Settings, *, region_name: str = "Helsinki demo region")
 
     Raises
     ------
-    gcrm.errors.DatabaseError
+    gcrm.core.DatabaseError
         When the database cannot be reached.
     """
     engine = create_db_engine(settings.database_url)

@@ -26,11 +26,11 @@ import shapely
 import xarray as xr
 from sqlalchemy import Connection, Engine, text
 
+from gcrm.core import NotFoundError, ValidationError
 from gcrm.cube import MEASURES, periods, select_measure, time_series
 from gcrm.cube.ops import APPROXIMATE_PRECISIONS
-from gcrm.db import read_geodataframe
-from gcrm.errors import NotFoundError, ValidationError
 from gcrm.maps.layers import OTHER_COLOUR, PRECISION_COLOURS
+from gcrm.store import read_geodataframe
 
 __all__ = [
     "NO_DATA_COLOR",

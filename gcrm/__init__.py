@@ -1,13 +1,14 @@
 """gcrm: a Geographic CRM. Customers, leads and territories on a map, analysed in PostGIS."""
 
-from gcrm.config import Settings, get_settings
-from gcrm.errors import (
+from gcrm.core import (
     ConfigurationError,
     CRSMismatchError,
     DatabaseError,
     GcrmError,
     GeocodingError,
+    Settings,
     ValidationError,
+    get_settings,
 )
 
 __all__ = [

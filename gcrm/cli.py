@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from gcrm.clicontext import Context, pass_ctx
-from gcrm.config import get_settings
-from gcrm.errors import GcrmError
+from gcrm.core import GcrmError, get_settings
 
 __all__ = ["Context", "cli", "main", "pass_ctx"]
 
@@ -55,7 +54,7 @@ def db() -> None:
 @pass_ctx
 def db_init(ctx: Context) -> None:
     """Create the gcrm schema, or upgrade it to the latest revision (Alembic)."""
-    from gcrm.db import init_schema
+    from gcrm.store import init_schema
 
     rev = init_schema(ctx.engine)
     click.echo(f"schema gcrm at revision {rev}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import Engine
 
-from gcrm.config import Settings
+from gcrm.core import Settings
 
 __all__ = ["Context", "pass_ctx"]
 
@@ -24,7 +24,7 @@ class Context:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from gcrm.db import create_db_engine
+            from gcrm.store import create_db_engine
 
             self._engine = create_db_engine(self.settings.database_url)
         return self._engine

@@ -16,10 +16,10 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.db import read_geodataframe
+from gcrm.core import ValidationError
 from gcrm.enrich.profiles import area_profiles
-from gcrm.errors import ValidationError
 from gcrm.leads.export import _tabular, export_leads, fit_columns, style_header
+from gcrm.store import read_geodataframe
 
 __all__ = ["ENTITY_COLUMNS", "EXPORT_FORMATS", "ENRICHMENT_COLUMNS", "export_points", "read_points"]
 

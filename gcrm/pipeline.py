@@ -19,8 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from gcrm.config import Settings
-from gcrm.errors import ValidationError
+from gcrm.core import Settings, ValidationError
 
 __all__ = ["REGIONS", "DemoResult", "Region", "region_settings", "run_demo"]
 
@@ -148,10 +147,10 @@ def run_demo(
     from tqdm import tqdm
 
     from gcrm.cube import build_region_cube, save_cube
-    from gcrm.db import create_db_engine, ensure_database, init_schema
     from gcrm.enrich import enrich_points
     from gcrm.leads import export_leads, find_nearby_leads
     from gcrm.maps import make_region_map
+    from gcrm.store import create_db_engine, ensure_database, init_schema
     from gcrm.territories import build_territory_report
 
     settings = region_settings(settings, region)  # validates ``region``

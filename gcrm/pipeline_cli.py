@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gcrm.clicontext import Context, pass_ctx
-from gcrm.config import Settings
+from gcrm.core import Settings
 from gcrm.pipeline import REGIONS, run_demo
 
 __all__ = ["demo_command", "serve_command"]

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
-from gcrm.config import DEFAULT_DATABASE_URL, Settings
-from gcrm.db import create_db_engine, drop_database, ensure_database, init_schema
+from gcrm.core import DEFAULT_DATABASE_URL, Settings
+from gcrm.store import create_db_engine, drop_database, ensure_database, init_schema
 
 DEMO_CUSTOMERS = 600
 DEMO_SEED = 7

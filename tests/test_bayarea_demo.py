@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from gcrm.config import DEFAULT_DATABASE_URL, Settings
+from gcrm.core import DEFAULT_DATABASE_URL, Settings
 from gcrm.cube import load_cube, select_measure
-from gcrm.db import create_db_engine, drop_database
 from gcrm.pipeline import region_settings, run_demo
+from gcrm.store import create_db_engine, drop_database
 
 
 def test_bayarea_demo_builds_and_runs(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from gcrm.config import Settings
+from gcrm.core import Settings
 
 GCRM = str(Path(sys.executable).with_name("gcrm"))
 

@@ -13,8 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Connection, text
 
 from gcrm.clicontext import Context
-from gcrm.config import Settings
-from gcrm.errors import ValidationError
+from gcrm.core import Settings, ValidationError
 from gcrm.exports import ENRICHMENT_COLUMNS, export_points, read_points
 from gcrm.exports_cli import customers, leads_export_command
 

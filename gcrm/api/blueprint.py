@@ -19,8 +19,7 @@ from gcrm.api.shaping import (
     leads_collection,
     reverse_record,
 )
-from gcrm.config import Settings
-from gcrm.errors import GcrmError, NotFoundError, ValidationError
+from gcrm.core import GcrmError, NotFoundError, Settings, ValidationError
 
 if TYPE_CHECKING:
     import xarray as xr

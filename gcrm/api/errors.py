@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 from sqlalchemy.exc import OperationalError
 
-from gcrm.errors import (
+from gcrm.core import (
     ConfigurationError,
     CRSMismatchError,
     DatabaseError,

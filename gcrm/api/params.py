@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from werkzeug.datastructures import MultiDict
 
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 
 __all__ = ["float_arg", "int_arg", "list_arg", "str_arg"]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from gcrm.config import Settings
+from gcrm.core import Settings
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -48,10 +48,10 @@ class Resources:
 
     @property
     def engine(self) -> Engine:
-        """The engine; raises :class:`gcrm.errors.DatabaseError` if the server is down."""
+        """The engine; raises :class:`gcrm.core.DatabaseError` if the server is down."""
         with self._lock:
             if self._engine is None:
-                from gcrm.db import create_db_engine
+                from gcrm.store import create_db_engine
 
                 self._engine = create_db_engine(self.settings.database_url)
             return self._engine

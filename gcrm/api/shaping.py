@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 
 __all__ = [
     "MAX_BATCH",

@@ -12,7 +12,7 @@ import pandas as pd
 import xarray as xr
 from sqlalchemy import Connection, text
 
-from gcrm.errors import NotFoundError
+from gcrm.core import NotFoundError
 
 __all__ = [
     "FLOW_MEASURES",

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gcrm.core import NotFoundError, ValidationError
 from gcrm.cube.build import FLOW_MEASURES, PROFILE_MEASURES, STATIC_MEASURES, STOCK_MEASURES
-from gcrm.errors import NotFoundError, ValidationError
 
 __all__ = [
     "APPROXIMATE_PRECISIONS",

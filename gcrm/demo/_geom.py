@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 from gcrm.ingest.osm import polygonal_parts
 
 __all__ = ["assign_to_areas", "polygonal_parts", "sample_points_in_polygons"]

@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gcrm.crs import METRIC_CRS, STORAGE_CRS
+from gcrm.core import METRIC_CRS, STORAGE_CRS, ValidationError
 from gcrm.demo._geom import polygonal_parts
-from gcrm.errors import ValidationError
 
 __all__ = [
     "AREA_COLUMNS",

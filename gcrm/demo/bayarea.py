@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from gcrm.core import ValidationError
 from gcrm.demo.bayarea_areas import (
     POSTCODE_COLUMNS,
     build_bayarea_area_levels,
@@ -31,7 +32,6 @@ from gcrm.demo.bayarea_synthetic import (
 from gcrm.demo.build import _write_csv, _write_layer
 from gcrm.demo.customers import build_customer_export
 from gcrm.demo.orders import build_orders
-from gcrm.errors import ValidationError
 
 __all__ = ["BAYAREA_FILES", "build_bayarea_region"]
 

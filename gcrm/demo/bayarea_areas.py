@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gcrm.crs import STORAGE_CRS
+from gcrm.core import STORAGE_CRS, ValidationError
 from gcrm.demo._geom import polygonal_parts
 from gcrm.demo.areas import AREA_LEVEL_COLUMNS
 from gcrm.demo.bayarea_sources import BAYAREA_METRIC_CRS, COUNTY_NAMES, LAND_USE_MEASURES
 from gcrm.demo.stats import AREA_STAT_COLUMNS
-from gcrm.errors import ValidationError
 
 __all__ = [
     "BAYAREA_LEVELS",

@@ -20,9 +20,8 @@ import pyproj
 import shapely
 import zipcodes
 
-from gcrm.crs import STORAGE_CRS
+from gcrm.core import STORAGE_CRS, ConfigurationError, CRSMismatchError, ValidationError
 from gcrm.demo._geom import polygonal_parts
-from gcrm.errors import ConfigurationError, CRSMismatchError, ValidationError
 
 __all__ = [
     "BAYAREA_METRIC_CRS",

@@ -16,12 +16,11 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gcrm.crs import STORAGE_CRS
+from gcrm.core import STORAGE_CRS, ValidationError
 from gcrm.demo._geom import sample_points_in_polygons
 from gcrm.demo.bayarea_sources import BAYAREA_METRIC_CRS, SECTORS
 from gcrm.demo.customers import MESS_RATES, CustomerLocale, Placer
 from gcrm.demo.helsinki import BRANCH_COLUMNS, LEAD_COLUMNS
-from gcrm.errors import ValidationError
 
 __all__ = [
     "BAYAREA_TRUTH_COLUMNS",

@@ -10,7 +10,7 @@ import pyogrio
 import shapely
 from tqdm import tqdm
 
-from gcrm.crs import METRIC_CRS, STORAGE_CRS
+from gcrm.core import METRIC_CRS, STORAGE_CRS, ValidationError
 from gcrm.demo._osm import read_helsinki_osm
 from gcrm.demo.areas import build_area_levels, build_areas, build_region
 from gcrm.demo.customers import build_customers
@@ -24,7 +24,6 @@ from gcrm.demo.helsinki import (
 )
 from gcrm.demo.orders import build_orders
 from gcrm.demo.stats import build_area_stats, estimate_housing
-from gcrm.errors import ValidationError
 
 __all__ = ["DEMO_FILES", "build_demo_region"]
 

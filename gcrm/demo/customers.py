@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gcrm.crs import METRIC_CRS
-from gcrm.errors import ValidationError
+from gcrm.core import METRIC_CRS, ValidationError
 
 __all__ = [
     "AS_OF",

@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gcrm.crs import METRIC_CRS
-from gcrm.errors import ValidationError
+from gcrm.core import METRIC_CRS, ValidationError
 from gcrm.ingest.layers import ZONE_CLASSES
 from gcrm.ingest.osm import (
     ADDRESS_COLUMNS,

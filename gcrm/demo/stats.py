@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gcrm.crs import METRIC_CRS
+from gcrm.core import METRIC_CRS
 from gcrm.demo._geom import assign_to_areas
 from gcrm.demo.areas import LEVEL_ORDER
 from gcrm.ingest.osm import osm_tag

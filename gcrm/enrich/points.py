@@ -24,9 +24,8 @@ from typing import Literal
 
 from sqlalchemy import Connection, text
 
+from gcrm.core import POINT_ENTITIES, PointEntity, ValidationError, point_entity
 from gcrm.enrich.vector import enrich_vectorised
-from gcrm.entities import POINT_ENTITIES, PointEntity, point_entity
-from gcrm.errors import ValidationError
 from gcrm.routing.drive import can_compute_drive_times, compute_drive_times
 
 __all__ = ["ENTITIES", "STEP_NAMES", "VECTOR_THRESHOLD", "EnrichReport", "enrich_points"]

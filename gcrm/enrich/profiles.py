@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.db import read_geodataframe
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 from gcrm.ingest.layers import ZONE_CLASSES
+from gcrm.store import read_geodataframe
 
 __all__ = [
     "PROFILE_FORMATS",

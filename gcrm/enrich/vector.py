@@ -24,8 +24,8 @@ import pyproj
 import shapely
 from sqlalchemy import Connection, text
 
-from gcrm.db.bulk import copy_frame, copy_out, ewkb_points, read_geodataframe
-from gcrm.entities import PointEntity
+from gcrm.core import PointEntity
+from gcrm.store import copy_frame, copy_out, ewkb_points, read_geodataframe
 
 __all__ = ["BUSINESS_PARK_CLASSES", "area_codes_json", "enrich_vectorised", "read_points_xy"]
 

@@ -9,10 +9,9 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
-from gcrm.db.bulk import stage_frame, to_ewkb_hex, upsert_from_stage
 from gcrm.ingest.geocode import geocode_frame
 from gcrm.ingest.mapping import apply_mapping
-from gcrm.ingest.readers import read_table
+from gcrm.ingest.readers import read_records
 from gcrm.ingest.validate import (
     ImportReport,
     RowChecks,
@@ -20,6 +19,7 @@ from gcrm.ingest.validate import (
     require_columns,
     write_rejects,
 )
+from gcrm.store import stage_frame, to_ewkb_hex, upsert_from_stage
 
 __all__ = ["STATUS_ALIASES", "import_customers", "import_orders", "parse_dates"]
 
@@ -137,7 +137,9 @@ def import_customers(
     """
     path = Path(path)
     frame = apply_mapping(
-        read_table(path, argument="customers file"), mapping, source=f"customers file {str(path)!r}"
+        read_records(path, argument="customers file"),
+        mapping,
+        source=f"customers file {str(path)!r}",
     )
     require_columns(
         frame,
@@ -206,7 +208,7 @@ def import_orders(
     """
     path = Path(path)
     frame = apply_mapping(
-        read_table(path, argument="orders file"), mapping, source=f"orders file {str(path)!r}"
+        read_records(path, argument="orders file"), mapping, source=f"orders file {str(path)!r}"
     )
     require_columns(frame, ORDER_COLUMNS, source=f"orders file {str(path)!r}")
     _strip(frame, ORDER_COLUMNS + ("channel", "branch_code"))

@@ -12,8 +12,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection
 
-from gcrm.crs import to_storage_crs
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError, to_storage_crs
 from gcrm.ingest.layers import LAYERS, _as_text, _load
 from gcrm.ingest.validate import ImportReport
 

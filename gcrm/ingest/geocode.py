@@ -20,13 +20,13 @@ from rapidfuzz import process as rf_process
 from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, Engine, text
 
-from gcrm.db.bulk import copy_frame
 from gcrm.ingest.normalize import (
     normalize_city,
     normalize_housenumber,
     normalize_postcode,
     normalize_street,
 )
+from gcrm.store import copy_frame
 
 __all__ = [
     "PRECISIONS",

@@ -6,7 +6,6 @@ Every input column is kept, in order and as text exactly as read; result columns
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,8 +17,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from gcrm.clicontext import pass_ctx
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 from gcrm.ingest.geocode import PRECISIONS, geocode_batch, reverse_geocode_frame
+from gcrm.io import TABLE_FORMATS, check_suffix, read_table, write_frame
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -41,7 +41,6 @@ __all__ = [
     "write_any_table",
 ]
 
-SUFFIXES = (".csv", ".xlsx")
 #: Header names recognised for each address part (compared lower case, spaces/dashes as _).
 ADDRESS_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "address": ("address", "full_address", "addr", "address_line", "osoite"),
@@ -87,55 +86,17 @@ _SEP = re.compile(r"[\s\-.]+")
 # --------------------------------------------------------------------------- files
 
 
-def _check_suffix(path: Path, *, argument: str) -> str:
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        msg = f"{argument} {str(path)!r} has suffix {suffix or '(none)'!r}; use one of {list(SUFFIXES)}"
-        raise ValidationError(msg)
-    return suffix
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Spreadsheet exports on Windows are often cp1252; it decodes every byte.
-        content = raw.decode("cp1252")
-    header = content.split("\n", 1)[0]
-    # Where the decimal separator is a comma, spreadsheets write CSV with semicolons.
-    sep = ";" if header.count(";") > header.count(",") else ","
-    return pd.read_csv(io.StringIO(content), sep=sep, dtype=str, keep_default_na=False)
-
-
 def read_any_table(path: Path, *, argument: str = "IN") -> pd.DataFrame:
-    """Read a CSV or XLSX file with every cell as text, exactly as written, headers untouched.
-
-    Empty cells are empty strings, never NaN; nothing is trimmed or converted. CSV may be
-    UTF-8 (with or without BOM) or cp1252, separated by commas or semicolons.
-
-    Raises
-    ------
-    ValidationError
-        When the suffix is not .csv or .xlsx.
-    """
-    path = Path(path)
-    suffix = _check_suffix(path, argument=argument)
-    if suffix == ".csv":
-        return _read_csv(path)
-    return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+    """Read a CSV or XLSX file with every cell as text, exactly as written (see
+    :func:`gcrm.io.read_table`)."""
+    return read_table(path, argument=argument)
 
 
 def write_any_table(frame: pd.DataFrame, path: Path) -> Path:
     """Write ``frame`` as CSV or XLSX by the suffix of ``path``; return ``path``."""
-    path = Path(path)
-    suffix = _check_suffix(path, argument="--out")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        frame.to_excel(path, index=False, engine="openpyxl")
-    return path
+    return write_frame(
+        frame, path, layer="geocoded", sheet="Sheet1", formats=TABLE_FORMATS, argument="--out"
+    )
 
 
 def _check_no_result_columns(frame: pd.DataFrame, names: Mapping[str, str]) -> None:
@@ -420,7 +381,7 @@ def geocode_command(
       gcrm geocode big.csv -o big_geo.csv --workers 2 --no-cache
       gcrm geocode crm.csv -o crm_geo.csv --online nominatim --user-agent "acme-crm (ops@acme.example)"
     """
-    _check_suffix(out, argument="--out")
+    check_suffix(out, TABLE_FORMATS, argument="--out")
     provider = _online_provider(
         online, user_agent=user_agent, min_delay_s=min_delay_s, use_cache=not no_cache
     )
@@ -540,7 +501,7 @@ def reverse_geocode_command(
       gcrm reverse-geocode visits.csv -o visits_addresses.csv
       gcrm reverse-geocode gps.xlsx -o gps_out.xlsx --lon Longitude --lat Latitude --max-distance-m 100
     """
-    _check_suffix(out, argument="--out")
+    check_suffix(out, TABLE_FORMATS, argument="--out")
     table = read_any_table(in_path)
     _check_no_result_columns(table, REVERSE_COLUMNS)
     names = [str(c) for c in table.columns]

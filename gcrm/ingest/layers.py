@@ -15,8 +15,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
-from gcrm.db.bulk import stage_frame, to_ewkb_hex, upsert_from_stage
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 from gcrm.ingest.customers import _log_run
 from gcrm.ingest.mapping import FIELD_ALIASES, apply_mapping, read_mapping_file
 from gcrm.ingest.normalize import (
@@ -25,7 +24,7 @@ from gcrm.ingest.normalize import (
     normalize_postcode,
     normalize_street,
 )
-from gcrm.ingest.readers import read_features, read_table
+from gcrm.ingest.readers import read_layer_file, read_records
 from gcrm.ingest.validate import (
     ImportReport,
     RowChecks,
@@ -33,6 +32,7 @@ from gcrm.ingest.validate import (
     require_columns,
     write_rejects,
 )
+from gcrm.store import stage_frame, to_ewkb_hex, upsert_from_stage
 
 __all__ = [
     "FIELD_ALIASES",
@@ -225,9 +225,9 @@ def _openaddresses_columns(frame: pd.DataFrame) -> pd.DataFrame:
 def _read(spec: LayerSpec, path: Path, *, crs: str | None = None) -> pd.DataFrame:
     argument = f"{spec.kind} file"
     frame = (
-        read_features(path, argument=argument, crs=crs)
+        read_layer_file(path, argument=argument, crs=crs)
         if spec.family
-        else read_table(path, argument=argument)
+        else read_records(path, argument=argument)
     )
     return _as_text(frame)
 
@@ -553,7 +553,7 @@ def check_area_hierarchy(conn: Connection) -> dict[str, object]:
 def import_area_levels(conn: Connection, path: Path) -> ImportReport:
     """Load the level definitions (level, parent_level, rank, label, derivation)."""
     path = Path(path)
-    frame = read_table(path, argument="area levels file")
+    frame = read_records(path, argument="area levels file")
     require_columns(
         frame, ("level", "rank", "label", "derivation"), source=f"area levels file {str(path)!r}"
     )
@@ -692,7 +692,7 @@ def import_area_stats(
 
 
 def _wide_stats(path: Path, *, level: str, key: str, source: str, vintage: str) -> pd.DataFrame:
-    table = read_table(path, argument="area-stats file")
+    table = read_records(path, argument="area-stats file")
     key_col = key.strip().lower()
     require_columns(
         table,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 
 __all__ = ["FIELD_ALIASES", "apply_mapping", "parse_map_options", "read_mapping_file"]
 

@@ -24,8 +24,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection
 
-from gcrm.crs import STORAGE_CRS
-from gcrm.errors import ValidationError
+from gcrm.core import STORAGE_CRS, ValidationError
 from gcrm.ingest.frames import import_frame
 from gcrm.ingest.layers import LAYERS
 from gcrm.ingest.validate import ImportReport

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.errors import ConfigurationError, ValidationError
+from gcrm.core import ConfigurationError, ValidationError
 from gcrm.ingest.geocode import (
     PRECISIONS,
     _input_keys,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 
 __all__ = ["ImportReport", "RowChecks", "default_rejects_path", "require_columns", "write_rejects"]
 

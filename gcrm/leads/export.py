@@ -12,7 +12,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 
 if TYPE_CHECKING:
     from gcrm.leads.search import Origin

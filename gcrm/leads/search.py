@@ -10,9 +10,9 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.db import read_geodataframe
-from gcrm.errors import GeocodingError, NotFoundError, ValidationError
+from gcrm.core import GeocodingError, NotFoundError, ValidationError
 from gcrm.ingest.layers import LAYERS
+from gcrm.store import read_geodataframe
 
 __all__ = ["MAX_LIMIT", "Origin", "find_nearby_leads", "resolve_origin"]
 

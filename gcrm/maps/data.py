@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import geopandas as gpd
 from sqlalchemy import Connection, text
 
-from gcrm.db import read_geodataframe
-from gcrm.errors import NotFoundError
+from gcrm.core import NotFoundError
+from gcrm.store import read_geodataframe
 
 __all__ = [
     "area_id",

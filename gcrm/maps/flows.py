@@ -19,8 +19,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection
 
-from gcrm.crs import STORAGE_CRS
-from gcrm.errors import ValidationError
+from gcrm.core import STORAGE_CRS, ValidationError
 from gcrm.maps.data import read_areas, read_branches
 from gcrm.maps.layers import (
     OSM_ATTRIBUTION,

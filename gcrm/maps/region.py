@@ -11,7 +11,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection
 
-from gcrm.errors import NotFoundError, ValidationError
+from gcrm.core import NotFoundError, ValidationError
 from gcrm.maps.data import read_areas, read_branches, read_customer_points, read_lead_points
 from gcrm.maps.layers import (
     LEAD_COLOUR,

@@ -24,8 +24,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection
 
-from gcrm.crs import STORAGE_CRS
-from gcrm.errors import ValidationError
+from gcrm.core import STORAGE_CRS, ValidationError
 from gcrm.routing.drive import ACCESS_SPEED_KMH, read_branch_points
 from gcrm.routing.graph import RoadGraph
 from gcrm.routing.store import read_road_graph

@@ -8,7 +8,7 @@ import click
 from tqdm import tqdm
 
 from gcrm.clicontext import Context, pass_ctx
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 
 __all__ = ["catchments_command", "drive_times_command", "flows_command"]
 

@@ -26,11 +26,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 from sqlalchemy import Connection, text
 
-from gcrm.db import copy_frame
-from gcrm.entities import POINT_ENTITIES, PointEntity
-from gcrm.errors import NotFoundError, ValidationError
+from gcrm.core import POINT_ENTITIES, NotFoundError, PointEntity, ValidationError
 from gcrm.routing.graph import RoadGraph
 from gcrm.routing.store import read_road_graph
+from gcrm.store import copy_frame
 
 __all__ = [
     "ACCESS_SPEED_KMH",

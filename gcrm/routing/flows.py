@@ -14,7 +14,7 @@ import re
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.errors import NotFoundError, ValidationError
+from gcrm.core import NotFoundError, ValidationError
 
 __all__ = ["FLOW_COLUMNS", "origin_destination_flows", "period_range"]
 

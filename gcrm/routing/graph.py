@@ -47,8 +47,7 @@ from pyproj.database import query_utm_crs_info
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from gcrm.crs import STORAGE_CRS
-from gcrm.errors import ValidationError
+from gcrm.core import STORAGE_CRS, ValidationError
 
 __all__ = [
     "DEFAULT_SPEED_KMH",

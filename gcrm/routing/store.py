@@ -27,10 +27,9 @@ import scipy.sparse as sp
 import shapely
 from sqlalchemy import Connection, text
 
-from gcrm.crs import STORAGE_CRS
-from gcrm.db import copy_frame
-from gcrm.errors import DatabaseError, NotFoundError
+from gcrm.core import STORAGE_CRS, DatabaseError, NotFoundError
 from gcrm.routing.graph import RoadGraph, build_road_network, road_graph_from_matrix
+from gcrm.store import copy_frame
 
 __all__ = ["read_road_graph", "roads_stamp"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 
 if TYPE_CHECKING:
     import xarray as xr

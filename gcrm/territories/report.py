@@ -11,7 +11,7 @@ import pandas as pd
 from branca.element import Element
 from sqlalchemy import Connection
 
-from gcrm.errors import NotFoundError, ValidationError
+from gcrm.core import NotFoundError, ValidationError
 from gcrm.maps import build_territory_map, save_offline
 from gcrm.maps.layers import format_value
 from gcrm.territories.kpis import (

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
 from gcrm.api import create_api_blueprint
-from gcrm.config import Settings
+from gcrm.core import Settings
 from gcrm.cube import save_cube
 
 MEASURES_3D = ("customers", "active", "new", "churned", "revenue", "orders")

@@ -6,8 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from gcrm.api import STATUS_BY_ERROR, cube_slice, status_of
-from gcrm.config import Settings
-from gcrm.errors import DatabaseError, GcrmError, NotFoundError, ValidationError
+from gcrm.core import DatabaseError, GcrmError, NotFoundError, Settings, ValidationError
 from tests.api.conftest import make_client, tiny_cube
 
 

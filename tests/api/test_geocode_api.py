@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from gcrm.api import MAX_BATCH, address_frame
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 from tests.api.conftest import make_client
 from tests.ingest.committed import reference_settings
 

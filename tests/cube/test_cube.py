@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 from sqlalchemy import Connection, text
 
+from gcrm.core import NotFoundError, ValidationError
 from gcrm.cube import (
     MEASURES,
     build_region_cube,
@@ -21,7 +22,6 @@ from gcrm.cube import (
     select_measure,
     time_series,
 )
-from gcrm.errors import NotFoundError, ValidationError
 
 
 @pytest.fixture(scope="module")

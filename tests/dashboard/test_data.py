@@ -11,7 +11,7 @@ import xarray as xr
 from sqlalchemy import Connection, text
 
 from dashboard import data as d
-from gcrm.errors import NotFoundError, ValidationError
+from gcrm.core import NotFoundError, ValidationError
 
 LEVELS = [
     d.AreaLevel("district", None, 1, "District"),

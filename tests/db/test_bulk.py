@@ -20,8 +20,16 @@ from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import Connection, text
 
-from gcrm.crs import STORAGE_CRS
-from gcrm.db import bulk, copy_frame, read_geodataframe, stage_frame, write_geodataframe
+from gcrm.core import STORAGE_CRS
+from gcrm.store import (
+    bulk_in,
+    bulk_out,
+    copy_frame,
+    read_geodataframe,
+    stage_frame,
+    to_ewkb_hex,
+    write_geodataframe,
+)
 
 ALL_TYPES = (
     "i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, b boolean, t text, v varchar(40), "
@@ -33,7 +41,7 @@ F4_TENTH = float(np.float32(0.1))  # 0.1 as float4, widened
 
 @pytest.fixture
 def copy_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.DEBUG, logger="gcrm.db.bulk")
+    caplog.set_level(logging.DEBUG, logger="gcrm.store")
     return caplog
 
 
@@ -44,8 +52,8 @@ def _went_as_csv(caplog: pytest.LogCaptureFixture) -> bool:
 def _read_old_way(conn: Connection, sql: str, params: dict | None = None) -> gpd.GeoDataFrame:
     """The reader as it was before COPY: psycopg's binary cursor, Python objects."""
     raw = conn.connection.driver_connection
-    query = bulk._PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
-    frame, geoms = bulk._read_via_cursor(raw, query, params or {}, geom_col="geom")
+    query = bulk_out._PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+    frame, geoms = bulk_out._read_via_cursor(raw, query, params or {}, geom_col="geom")
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS))
 
 
@@ -211,7 +219,7 @@ def test_hex_ewkb_strings_load_binary_and_wkt_goes_as_csv(
         text("CREATE TEMP TABLE target (code text PRIMARY KEY, geom geometry(Point, 4326))")
     )
     geoms = [Point(24.9, 60.2), None, Point(25.0, 60.3)]
-    frame = pd.DataFrame({"code": ["a", "b", "c"], "geom": bulk.to_ewkb_hex(geoms)})
+    frame = pd.DataFrame({"code": ["a", "b", "c"], "geom": to_ewkb_hex(geoms)})
     frame.loc[2, "geom"] = ""  # an empty string is NULL, as in CSV
     stage = stage_frame(conn, frame, like="target", name="_stage_target")
     assert not _went_as_csv(copy_log)
@@ -231,8 +239,8 @@ def test_hex_ewkb_strings_load_binary_and_wkt_goes_as_csv(
 def test_copy_in_chunks_keeps_every_row_in_order(
     conn: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bulk, "_COPY_CHUNK_ROWS", 64)
-    monkeypatch.setattr(bulk, "_COPY_CHUNK_BYTES", 2_000)
+    monkeypatch.setattr(bulk_in, "_COPY_CHUNK_ROWS", 64)
+    monkeypatch.setattr(bulk_in, "_COPY_CHUNK_BYTES", 2_000)
     conn.execute(text("CREATE TEMP TABLE many (id int8, t text, geom geometry)"))
     n = 1_000
     frame = gpd.GeoDataFrame(
@@ -240,9 +248,9 @@ def test_copy_in_chunks_keeps_every_row_in_order(
         geometry=[Point(i, -i) if i % 3 else LineString([(0, 0), (i, i)]) for i in range(n)],
         crs="EPSG:4326",
     ).rename_geometry("geom")
-    columns = bulk._binary_columns(conn.connection.driver_connection, "many", frame)
+    columns = bulk_in._binary_columns(conn.connection.driver_connection, "many", frame)
     assert columns is not None
-    bounds = bulk._chunk_bounds(columns, n)
+    bounds = bulk_in._chunk_bounds(columns, n)
     assert np.diff(bounds).max() <= 64
     assert len(bounds) - 1 > 2 * (n // 64)  # the bytes bound cut more chunks than the rows bound
     copy_frame(conn, "many", frame)
@@ -405,14 +413,16 @@ def test_copy_stream_notices_rows_that_do_not_match_messages(conn: Connection) -
     # PostgreSQL sends one message per row; the reader checks it instead of trusting it.
     _fill_every(conn)
     raw = conn.connection.driver_connection
-    data, sizes = bulk._copy_out(raw, "COPY (SELECT i4, t FROM every) TO STDOUT (FORMAT binary)")
-    stream = bulk._CopyStream(data, sizes, n_fields=2)
+    data, sizes = bulk_out._copy_out(
+        raw, "COPY (SELECT i4, t FROM every) TO STDOUT (FORMAT binary)"
+    )
+    stream = bulk_out._CopyStream(data, sizes, n_fields=2)
     for _ in range(2):
         stream.next_field()
     stream.check_consumed()
     merged = np.concatenate([sizes[:1], [sizes[1] + sizes[2]], sizes[3:]])
-    with pytest.raises(bulk._NotOneRowPerMessage):
-        stream = bulk._CopyStream(data, merged, n_fields=2)
+    with pytest.raises(bulk_out._NotOneRowPerMessage):
+        stream = bulk_out._CopyStream(data, merged, n_fields=2)
         for _ in range(2):
             stream.next_field()
         stream.check_consumed()

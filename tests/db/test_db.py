@@ -8,9 +8,9 @@ from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point
 from sqlalchemy import Connection, Engine, text
 
-from gcrm.db import copy_frame, create_db_engine, init_schema, read_geodataframe
-from gcrm.db.migrate import current_revision, head_revision
-from gcrm.errors import DatabaseError
+from gcrm.core import DatabaseError
+from gcrm.store import copy_frame, create_db_engine, init_schema, read_geodataframe
+from gcrm.store.migrate import current_revision, head_revision
 
 
 def test_schema_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:
@@ -44,8 +44,8 @@ def test_migration_0005_moves_enrichment_out_and_back() -> None:
     back to 0004 puts them in place again."""
     from alembic import command
 
-    from gcrm.db import drop_database, ensure_database
-    from gcrm.db.migrate import _config
+    from gcrm.store import drop_database, ensure_database
+    from gcrm.store.migrate import _config
     from tests.conftest import _new_database
 
     url = _new_database()

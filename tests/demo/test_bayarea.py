@@ -12,6 +12,7 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
+from gcrm.core import ValidationError
 from gcrm.demo import build_bayarea_region
 from gcrm.demo.bayarea import BAYAREA_FILES
 from gcrm.demo.bayarea_sources import (
@@ -23,7 +24,6 @@ from gcrm.demo.bayarea_sources import (
 )
 from gcrm.demo.bayarea_synthetic import JOBS_PER_LEAD
 from gcrm.demo.customers import AS_OF
-from gcrm.errors import ValidationError
 
 CUSTOMERS = 300
 SEED = 7

@@ -12,10 +12,9 @@ import pyogrio
 import pytest
 import shapely
 
-from gcrm.crs import METRIC_CRS
+from gcrm.core import METRIC_CRS, ValidationError
 from gcrm.demo import DEMO_FILES, build_demo_region
 from gcrm.demo.customers import AS_OF
-from gcrm.errors import ValidationError
 
 CUSTOMERS = 300
 SEED = 7

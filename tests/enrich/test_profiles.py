@@ -11,10 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
 from gcrm.clicontext import Context
-from gcrm.config import Settings
+from gcrm.core import Settings, ValidationError
 from gcrm.enrich.profiles import PROFILE_MEASURES, area_profiles, profile_measures
 from gcrm.enrich.profiles_cli import profiles_command
-from gcrm.errors import ValidationError
 from gcrm.ingest import import_buildings
 from tests.enrich.world import build_world
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from gcrm.config import DEFAULT_DATABASE_URL, Settings
-from gcrm.db import create_db_engine, drop_database, ensure_database, init_schema
+from gcrm.core import DEFAULT_DATABASE_URL, Settings
 from gcrm.ingest import import_addresses
+from gcrm.store import create_db_engine, drop_database, ensure_database, init_schema
 from tests.ingest.conftest import REFERENCE
 
 

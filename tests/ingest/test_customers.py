@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Connection, text
 
-from gcrm.errors import ValidationError
+from gcrm.core import ValidationError
 from gcrm.ingest import import_customers
 
 HEADER = "customer_id,name,email,phone,street,house_number,postcode,city,segment,status,signup_date,churn_date\n"

@@ -10,8 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gcrm.cli import cli
-from gcrm.config import Settings
-from gcrm.errors import ValidationError
+from gcrm.core import Settings, ValidationError
 from gcrm.ingest.geocode_cli import (
     PROGRESS_CHUNK,
     _chunk_size,
@@ -265,9 +264,9 @@ def test_online_fallback_of_the_command_sends_only_coarse_rows(
 ) -> None:
     from geopy.location import Location
 
-    from gcrm.db import create_db_engine
     from gcrm.ingest.geocode_cli import _online_results, _reference_results
     from gcrm.ingest.providers import GeopyProvider
+    from gcrm.store import create_db_engine
 
     class Fake:
         def __init__(self) -> None:

@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import Polygon, box
 from sqlalchemy import Connection, text
 
-from gcrm.errors import CRSMismatchError, ValidationError
+from gcrm.core import CRSMismatchError, ValidationError
 from gcrm.ingest import import_addresses, import_area_stats, import_areas, import_zones
 
 

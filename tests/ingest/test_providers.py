@@ -15,7 +15,7 @@ import pytest
 from geopy.location import Location
 from sqlalchemy import Connection, text
 
-from gcrm.errors import ConfigurationError, ValidationError
+from gcrm.core import ConfigurationError, ValidationError
 from gcrm.ingest import geocode_frame
 from gcrm.ingest.providers import (
     RESULT_COLUMNS,

@@ -11,8 +11,7 @@ from geopandas.testing import assert_geodataframe_equal
 from openpyxl import load_workbook
 
 from gcrm.cli import cli
-from gcrm.config import Settings
-from gcrm.errors import ValidationError
+from gcrm.core import Settings, ValidationError
 from gcrm.leads import Origin, export_leads
 
 

@@ -7,10 +7,10 @@ import pytest
 from pyproj import Geod
 from sqlalchemy import Connection, text
 
-from gcrm.db import copy_frame
-from gcrm.errors import GeocodingError, NotFoundError, ValidationError
+from gcrm.core import GeocodingError, NotFoundError, ValidationError
 from gcrm.ingest.geocode import normalize_address_fields
 from gcrm.leads import Origin, find_nearby_leads, resolve_origin
+from gcrm.store import copy_frame
 
 LON, LAT = 24.94, 60.17
 M_PER_DEG_LAT = 111_320.0

@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 from sqlalchemy import Connection
 
-from gcrm.config import Settings
+from gcrm.core import Settings
 from gcrm.cube import build_region_cube
 from tests.maps.seed import seed_region, seeded_settings
 

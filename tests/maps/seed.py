@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from gcrm.config import DEFAULT_DATABASE_URL, Settings
+from gcrm.core import DEFAULT_DATABASE_URL, Settings
 from gcrm.cube import build_region_cube, save_cube
-from gcrm.db import create_db_engine, drop_database, ensure_database, init_schema
+from gcrm.store import create_db_engine, drop_database, ensure_database, init_schema
 
 # Two squares side by side in central Helsinki (EPSG:4326).
 DISTRICTS = {

@@ -11,8 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import Connection
 
 from gcrm.cli import cli
-from gcrm.config import Settings
-from gcrm.errors import NotFoundError, ValidationError
+from gcrm.core import NotFoundError, Settings, ValidationError
 from gcrm.maps import external_references, make_region_map, make_territory_map
 from gcrm.maps.layers import PRECISION_COLOURS, STATUS_COLOURS, class_breaks, classify
 from tests.maps.seed import browser_dom

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
 from gcrm.cli import cli
-from gcrm.errors import NotFoundError, ValidationError
+from gcrm.core import NotFoundError, ValidationError
 from gcrm.maps import external_references
 from gcrm.maps.data import read_areas, read_branches
 from gcrm.maps.flows import build_flow_map

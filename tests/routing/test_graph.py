@@ -19,8 +19,7 @@ import pytest
 import shapely
 from sqlalchemy import Connection, text
 
-from gcrm.db import copy_frame
-from gcrm.errors import NotFoundError, ValidationError
+from gcrm.core import NotFoundError, ValidationError
 from gcrm.routing import (
     ACCESS_SPEED_KMH,
     DEFAULT_SPEED_KMH,
@@ -29,6 +28,7 @@ from gcrm.routing import (
     drive_times_to_branches,
     read_road_graph,
 )
+from gcrm.store import copy_frame
 
 UTM = "EPSG:32635"
 X0, Y0 = 385_000.0, 6_672_000.0

@@ -11,8 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Connection
 
 from gcrm.cli import cli
-from gcrm.config import Settings
-from gcrm.errors import ValidationError
+from gcrm.core import Settings, ValidationError
 from gcrm.maps import external_references
 from gcrm.territories import build_territory_report
 from gcrm.territories.xlsx import sheet_titles

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gcrm.errors import ValidationError
+from gcrm.core.errors import ValidationError
 
 __all__ = ["POINT_ENTITIES", "PointEntity", "point_entity"]
 

@@ -31,7 +31,6 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Dashboard/API host.")
     port: int = Field(default=8050, description="Dashboard/API port.")
-    dask_scheduler: str | None = Field(default=None, description="Dask scheduler address.")
 
     @property
     def region_dir(self) -> Path:

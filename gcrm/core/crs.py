@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gcrm.errors import CRSMismatchError
+from gcrm.core.errors import CRSMismatchError
 
 __all__ = ["METRIC_CRS", "STORAGE_CRS", "STORAGE_SRID", "require_crs", "to_storage_crs"]
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from gcrm.errors import DatabaseError
+from gcrm.core.errors import DatabaseError
 
-__all__ = ["create_db_engine", "drop_database", "ensure_database"]
+__all__ = ["create_db_engine", "drop_database", "ensure_database", "scratch_database"]
 
 
 def create_db_engine(database_url: str, *, check: bool = True) -> Engine:
@@ -83,3 +87,34 @@ def drop_database(database_url: str) -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@contextmanager
+def scratch_database(
+    server_url: str, *, prefix: str = "gcrm_scratch", schema: bool = True
+) -> Iterator[str]:
+    """A throw-away database on the server of ``server_url``, dropped on exit.
+
+    Created with gcrm's extensions and, with ``schema``, migrated to the latest revision.
+    The test suite and the benchmarks make every database of their own with this.
+
+    Yields
+    ------
+    str
+        The new database's URL.
+    """
+    from gcrm.store.migrate import init_schema
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    ensure_database(url)
+    try:
+        if schema:
+            engine = create_db_engine(url)
+            try:
+                init_schema(engine)
+            finally:
+                engine.dispose()
+        yield url
+    finally:
+        drop_database(url)

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed in by :func:`gcrm.db.init_schema`."""
+"""Alembic environment: runs on the connection handed in by :func:`gcrm.store.init_schema`."""
 
 from alembic import context
 from sqlalchemy import text
