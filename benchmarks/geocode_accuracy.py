@@ -27,14 +27,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import bench_database  # noqa: E402
 
 from gcrm.demo import build_demo_region  # noqa: E402
-from gcrm.ingest import import_addresses  # noqa: E402
-from gcrm.ingest.accuracy import (  # noqa: E402
+from gcrm.geocode.accuracy import (  # noqa: E402
     VARIANTS,
     evaluate_geocoder,
     make_variants,
     sample_reference,
     summarize,
 )
+from gcrm.ingest import delete_addresses, import_addresses  # noqa: E402
 
 
 def check_targets(table: pd.DataFrame) -> list[str]:
@@ -73,6 +73,7 @@ def main() -> None:
             postcodes = sample["postcode"].unique().tolist()
             variants = [v for v in VARIANTS if v != "held_out_number"]
             queries = make_variants(sample, variants=variants, postcodes=postcodes, seed=args.seed)
+            delete_addresses(conn, held["ref"])  # rolled back below
             results = evaluate_geocoder(conn, queries, held_out=held)
             trans.rollback()
     table = summarize(results)

@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import Timer, bench_database, print_row  # noqa: E402
 from _synthetic import synthetic_reference  # noqa: E402
 
-from gcrm.ingest import geocode_batch, geocode_frame, import_addresses  # noqa: E402
-from gcrm.ingest.accuracy import _abbreviate, _typo  # noqa: E402
+from gcrm.geocode import geocode_batch, geocode_frame  # noqa: E402
+from gcrm.geocode.accuracy import _abbreviate, _typo  # noqa: E402
+from gcrm.ingest import import_addresses  # noqa: E402
 
 
 def make_queries(reference: pd.DataFrame, n: int, *, seed: int = 1) -> pd.DataFrame:

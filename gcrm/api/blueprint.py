@@ -161,7 +161,7 @@ def _origin_kwargs(args: Any) -> dict[str, Any]:
 
 
 def _geocode_one(res: Resources) -> Response:
-    from gcrm.ingest import geocode_frame
+    from gcrm.geocode import geocode_frame
 
     address = str_arg(request.args, "address")
     if address is None:
@@ -174,7 +174,7 @@ def _geocode_one(res: Resources) -> Response:
 
 
 def _geocode_many(res: Resources) -> Response:
-    from gcrm.ingest import geocode_frame
+    from gcrm.geocode import geocode_frame
 
     frame = address_frame(request.get_json(silent=True))
     with res.engine.begin() as conn:
@@ -183,7 +183,7 @@ def _geocode_many(res: Resources) -> Response:
 
 
 def _reverse(res: Resources) -> Response:
-    from gcrm.ingest import reverse_geocode
+    from gcrm.geocode import reverse_geocode
 
     args = request.args
     lon = float_arg(args, "lon", minimum=-180.0, maximum=180.0)

@@ -134,7 +134,7 @@ def address_frame(payload: Any) -> pd.DataFrame:
         When the body has another shape, an item is neither string nor object, an object has
         unknown keys, or there are more than :data:`MAX_BATCH` items.
     """
-    from gcrm.ingest import parse_addresses
+    from gcrm.geocode import parse_addresses
 
     rows = pd.DataFrame.from_records(
         [_split_item(i, item) for i, item in enumerate(_batch_items(payload))],

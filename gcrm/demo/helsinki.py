@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gcrm.core import METRIC_CRS, ValidationError
-from gcrm.ingest.layers import ZONE_CLASSES
+from gcrm.core import METRIC_CRS, ZONE_CLASSES, ValidationError
 from gcrm.ingest.osm import (
     ADDRESS_COLUMNS,
     DEFAULT_SPEED_KMH,

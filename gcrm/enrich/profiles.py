@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.core import ValidationError
-from gcrm.ingest.layers import ZONE_CLASSES
+from gcrm.core import ZONE_CLASSES, ValidationError
 from gcrm.store import read_geodataframe
 
 __all__ = [

@@ -1,24 +1,17 @@
-"""Reading, validating, normalising and geocoding what users bring, and loading it."""
+"""Reading, validating and loading what users bring: CRM exports, reference layers, OSM.
 
-from gcrm.ingest.customers import import_customers, import_orders
-from gcrm.ingest.geocode import (
-    PRECISIONS,
-    GeocodeResult,
-    ReverseResult,
-    geocode_address,
-    geocode_batch,
-    geocode_frame,
-    parse_addresses,
-    parse_one_line,
-    reverse_geocode,
-    reverse_geocode_frame,
-)
-from gcrm.ingest.layers import (
-    LAYERS,
+Every importer validates at the boundary (bad rows to a rejects file with row number and
+reason), loads the good rows in one transaction, and is idempotent. Customers are geocoded on
+the way in (:mod:`gcrm.geocode`).
+"""
+
+from gcrm.ingest.areas import import_area_levels, import_area_stats, import_areas
+from gcrm.ingest.crm import STATUS_ALIASES, import_customers, import_orders, parse_dates
+from gcrm.ingest.frames import import_frame
+from gcrm.ingest.hierarchy import check_area_hierarchy
+from gcrm.ingest.load import (
+    delete_addresses,
     import_addresses,
-    import_area_levels,
-    import_area_stats,
-    import_areas,
     import_branches,
     import_buildings,
     import_layer,
@@ -27,17 +20,19 @@ from gcrm.ingest.layers import (
     import_roads,
     import_zones,
 )
+from gcrm.ingest.mapping import parse_map_options
+from gcrm.ingest.osm import OSM_LAYERS, import_osm, read_osm_layers
+from gcrm.ingest.specs import LAYERS, LayerSpec
 from gcrm.ingest.validate import ImportReport
 
 __all__ = [
     "LAYERS",
-    "PRECISIONS",
-    "GeocodeResult",
-    "ReverseResult",
+    "OSM_LAYERS",
+    "STATUS_ALIASES",
     "ImportReport",
-    "geocode_address",
-    "geocode_batch",
-    "geocode_frame",
+    "LayerSpec",
+    "check_area_hierarchy",
+    "delete_addresses",
     "import_addresses",
     "import_area_levels",
     "import_area_stats",
@@ -45,14 +40,15 @@ __all__ = [
     "import_branches",
     "import_buildings",
     "import_customers",
+    "import_frame",
     "import_layer",
     "import_leads",
     "import_orders",
+    "import_osm",
     "import_postcodes",
     "import_roads",
     "import_zones",
-    "parse_addresses",
-    "parse_one_line",
-    "reverse_geocode",
-    "reverse_geocode_frame",
+    "parse_dates",
+    "parse_map_options",
+    "read_osm_layers",
 ]

@@ -9,8 +9,13 @@ from typing import Any
 import click
 
 from gcrm.clicontext import Context, pass_ctx
-from gcrm.ingest.customers import import_customers, import_orders
-from gcrm.ingest.layers import import_area_stats, import_areas, import_layer
+from gcrm.ingest import (
+    import_area_stats,
+    import_areas,
+    import_customers,
+    import_layer,
+    import_orders,
+)
 from gcrm.ingest.mapping import parse_map_options
 from gcrm.ingest.validate import ImportReport
 

@@ -1,7 +1,7 @@
 """Importing layers that are already in memory (GeoDataFrames), e.g. read from an OSM extract.
 
 The same checks, rejects, geometry repair and upsert as a file import
-(:func:`gcrm.ingest.layers.import_layer`): both paths share ``layers._load``.
+(:func:`gcrm.ingest.import_layer`): both paths share :func:`gcrm.ingest.load.load_layer`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from gcrm.core import ValidationError, to_storage_crs
-from gcrm.ingest.layers import LAYERS, _as_text, _load
+from gcrm.ingest.load import as_text, load_layer
+from gcrm.ingest.specs import layer_spec
 from gcrm.ingest.validate import ImportReport
 
 __all__ = ["import_frame"]
@@ -34,7 +35,7 @@ def import_frame(
     conn
         A connection inside the transaction the layer lands in, whole or not at all.
     kind
-        The layer kind, e.g. ``"roads"``; the columns are that importer's contract.
+        The layer kind, e.g. ``"roads"``; the columns are its :data:`gcrm.ingest.specs.LAYERS` contract.
     frame
         The rows; a GeoDataFrame with a CRS for spatial kinds (reprojected to EPSG:4326
         explicitly from its own CRS). Values may be of any type: they are checked as text,
@@ -55,12 +56,9 @@ def import_frame(
         When ``kind`` is unknown, a spatial ``frame`` is not a GeoDataFrame or has no CRS, or a
         required column is missing.
     """
-    if kind not in LAYERS:
-        msg = f"layer kind {kind!r} unknown; expected one of {sorted(LAYERS)}"
-        raise ValidationError(msg)
-    spec = LAYERS[kind]
+    spec = layer_spec(kind)
     prepared = _prepare(frame, spatial=spec.family is not None, source=source)
-    return _load(conn, spec, prepared, source=source, rejects_path=Path(rejects_path))
+    return load_layer(conn, spec, prepared, source=source, rejects_path=Path(rejects_path))
 
 
 def _prepare(frame: pd.DataFrame, *, spatial: bool, source: str) -> pd.DataFrame:
@@ -81,4 +79,4 @@ def _prepare(frame: pd.DataFrame, *, spatial: bool, source: str) -> pd.DataFrame
         out.columns = [str(c).strip().lower() for c in out.columns]
     out = out.drop(columns=[c for c in ("_row",) if c in out.columns])
     out.insert(0, "_row", range(1, len(out) + 1))
-    return _as_text(out.reset_index(drop=True))
+    return as_text(out.reset_index(drop=True))

@@ -1,7 +1,7 @@
 """OpenStreetMap extracts (``.osm.pbf``) as gcrm layers: addresses, roads, zones, buildings, leads.
 
 :func:`read_osm_layers` reads any extract with pyrosm and returns one GeoDataFrame per layer
-in exactly the column contract of the matching importer (:data:`gcrm.ingest.layers.LAYERS`),
+in exactly the column contract of the matching importer (:data:`gcrm.ingest.specs.LAYERS`),
 so each can go through :func:`gcrm.ingest.frames.import_frame` unchanged. The ``osm_*``
 functions convert one raw pyrosm layer each; the demo builder (:mod:`gcrm.demo`) uses them
 too, with its own Helsinki-specific options.
@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from gcrm.core import STORAGE_CRS, ValidationError
 from gcrm.ingest.frames import import_frame
-from gcrm.ingest.layers import LAYERS
+from gcrm.ingest.specs import LAYERS
 from gcrm.ingest.validate import ImportReport
 
 __all__ = [
@@ -63,7 +63,7 @@ OSM_LAYERS = ("addresses", "roads", "zones", "buildings", "leads")
 #: The order :func:`import_osm` loads layers in: reference layers first, leads last.
 IMPORT_ORDER = ("zones", "roads", "buildings", "addresses", "leads")
 
-# The importers' contracts (gcrm.ingest.layers.LAYERS), so the two can never drift apart.
+# The importers' contracts (gcrm.ingest.specs.LAYERS), so the two can never drift apart.
 # OSM addresses carry no ``source`` column: the importer fills it.
 ADDRESS_COLUMNS = [c for c in LAYERS["addresses"].columns if c != "source"]
 ROAD_COLUMNS = LAYERS["roads"].columns

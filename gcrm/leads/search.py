@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from gcrm.core import GeocodingError, NotFoundError, ValidationError
-from gcrm.ingest.layers import LAYERS
+from gcrm.ingest import LAYERS
 from gcrm.store import read_geodataframe
 
 __all__ = ["MAX_LIMIT", "Origin", "find_nearby_leads", "resolve_origin"]
@@ -189,7 +189,7 @@ def _origin_of_customer(conn: Connection, customer_id: str) -> Origin:
 
 
 def _origin_of_address(conn: Connection, address: str) -> Origin:
-    from gcrm.ingest import geocode_address
+    from gcrm.geocode import geocode_address
 
     if not address.strip():
         msg = "address='' is empty; pass a street and house number, e.g. 'Mannerheimintie 10'"

@@ -112,7 +112,7 @@ def _check_precisions(precisions: Sequence[str] | None) -> tuple[str, ...] | Non
     ValidationError
         When a precision is not one of :data:`gcrm.ingest.PRECISIONS`, or none is given.
     """
-    from gcrm.ingest.geocode import PRECISIONS
+    from gcrm.core import PRECISIONS
 
     if precisions is None:
         return None

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from sqlalchemy import Connection
 
-from gcrm.ingest.accuracy import (
+from gcrm.core import ValidationError
+from gcrm.geocode.accuracy import (
     VARIANTS,
     evaluate_geocoder,
     make_variants,
     sample_reference,
     summarize,
 )
+from gcrm.ingest import delete_addresses
 
 
 def test_accuracy_on_a_sample_of_the_demo_reference(demo_conn: Connection) -> None:
@@ -22,6 +25,9 @@ def test_accuracy_on_a_sample_of_the_demo_reference(demo_conn: Connection) -> No
     queries = make_variants(
         sample, variants=variants, postcodes=sample["postcode"].unique().tolist(), seed=3
     )
+    with pytest.raises(ValidationError, match="still in the reference"):
+        evaluate_geocoder(demo_conn, queries, held_out=held)
+    assert delete_addresses(demo_conn, held["ref"]) == len(held)  # rolled back by demo_conn
     results = evaluate_geocoder(demo_conn, queries, held_out=held)
     table = summarize(results)
 

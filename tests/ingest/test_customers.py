@@ -120,3 +120,20 @@ def test_xlsx_export_is_read_like_csv(conn: Connection, reference: Path, tmp_pat
     pd.read_csv(csv, dtype=str, keep_default_na=False).to_excel(xlsx, index=False)
     report = import_customers(conn, xlsx)
     assert report.inserted == 3 and report.rejected == 0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "separator"), [("cp1252", ";"), ("utf-8-sig", "\t"), ("utf-8", ",")]
+)
+def test_excel_style_exports_read_like_utf8_csv(
+    conn: Connection, reference: Path, tmp_path: Path, encoding: str, separator: str
+) -> None:
+    """What Excel writes in Finland, Sweden and Germany (cp1252, semicolons), tab-separated
+    text and plain UTF-8 CSV load the same rows with the same names (ä, ö kept)."""
+    path = tmp_path / "crm.csv"
+    lines = [HEADER.strip(), *ROWS]
+    path.write_bytes("\r\n".join(line.replace(",", separator) for line in lines).encode(encoding))
+    report = import_customers(conn, path)
+    assert (report.rows_read, report.inserted, report.rejected) == (13, 8, 5)
+    names = dict(conn.execute(text("SELECT external_id, name FROM gcrm.customers")).all())
+    assert names["C3"] == "Liisa Mäkinen" and names["C13"] == "Pekka Yrjö"

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import Connection, text
 
-from gcrm.ingest import geocode_address, geocode_frame, import_addresses, parse_one_line
-from gcrm.ingest.normalize import load_rules, normalize_housenumber, normalize_street
+from gcrm.geocode import geocode_address, geocode_frame, parse_one_line
+from gcrm.geocode.normalize import load_rules, normalize_housenumber, normalize_street
+from gcrm.ingest import import_addresses
 
 
 def _one(conn: Connection, **fields: str | None) -> pd.Series:

@@ -11,13 +11,9 @@ from click.testing import CliRunner, Result
 
 from gcrm.cli import cli
 from gcrm.core import Settings, ValidationError
-from gcrm.ingest.geocode_cli import (
-    PROGRESS_CHUNK,
-    _chunk_size,
-    detect_address_columns,
-    precision_summary,
-    read_any_table,
-)
+from gcrm.geocode.columns import detect_address_columns
+from gcrm.geocode.user_tables import PROGRESS_CHUNK, precision_summary, progress_chunk_size
+from gcrm.io import read_table
 from tests.ingest.committed import reference_settings
 
 # A CRM export as people make them: odd headers, padding, upper case, abbreviations, typos,
@@ -205,8 +201,8 @@ def test_precision_summary_counts_and_shares() -> None:
 
 
 def test_big_files_go_in_progress_sized_chunks() -> None:
-    assert _chunk_size(100) is None
-    assert _chunk_size(50_000) == PROGRESS_CHUNK
+    assert progress_chunk_size(100) is None
+    assert progress_chunk_size(50_000) == PROGRESS_CHUNK
 
 
 def test_reverse_geocode_csv(ref_settings: Settings, tmp_path: Path) -> None:
@@ -252,10 +248,10 @@ def test_reverse_geocode_needs_coordinates(ref_settings: Settings, tmp_path: Pat
     assert "no lon column found among ['a', 'b']; name it with --lon COL" in str(result.exception)
 
 
-def test_read_any_table_keeps_text(tmp_path: Path) -> None:
+def test_read_table_keeps_text(tmp_path: Path) -> None:
     src = tmp_path / "t.csv"
     src.write_text("\ufeffA,B\n007,\n", encoding="utf-8")
-    table = read_any_table(src)
+    table = read_table(src)
     assert list(table.columns) == ["A", "B"] and table.iloc[0].tolist() == ["007", ""]
 
 
@@ -264,8 +260,8 @@ def test_online_fallback_of_the_command_sends_only_coarse_rows(
 ) -> None:
     from geopy.location import Location
 
-    from gcrm.ingest.geocode_cli import _online_results, _reference_results
-    from gcrm.ingest.providers import GeopyProvider
+    from gcrm.geocode.providers import GeopyProvider
+    from gcrm.geocode.user_tables import geocode_rows, refine_rows_online
     from gcrm.store import create_db_engine
 
     class Fake:
@@ -289,20 +285,20 @@ def test_online_fallback_of_the_command_sends_only_coarse_rows(
     )
     engine = create_db_engine(ref_settings.database_url)
     try:
-        results = _reference_results(engine, frame, workers=1, use_cache=True)
+        results = geocode_rows(engine, frame, workers=1, use_cache=True)
         assert results["precision"].tolist() == ["rooftop", "postcode"]
         fake = Fake()
         provider = GeopyProvider(fake, name="fake", min_delay_s=0)
-        refined = _online_results(engine, frame, results, provider=provider)
+        refined = refine_rows_online(engine, frame, results, provider=provider)
         assert fake.queries == ["Tuntematonkatu 99, 00170 Helsinki"]
         assert refined["precision"].tolist() == ["rooftop", "rooftop"]
         assert refined["source"].tolist() == ["reference:exact", "geopy:fake"]
         # Committed per chunk: a new run (new provider) is answered from the cache.
         again = GeopyProvider(fake, name="fake", min_delay_s=0)
-        _online_results(
+        refine_rows_online(
             engine,
             frame,
-            _reference_results(engine, frame, workers=1, use_cache=True),
+            geocode_rows(engine, frame, workers=1, use_cache=True),
             provider=again,
         )
         assert again.calls == 0 and len(fake.queries) == 1

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
-from gcrm.core import ValidationError
-from gcrm.ingest.layers import LAYERS, ZONE_CLASSES
+from gcrm.core import ZONE_CLASSES, ValidationError
+from gcrm.ingest import LAYERS
 from gcrm.ingest.osm import OSM_LAYERS, import_osm, read_osm_layers
 from gcrm.ingest.osm_cli import osm_command
 

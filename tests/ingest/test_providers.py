@@ -16,8 +16,8 @@ from geopy.location import Location
 from sqlalchemy import Connection, text
 
 from gcrm.core import ConfigurationError, ValidationError
-from gcrm.ingest import geocode_frame
-from gcrm.ingest.providers import (
+from gcrm.geocode import geocode_frame
+from gcrm.geocode.providers import (
     RESULT_COLUMNS,
     GeopyProvider,
     Provider,

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Connection
 
-from gcrm.ingest import reverse_geocode, reverse_geocode_frame
+from gcrm.geocode import reverse_geocode, reverse_geocode_frame
 
 # WGS84. Straight south of a point, the geodesic is the meridian: its length is the
 # meridional radius of curvature M(phi) = a (1 - e^2) / (1 - e^2 sin^2 phi)^1.5 times the

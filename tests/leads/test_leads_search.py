@@ -8,7 +8,7 @@ from pyproj import Geod
 from sqlalchemy import Connection, text
 
 from gcrm.core import GeocodingError, NotFoundError, ValidationError
-from gcrm.ingest.geocode import normalize_address_fields
+from gcrm.geocode import normalize_address_fields
 from gcrm.leads import Origin, find_nearby_leads, resolve_origin
 from gcrm.store import copy_frame
 

@@ -4,7 +4,7 @@ Both the address reference and incoming records go through the same functions, s
 match on the normalised keys is a match on what the address means, not on how it was typed:
 Unicode is NFKD-folded and diacritics dropped (ä -> a, ö -> o, å -> a), case folded,
 punctuation removed, and street-type abbreviations expanded from per-locale tables in
-``gcrm/ingest/rules/*.toml``.
+``gcrm/geocode/rules/*.toml``.
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
-from gcrm.ingest.geocode import geocode_frame
+from gcrm.geocode import geocode_frame
 from gcrm.ingest.mapping import apply_mapping
 from gcrm.ingest.readers import read_records
+from gcrm.ingest.runs import log_import_run
 from gcrm.ingest.validate import (
     ImportReport,
     RowChecks,
@@ -190,7 +191,7 @@ def import_customers(
         rejects_path=write_rejects(rejects, rejects_path or default_rejects_path(path)),
         details={"geocoded by precision": geo["precision"].value_counts().to_dict()},
     )
-    _log_run(conn, report)
+    log_import_run(conn, report)
     return report
 
 
@@ -266,7 +267,7 @@ def import_orders(
         rejected=len(rejects),
         rejects_path=write_rejects(rejects, rejects_path or default_rejects_path(path)),
     )
-    _log_run(conn, report)
+    log_import_run(conn, report)
     return report
 
 
@@ -276,21 +277,3 @@ def _existing(conn: Connection, table: str, column: str, values: pd.Series) -> s
         text(f"SELECT {column} FROM {table} WHERE {column} = ANY(:v)"), {"v": wanted}
     )
     return {r[0] for r in rows}
-
-
-def _log_run(conn: Connection, report: ImportReport) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO gcrm.import_runs (kind, source, rows_read, inserted, updated, unchanged, rejected) "
-            "VALUES (:kind, :source, :rows_read, :inserted, :updated, :unchanged, :rejected)"
-        ),
-        {
-            "kind": report.kind,
-            "source": report.source,
-            "rows_read": report.rows_read,
-            "inserted": report.inserted,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-            "rejected": report.rejected,
-        },
-    )

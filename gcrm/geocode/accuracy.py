@@ -5,6 +5,10 @@ A sample of address points is turned into query variants a CRM export really con
 held-out points removed from the reference (their numbers no longer exist, so the answer must
 come from interpolation or a lower rung). Each answer is compared with the true point.
 Used by ``benchmarks/geocode_accuracy.py`` and, on a small sample, by the test suite.
+
+The held-out points are taken out of the reference by its one writer,
+:func:`gcrm.ingest.delete_addresses`, inside a transaction the caller rolls back; this module
+only reads.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.ingest.geocode import geocode_frame
+from gcrm.core import PRECISIONS, ValidationError
+from gcrm.geocode.ladder import RESULT_COLUMNS, geocode_frame
 
 __all__ = ["VARIANTS", "evaluate_geocoder", "make_variants", "sample_reference", "summarize"]
 
@@ -155,16 +160,29 @@ def evaluate_geocoder(
 ) -> pd.DataFrame:
     """Geocode ``queries`` and attach the error in metres to the true point.
 
-    ``held_out`` rows (refs) are deleted from the reference inside the caller's transaction
-    first, and queried as the ``held_out_number`` variant; roll back to restore them.
+    ``held_out`` rows (from :func:`sample_reference`) are queried as the ``held_out_number``
+    variant; the caller removes them from the reference first, in a transaction it rolls
+    back afterwards::
+
+        delete_addresses(conn, held["ref"])  # gcrm.ingest
+        results = evaluate_geocoder(conn, queries, held_out=held)
+
+    Raises
+    ------
+    ValidationError
+        When a held-out point is still in the reference.
     """
     if held_out is not None and len(held_out):
-        conn.execute(
-            text("DELETE FROM gcrm.address_points WHERE ref = ANY(:refs)"),
+        still = conn.execute(
+            text("SELECT count(*) FROM gcrm.address_points WHERE ref = ANY(:refs)"),
             {"refs": held_out["ref"].tolist()},
-        )
-        conn.execute(text("REFRESH MATERIALIZED VIEW gcrm.address_streets"))
-        conn.execute(text("TRUNCATE gcrm.geocode_cache"))
+        ).scalar_one()
+        if still:
+            msg = (
+                f"held_out: {still} of {len(held_out)} points are still in the reference; remove "
+                "them first with gcrm.ingest.delete_addresses(conn, held_out['ref'])"
+            )
+            raise ValidationError(msg)
         extra = held_out.assign(variant="held_out_number", address=pd.NA)
         queries = pd.concat(
             [queries[queries["variant"] != "held_out_number"], extra], ignore_index=True
@@ -186,9 +204,7 @@ def evaluate_geocoder(
     out = queries[["ref", "variant", "lon", "lat"]].rename(
         columns={"lon": "true_lon", "lat": "true_lat"}
     )
-    out = pd.concat(
-        [out, result[["lon", "lat", "precision", "score", "source", "matched_address"]]], axis=1
-    )
+    out = pd.concat([out, result[list(RESULT_COLUMNS)]], axis=1)
     out["error_m"] = _haversine_m(out["true_lon"], out["true_lat"], out["lon"], out["lat"])
     return out
 
@@ -212,7 +228,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         within_30m=results["error_m"] <= 30,
     )
     shares = pd.crosstab(results["variant"], results["precision"], normalize="index")
-    for p in ("rooftop", "interpolated", "street", "postcode", "locality", "none"):
+    for p in PRECISIONS:
         if p not in shares:
             shares[p] = 0.0
     grouped = results.groupby("variant")

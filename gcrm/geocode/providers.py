@@ -20,18 +20,16 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.core import ConfigurationError, ValidationError
-from gcrm.ingest.geocode import (
-    PRECISIONS,
-    _input_keys,
+from gcrm.core import FALLBACK_PRECISIONS, PRECISIONS, ConfigurationError, ValidationError
+from gcrm.geocode.ladder import (
+    RESULT_COLUMNS,
     geocode_frame,
+    input_keys,
     normalize_address_fields,
-    parse_addresses,
 )
+from gcrm.geocode.parse import parse_addresses
 
 __all__ = [
-    "FALLBACK_PRECISIONS",
-    "RESULT_COLUMNS",
     "GeopyProvider",
     "Provider",
     "ReferenceProvider",
@@ -40,10 +38,6 @@ __all__ = [
     "refine_with_provider",
 ]
 
-#: What every provider returns, one row per input row, on the input's index.
-RESULT_COLUMNS = ("lon", "lat", "precision", "score", "source", "matched_address")
-#: Reference results this coarse (or unplaced) are worth asking an online provider about.
-FALLBACK_PRECISIONS = ("postcode", "locality", "none")
 #: Online answers carry no score of their own: a fixed one per precision, below the
 #: reference's exact match (1.0) because the answer cannot be checked against the reference.
 _ONLINE_SCORES = {"rooftop": 0.8, "street": 0.4, "postcode": 0.3, "locality": 0.1, "none": 0.0}
@@ -70,7 +64,7 @@ class Provider(Protocol):
 
 
 class ReferenceProvider:
-    """The offline address reference in PostGIS (:func:`gcrm.ingest.geocode_frame`).
+    """The offline address reference in PostGIS (:func:`gcrm.geocode.geocode_frame`).
 
     Parameters
     ----------
@@ -190,7 +184,7 @@ class GeopyProvider:
         for addresses it has never seen.
         """
         split = _split_frame(frame)
-        keys = self.name + "|" + _input_keys(normalize_address_fields(split))
+        keys = self.name + "|" + input_keys(normalize_address_fields(split))
         queries = _queries(frame, split).reindex(frame.index)
         asked = pd.DataFrame({"key": keys, "query": queries}).dropna()
         asked = asked[asked["query"] != ""].drop_duplicates("key")
@@ -309,7 +303,7 @@ def refine_with_provider(
     conn
         Connection to the gcrm database (the provider's cache).
     frame
-        The addresses, as given to :func:`gcrm.ingest.geocode_frame`.
+        The addresses, as given to :func:`gcrm.geocode.geocode_frame`.
     results
         The reference's results for ``frame`` (same index), with :data:`RESULT_COLUMNS`.
     provider

@@ -1,0 +1,53 @@
+"""Offline geocoding: normalisation rules, the ladder, fuzzy streets, providers, reverse
+geocoding, accuracy measurement, and geocoding the tables users bring."""
+
+from gcrm.geocode.ladder import (
+    LADDER_STEPS,
+    RESULT_COLUMNS,
+    GeocodeResult,
+    geocode_address,
+    geocode_batch,
+    geocode_frame,
+    normalize_address_fields,
+)
+from gcrm.geocode.normalize import (
+    normalize_city,
+    normalize_housenumber,
+    normalize_postcode,
+    normalize_street,
+)
+from gcrm.geocode.parse import parse_addresses, parse_one_line
+from gcrm.geocode.providers import (
+    GeopyProvider,
+    Provider,
+    ReferenceProvider,
+    nominatim_provider,
+    refine_with_provider,
+)
+from gcrm.geocode.reference import refresh_reference
+from gcrm.geocode.reverse import ReverseResult, reverse_geocode, reverse_geocode_frame
+
+__all__ = [
+    "LADDER_STEPS",
+    "RESULT_COLUMNS",
+    "GeocodeResult",
+    "GeopyProvider",
+    "Provider",
+    "ReferenceProvider",
+    "ReverseResult",
+    "geocode_address",
+    "geocode_batch",
+    "geocode_frame",
+    "nominatim_provider",
+    "normalize_address_fields",
+    "normalize_city",
+    "normalize_housenumber",
+    "normalize_postcode",
+    "normalize_street",
+    "parse_addresses",
+    "parse_one_line",
+    "refine_with_provider",
+    "refresh_reference",
+    "reverse_geocode",
+    "reverse_geocode_frame",
+]

@@ -1,0 +1,24 @@
+"""The geocoder's indexes over the address reference, kept in step with it.
+
+``gcrm.address_streets``, ``gcrm.address_postcodes`` and ``gcrm.address_localities`` are
+materialized views over the reference (street, postcode and locality centroids, the street
+index of the fuzzy rung); ``gcrm.geocode_cache`` remembers earlier answers. Whoever changes
+the reference (``gcrm import addresses|postcodes``) calls :func:`refresh_reference`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+__all__ = ["REFERENCE_VIEWS", "refresh_reference"]
+
+REFERENCE_VIEWS = ("address_streets", "address_postcodes", "address_localities")
+
+
+def refresh_reference(conn: Connection, *, changed: bool = True) -> None:
+    """Rebuild the street, postcode and locality indexes of the reference; when the
+    reference ``changed``, empty the cache too (its answers may be stale)."""
+    for view in REFERENCE_VIEWS:
+        conn.execute(text(f"REFRESH MATERIALIZED VIEW gcrm.{view}"))
+    if changed:
+        conn.execute(text("TRUNCATE gcrm.geocode_cache"))

@@ -1,0 +1,155 @@
+"""The importers' contracts: which columns each layer has, how it is checked and stored.
+
+One :class:`LayerSpec` per layer kind; the file importers, the in-memory importer and the
+OSM converter all read their columns from here, so they never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gcrm.core import BUILDING_USES, ZONE_CLASSES
+
+__all__ = ["LAYERS", "LayerSpec", "layer_spec"]
+
+_POINT = (
+    "CASE WHEN GeometryType(s.geom) = 'POINT' THEN s.geom "
+    "ELSE ST_PointOnSurface(ST_MakeValid(s.geom)) END"
+)
+_MULTIPOLYGON = "ST_Multi(ST_CollectionExtract(ST_MakeValid(s.geom), 3))"
+_LINESTRING = "s.geom"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """How one kind of layer is validated and loaded."""
+
+    kind: str
+    table: str
+    key: tuple[str, ...]
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    family: str | None = None  # Point / LineString / Polygon; None: a plain table
+    geom_sql: str = "s.geom"
+    numeric: tuple[str, ...] = ()
+    boolean: tuple[str, ...] = ()
+    lowercase: tuple[str, ...] = ()
+    allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    not_empty: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        """The layer's fields, in file order: required, then optional."""
+        return [*self.required, *self.optional]
+
+
+LAYERS: dict[str, LayerSpec] = {
+    "addresses": LayerSpec(
+        "addresses",
+        "gcrm.address_points",
+        key=("ref",),
+        required=("ref", "street", "housenumber"),
+        optional=("unit", "postcode", "city", "source"),
+        family="Point",
+        geom_sql=_POINT,
+        not_empty=("street", "housenumber"),
+    ),
+    "postcodes": LayerSpec(
+        "postcodes",
+        "gcrm.postcode_points",
+        key=("postcode",),
+        required=("postcode",),
+        optional=("city", "source"),
+        family="Point",
+        geom_sql=_POINT,
+    ),
+    "areas": LayerSpec(
+        "areas",
+        "gcrm.areas",
+        key=("level", "code"),
+        required=("level", "code", "name"),
+        optional=("parent_code", "derivation"),
+        family="Polygon",
+        geom_sql=_MULTIPOLYGON,
+        lowercase=("level",),
+        not_empty=("name",),
+    ),
+    "area-stats": LayerSpec(
+        "area-stats",
+        "gcrm.area_stats",
+        key=("level", "code", "measure"),
+        required=("level", "code", "measure", "value", "source", "vintage"),
+        optional=("method",),
+        numeric=("value",),
+        lowercase=("level", "measure"),
+        not_empty=("source", "vintage"),
+    ),
+    "roads": LayerSpec(
+        "roads",
+        "gcrm.roads",
+        key=("ref",),
+        required=("ref", "class"),
+        optional=("speed_kmh", "name", "oneway", "surface"),
+        family="LineString",
+        geom_sql=_LINESTRING,
+        numeric=("speed_kmh",),
+        boolean=("oneway",),
+        lowercase=("class",),
+        not_empty=("class",),
+    ),
+    "zones": LayerSpec(
+        "zones",
+        "gcrm.zones",
+        key=("ref",),
+        required=("ref", "class"),
+        optional=("landuse", "name"),
+        family="Polygon",
+        geom_sql=_MULTIPOLYGON,
+        lowercase=("class",),
+        allowed={"class": ZONE_CLASSES},
+    ),
+    "buildings": LayerSpec(
+        "buildings",
+        "gcrm.buildings",
+        key=("ref",),
+        required=("ref", "use"),
+        optional=("building", "levels", "residential"),
+        family="Polygon",
+        geom_sql=_MULTIPOLYGON,
+        numeric=("levels",),
+        boolean=("residential",),
+        lowercase=("use",),
+        allowed={"use": BUILDING_USES},
+    ),
+    "leads": LayerSpec(
+        "leads",
+        "gcrm.lead_records",
+        key=("external_id",),
+        required=("external_id", "name", "category_group", "category"),
+        optional=("street", "housenumber", "postcode", "city", "phone", "website", "source"),
+        family="Point",
+        geom_sql=_POINT,
+        lowercase=("category_group", "category"),
+        not_empty=("name", "category_group", "category"),
+    ),
+    "branches": LayerSpec(
+        "branches",
+        "gcrm.branches",
+        key=("code",),
+        required=("code", "name"),
+        optional=("street", "housenumber", "postcode", "city"),
+        family="Point",
+        geom_sql=_POINT,
+        not_empty=("name",),
+    ),
+}
+
+
+def layer_spec(kind: str) -> LayerSpec:
+    """The spec of layer ``kind``; a ValidationError naming the kinds otherwise."""
+    from gcrm.core import ValidationError
+
+    if kind not in LAYERS:
+        msg = f"layer kind {kind!r} unknown; expected one of {sorted(LAYERS)}"
+        raise ValidationError(msg)
+    return LAYERS[kind]
