@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 from sqlalchemy import Connection, text
 
+from gcrm.areas import PROFILE_MEASURES, profile_measures
 from gcrm.core import NotFoundError
 
 __all__ = [
@@ -200,29 +201,9 @@ def _static_measures(
     return out
 
 
-#: Area profile measures carried into the cube (``gcrm profiles`` has them all, with road length
-#: by class too).
-PROFILE_MEASURES = (
-    "area_km2",
-    "dwellings",
-    "businesses",
-    "buildings",
-    "road_km",
-    "building_density_per_km2",
-    "residential_floor_share",
-    "zoning_residential_share",
-    "zoning_commercial_share",
-    "zoning_industrial_share",
-    "zoning_mixed_share",
-    "zoning_other_share",
-)
-
-
 def _profile_measures(
     conn: Connection, area_ids: pd.Index
 ) -> dict[str, tuple[tuple[str], np.ndarray]]:
-    from gcrm.enrich.profiles import profile_measures
-
     long = profile_measures(conn)
     long = long[long["measure"].isin(PROFILE_MEASURES)]
     wide = long.assign(area=long["level"] + ":" + long["code"]).pivot_table(

@@ -1,5 +1,18 @@
-"""Enrichment: area codes at every level, zoning class and nearest road for every point."""
+"""Enrichment: the one writer of the ``*_enrichment`` tables.
 
+Area code at every level, zoning class, distance to the nearest business park, nearest road
+and drive time to the nearest branch, for every customer and lead.
+"""
+
+from gcrm.enrich.drive_times import DRIVE_TIME_STAGES, can_compute_drive_times, compute_drive_times
 from gcrm.enrich.points import ENTITIES, VECTOR_THRESHOLD, EnrichReport, enrich_points
 
-__all__ = ["ENTITIES", "VECTOR_THRESHOLD", "EnrichReport", "enrich_points"]
+__all__ = [
+    "DRIVE_TIME_STAGES",
+    "ENTITIES",
+    "VECTOR_THRESHOLD",
+    "EnrichReport",
+    "can_compute_drive_times",
+    "compute_drive_times",
+    "enrich_points",
+]

@@ -25,8 +25,8 @@ from typing import Literal
 from sqlalchemy import Connection, text
 
 from gcrm.core import POINT_ENTITIES, PointEntity, ValidationError, point_entity
+from gcrm.enrich.drive_times import can_compute_drive_times, compute_drive_times
 from gcrm.enrich.vector import enrich_vectorised
-from gcrm.routing.drive import can_compute_drive_times, compute_drive_times
 
 __all__ = ["ENTITIES", "STEP_NAMES", "VECTOR_THRESHOLD", "EnrichReport", "enrich_points"]
 

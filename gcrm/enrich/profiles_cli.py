@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from gcrm.areas import area_profiles
 from gcrm.clicontext import Context, pass_ctx
-from gcrm.enrich.profiles import PROFILE_FORMATS, area_profiles, export_profiles
+from gcrm.exports import PROFILE_FORMATS, export_profiles
 
 __all__ = ["profiles_command"]
 

@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 from gcrm.core import STORAGE_CRS, ValidationError
 from gcrm.routing.drive import ACCESS_SPEED_KMH, read_branch_points
 from gcrm.routing.graph import RoadGraph
-from gcrm.routing.store import read_road_graph
+from gcrm.routing.graph_store import read_road_graph
 
 __all__ = ["CATCHMENT_BUFFER_M", "branch_catchments", "catchment"]
 

@@ -60,7 +60,7 @@ def drive_times_command(ctx: Context, only_missing: bool, only: tuple[str, ...])
       gcrm drive-times
       gcrm drive-times --only-missing --only customers
     """
-    from gcrm.routing.drive import DRIVE_TIME_STAGES, compute_drive_times
+    from gcrm.enrich import DRIVE_TIME_STAGES, compute_drive_times
 
     entities = only or _ENTITIES
     total = 1 + len(entities) * (len(DRIVE_TIME_STAGES) - 1)
@@ -125,7 +125,7 @@ def catchments_command(ctx: Context, minutes: str, out: Path, map_out: Path | No
         gdf.to_file(out, driver=driver, engine="pyogrio")
         click.echo(f"{len(gdf)} catchments ({gdf['code'].nunique()} branches) written to {out}")
         if map_out is not None:
-            from gcrm.routing.catchment_map import make_catchment_map
+            from gcrm.maps.catchment_map import make_catchment_map
 
             make_catchment_map(conn, catchments=gdf, out=map_out)
             click.echo(f"map written to {map_out}")
@@ -166,8 +166,8 @@ def flows_command(
       gcrm flows --level district -o flows.csv
       gcrm flows --level postcode --period 2025 --weight revenue -o flows.xlsx --map flows.html
     """
-    from gcrm.maps.flows import make_flow_map
-    from gcrm.routing.flows import origin_destination_flows
+    from gcrm.areas import origin_destination_flows
+    from gcrm.maps.flow_map import make_flow_map
 
     suffix = _check_suffix(out, _FLOW_SUFFIXES, option="--out")
     with ctx.engine.connect() as conn:

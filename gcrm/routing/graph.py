@@ -27,7 +27,7 @@ from the road or, where missing or not positive, :data:`DEFAULT_SPEED_KMH` by cl
 A two-way road gives an edge each way; a ``oneway`` road only one, in the direction the line
 is drawn. Parallel edges keep the cheapest.
 
-This module builds the graph in memory; :mod:`gcrm.routing.store` reads it from PostGIS,
+This module builds the graph in memory; :mod:`gcrm.routing.graph_store` reads it from PostGIS,
 where it is stored once per roads import.
 """
 

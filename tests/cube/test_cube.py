@@ -184,7 +184,7 @@ def test_empty_database_cannot_build_a_cube(conn: Connection) -> None:
 
 
 def test_area_profiles_are_in_the_cube(cube: xr.Dataset, demo_conn: Connection) -> None:
-    from gcrm.enrich.profiles import area_profiles
+    from gcrm.areas import area_profiles
 
     profile = area_profiles(demo_conn, level="district").set_index("code")
     roads = select_measure(cube, "road_km", level="district")

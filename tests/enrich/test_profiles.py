@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
+from gcrm.areas import PROFILE_MEASURES, area_profiles, profile_measures
 from gcrm.clicontext import Context
-from gcrm.core import Settings, ValidationError
-from gcrm.enrich.profiles import PROFILE_MEASURES, area_profiles, profile_measures
+from gcrm.core import NotFoundError, Settings
 from gcrm.enrich.profiles_cli import profiles_command
 from gcrm.ingest import import_buildings
 from tests.enrich.world import build_world
@@ -87,7 +87,7 @@ def test_profile_measures_are_long_and_cover_every_level(conn: Connection, tmp_p
 
 def test_unknown_level_names_the_known_ones(conn: Connection, tmp_path: Path) -> None:
     build_world(conn, tmp_path)
-    with pytest.raises(ValidationError, match=r"level 'county' is not an area level.*\['zone'\]"):
+    with pytest.raises(NotFoundError, match=r"level 'county' is not an area level.*\['zone'\]"):
         area_profiles(conn, level="county")
 
 

@@ -11,21 +11,20 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
+from gcrm.areas import origin_destination_flows
 from gcrm.cli import cli
-from gcrm.core import NotFoundError, ValidationError
+from gcrm.core import NotFoundError, ValidationError, period_bounds
+from gcrm.enrich import compute_drive_times
 from gcrm.maps import external_references
 from gcrm.maps.data import read_areas, read_branches
-from gcrm.maps.flows import build_flow_map
+from gcrm.maps.flow_map import build_flow_map
 from gcrm.maps.offline import render_offline
 from gcrm.routing import (
     branch_catchments,
-    compute_drive_times,
     drive_times_to_branches,
-    origin_destination_flows,
+    read_branch_points,
     read_road_graph,
 )
-from gcrm.routing.drive import read_branch_points
-from gcrm.routing.flows import period_range
 from tests.conftest import Demo
 
 
@@ -130,7 +129,7 @@ def test_branch_catchments_grow_with_minutes(demo_conn: Connection) -> None:
 
 
 def _order_totals(conn: Connection, period: str | None) -> tuple[int, float, pd.Series]:
-    start, stop = period_range(period)
+    start, stop = period_bounds(period)
     where = "WHERE order_date >= :start AND order_date < :stop" if start else ""
     params = {"start": start, "stop": stop}
     orders, revenue = conn.execute(

@@ -3,7 +3,7 @@
 Each row is the record's own fields (for customers also how it was geocoded), its area at every
 level (``area_<level>`` and ``area_<level>_name``, levels in rank order), zoning, business park
 distance, nearest road, drive time, and the housing and building context of its finest area
-(from :func:`gcrm.enrich.profiles.area_profiles`).
+(from :func:`gcrm.areas.area_profiles`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from gcrm.core import ValidationError
-from gcrm.enrich.profiles import area_profiles
-from gcrm.leads.export import _tabular, export_leads, fit_columns, style_header
+from gcrm.areas import area_profiles, level_names
+from gcrm.core import ValidationError, parse_area_id
+from gcrm.io import ALL_FORMATS, check_suffix, write_frame
 from gcrm.store import read_geodataframe
 
 __all__ = ["ENTITY_COLUMNS", "EXPORT_FORMATS", "ENRICHMENT_COLUMNS", "export_points", "read_points"]
@@ -48,7 +48,7 @@ ENRICHMENT_COLUMNS = (
 )
 #: Profile figures of the finest area, written as ``area_<figure>``.
 CONTEXT_COLUMNS = ("dwellings", "building_density_per_km2", "residential_floor_share")
-EXPORT_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg")
+EXPORT_FORMATS = ALL_FORMATS
 _CUSTOMER_ONLY = ("segment", "status", "precision")
 
 
@@ -74,19 +74,13 @@ def read_points(
     if entity == "customers" and category:
         msg = "category filters leads; customers filter by segment, status, area or precision"
         raise ValidationError(msg)
-    levels = _levels(conn)
+    levels = level_names(conn)
     where, params = _where(
         levels, segment=segment, status=status, area=area, precision=precision, category=category
     )
     sql = _select(entity, levels) + (" WHERE " + " AND ".join(where) if where else "")
     gdf = read_geodataframe(conn, sql + " ORDER BY p.external_id", params)
     return _with_context(conn, gdf, levels)
-
-
-def _levels(conn: Connection) -> list[str]:
-    # Level names are checked by the schema (^[a-z][a-z0-9_]*$), so they can name columns.
-    rows = conn.execute(text("SELECT level FROM gcrm.area_levels ORDER BY rank, level"))
-    return [row[0] for row in rows]
 
 
 def _select(entity: str, levels: list[str]) -> str:
@@ -124,10 +118,7 @@ def _where(
             where.append(f"lower({column}) = ANY(:{name})")
             params[name] = [v.strip().lower() for v in values]
     if area is not None:
-        level, sep, code = area.partition(":")
-        if not sep or level not in levels or not code:
-            msg = f"area={area!r} is not LEVEL:CODE with a known level; levels are {levels}, e.g. {levels[0] if levels else 'district'}:D01"
-            raise ValidationError(msg)
+        level, code = parse_area_id(area, levels=levels)
         where.append("p.area_codes ->> :area_level = :area_code")
         params.update(area_level=level, area_code=code)
     return where, params
@@ -191,14 +182,7 @@ def export_points(
     >>> export_points(conn, entity="customers", path=Path("smb.xlsx"), segment=["smb"],
     ...               area="district:D03")  # doctest: +SKIP
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in EXPORT_FORMATS:
-        msg = (
-            f"path={str(path)!r} has extension {suffix or '(none)'!r}; "
-            f"{entity} export to {', '.join(EXPORT_FORMATS)}"
-        )
-        raise ValidationError(msg)
+    check_suffix(path, EXPORT_FORMATS)
     gdf = read_points(
         conn,
         entity=entity,
@@ -208,26 +192,4 @@ def export_points(
         precision=precision,
         category=category,
     )
-    if entity == "leads":
-        return export_leads(gdf, path)
-    return _write(gdf, path, layer=entity)
-
-
-def _write(gdf: gpd.GeoDataFrame, path: Path, *, layer: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".xlsx"):
-        table = _tabular(gdf)
-        if suffix == ".csv":
-            table.to_csv(path, index=False)
-            return path
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            sheet = layer.capitalize()
-            table.to_excel(writer, sheet_name=sheet, index=False)
-            style_header(writer.sheets[sheet])
-            fit_columns(writer.sheets[sheet], table)
-        return path
-    driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
-    gdf.to_file(path, driver=driver, layer=layer, engine="pyogrio")
-    return path
+    return write_frame(gdf, Path(path), layer=entity, formats=EXPORT_FORMATS)

@@ -17,27 +17,18 @@ One row per area, computed in set-based SQL (``profiles.sql``) next to the data:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.core import ZONE_CLASSES, ValidationError
-from gcrm.store import read_geodataframe
+from gcrm.areas.levels import check_level, level_names
+from gcrm.core import ZONE_CLASSES
+from gcrm.store import load_queries, read_geodataframe
 
-__all__ = [
-    "PROFILE_FORMATS",
-    "PROFILE_MEASURES",
-    "area_profiles",
-    "export_profiles",
-    "profile_measures",
-]
+__all__ = ["PROFILE_MEASURES", "area_profiles", "profile_measures"]
 
-_PROFILE_SQL, _ROADS_SQL, _ZONING_SQL = (
-    s.strip() for s in Path(__file__).with_name("profiles.sql").read_text().split(";;")
-)
+_SQL = load_queries(__package__, "profiles.sql")
 #: Profile columns that are static measures per area for the cube (``road_km_<class>`` too);
 #: population, households, leads, customers and penetration the cube has already.
 PROFILE_MEASURES = (
@@ -71,7 +62,7 @@ def area_profiles(conn: Connection, *, level: str) -> gpd.GeoDataFrame:
 
     Raises
     ------
-    ValidationError
+    NotFoundError
         When ``level`` is not a level of ``gcrm.area_levels``.
 
     Examples
@@ -79,11 +70,11 @@ def area_profiles(conn: Connection, *, level: str) -> gpd.GeoDataFrame:
     >>> profiles = area_profiles(conn, level="district")  # doctest: +SKIP
     >>> profiles[["code", "households", "buildings", "penetration"]]  # doctest: +SKIP
     """
-    _check_level(conn, level)
+    check_level(conn, level)
     params = {"level": level}
-    gdf = read_geodataframe(conn, _PROFILE_SQL, params)
-    roads = _wide(conn, _ROADS_SQL, params, value="km", prefix="road_km_", suffix="")
-    zoning = _wide(conn, _ZONING_SQL, params, value="share", prefix="zoning_", suffix="_share")
+    gdf = read_geodataframe(conn, _SQL["profile"], params)
+    roads = _wide(conn, _SQL["roads"], params, value="km", prefix="road_km_", suffix="")
+    zoning = _wide(conn, _SQL["zoning"], params, value="share", prefix="zoning_", suffix="_share")
     zoning = zoning.reindex(columns=[f"zoning_{c}_share" for c in ZONE_CLASSES], fill_value=0.0)
     gdf = gdf.join(roads.sum(axis=1).rename("road_km"), on="code")
     gdf = gdf.join(roads, on="code").join(zoning, on="code")
@@ -95,14 +86,6 @@ def area_profiles(conn: Connection, *, level: str) -> gpd.GeoDataFrame:
     market = households + gdf["businesses"].astype(float)
     gdf["market_share_approx"] = active / market.where(market > 0)
     return _ordered(gdf, road_columns=list(roads.columns))
-
-
-def _check_level(conn: Connection, level: str) -> None:
-    levels = conn.execute(text("SELECT level FROM gcrm.area_levels ORDER BY rank, level"))
-    known = [row[0] for row in levels]
-    if level not in known:
-        msg = f"level {level!r} is not an area level; expected one of {known} (gcrm import areas)"
-        raise ValidationError(msg)
 
 
 def _wide(
@@ -146,8 +129,7 @@ def profile_measures(conn: Connection, *, levels: list[str] | None = None) -> pd
         ``road_km_<class>``), ``value`` (float; NaN where unknown, e.g. no dwellings figure).
     """
     if levels is None:
-        rows = conn.execute(text("SELECT level FROM gcrm.area_levels ORDER BY rank, level"))
-        levels = [row[0] for row in rows]
+        levels = level_names(conn)
     frames = []
     for level in levels:  # a handful of levels: one set-based query batch each
         profile = pd.DataFrame(area_profiles(conn, level=level).drop(columns="geometry"))
@@ -158,54 +140,3 @@ def profile_measures(conn: Connection, *, levels: list[str] | None = None) -> pd
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
-
-
-#: File extensions :func:`export_profiles` writes.
-PROFILE_FORMATS = (".csv", ".xlsx", ".gpkg", ".geojson")
-
-
-def export_profiles(profiles: gpd.GeoDataFrame, path: Path) -> Path:
-    """Write area profiles: ``.csv`` / ``.xlsx`` (no geometry), ``.gpkg`` / ``.geojson``.
-
-    Parameters
-    ----------
-    profiles
-        From :func:`area_profiles`.
-    path
-        Target file; parent folders are created, an existing file is replaced. XLSX has a
-        bold, frozen header; the GeoPackage layer is ``profiles``.
-
-    Returns
-    -------
-    Path
-        ``path``.
-
-    Raises
-    ------
-    ValidationError
-        When the extension is not one of :data:`PROFILE_FORMATS`.
-    """
-    from gcrm.leads.export import fit_columns, style_header
-
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in PROFILE_FORMATS:
-        msg = (
-            f"path={str(path)!r} has extension {suffix or '(none)'!r}; "
-            f"area profiles export to {', '.join(PROFILE_FORMATS)}"
-        )
-        raise ValidationError(msg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    table = pd.DataFrame(profiles.drop(columns=profiles.geometry.name))
-    if suffix == ".csv":
-        table.to_csv(path, index=False)
-    elif suffix == ".xlsx":
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            table.to_excel(writer, sheet_name="Profiles", index=False)
-            style_header(writer.sheets["Profiles"])
-            fit_columns(writer.sheets["Profiles"], table)
-    else:
-        driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
-        profiles.to_file(path, driver=driver, layer="profiles", engine="pyogrio")
-    return path

@@ -1,7 +1,8 @@
--- Area profiles of one level (:level), set-based. Statements are separated by a double semicolon.
+-- Area profiles of one level (:level), set-based.
 -- Areas in m² and lengths in metres are measured on the spheroid (geography).
 
--- profile: one row per area with the housing, building, customer and lead figures.
+-- name: profile
+-- One row per area with the housing, building, customer and lead figures.
 WITH a AS (
     SELECT level, code, name, parent_code, geom, ST_Area(geom::geography) AS area_m2
     FROM gcrm.areas WHERE level = :level
@@ -52,21 +53,23 @@ LEFT JOIN stats s USING (code)
 LEFT JOIN bsum b USING (code)
 LEFT JOIN cust c USING (code)
 LEFT JOIN lead l USING (code)
-ORDER BY a.code;;
+ORDER BY a.code;
 
--- roads: km of road of each class inside each area (segments clipped to the area).
+-- name: roads
+-- Km of road of each class inside each area (segments clipped to the area).
 SELECT a.code, r.class,
     sum(ST_Length(ST_CollectionExtract(ST_Intersection(a.geom, r.geom), 2)::geography)) / 1000.0 AS km
 FROM gcrm.areas a
 JOIN gcrm.roads r ON ST_Intersects(a.geom, r.geom)
 WHERE a.level = :level
-GROUP BY a.code, r.class;;
+GROUP BY a.code, r.class;
 
--- zoning: share of each area covered by each zoning class (overlaps within a class once).
+-- name: zoning
+-- Share of each area covered by each zoning class (overlaps within a class once).
 SELECT a.code, z.class,
     ST_Area(ST_Union(ST_CollectionExtract(ST_Intersection(a.geom, z.geom), 3))::geography)
         / nullif(ST_Area(a.geom::geography), 0) AS share
 FROM gcrm.areas a
 JOIN gcrm.zones z ON ST_Intersects(a.geom, z.geom)
 WHERE a.level = :level
-GROUP BY a.code, a.geom, z.class
+GROUP BY a.code, a.geom, z.class;

@@ -54,7 +54,7 @@ def flow_lines(
 ) -> gpd.GeoDataFrame:
     """One line per flow with a known origin and branch, with ``width`` and ``colour``.
 
-    ``flows`` is :func:`gcrm.routing.origin_destination_flows`' frame; rows whose origin or
+    ``flows`` is :func:`gcrm.areas.origin_destination_flows`' frame; rows whose origin or
     branch is unknown have no line and are left out.
     """
     _check_weight(weight)
@@ -148,7 +148,7 @@ def build_flow_map(
     Parameters
     ----------
     flows
-        :func:`gcrm.routing.origin_destination_flows`' frame.
+        :func:`gcrm.areas.origin_destination_flows`' frame.
     areas
         The origin level's areas (:func:`gcrm.maps.read_areas`).
     branches
