@@ -7,8 +7,8 @@ from pathlib import Path
 import dash
 
 from dashboard.callbacks import register_callbacks
-from dashboard.data import DashboardData
 from dashboard.layout import build_layout
+from dashboard.sources import DashboardData
 from gcrm.api import create_api_blueprint
 from gcrm.core import Settings
 from gcrm.cube import load_cube

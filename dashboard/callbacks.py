@@ -1,4 +1,5 @@
-"""Callbacks: route inputs to :mod:`dashboard.data` and :mod:`dashboard.layout`, nothing more."""
+"""Callbacks: route inputs to :mod:`dashboard.view`, :mod:`dashboard.panels` and
+:mod:`dashboard.layout`, nothing more."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Any
 import dash
 from dash import Input, Output, State, ctx, no_update
 
-from dashboard import data as d
 from dashboard import layout as lay
+from dashboard import panels as p
+from dashboard import view as v
+from dashboard.sources import DashboardData
 from gcrm.cube import MEASURES
 
 __all__ = ["next_view", "register_callbacks"]
@@ -16,27 +19,27 @@ __all__ = ["next_view", "register_callbacks"]
 
 def next_view(
     trigger: str | None,
-    view: d.View,
+    view: v.View,
     *,
     level: str,
     click: dict[str, Any] | None,
-    data: d.DashboardData,
-) -> d.View:
+    data: DashboardData,
+) -> v.View:
     """The view after the control named ``trigger`` fired."""
     if trigger == "level":
-        return view if level == view["level"] else d.view_for_level(level)
+        return view if level == view["level"] else v.view_for_level(level)
     if trigger == "areas" and click:
-        return d.select_area(view, click.get("properties", {}).get("area") or click.get("id"))
+        return v.select_area(view, click.get("properties", {}).get("area") or click.get("id"))
     if trigger == "drill-down":
-        return d.drill_down(view, data.levels)
+        return v.drill_down(view, data.levels)
     if trigger == "go-up":
-        return d.go_up(view, data.cube)
+        return v.go_up(view, data.cube)
     if trigger == "clear-selection":
-        return d.select_area(view, None)
+        return v.select_area(view, None)
     return view
 
 
-def register_callbacks(app: dash.Dash, data: d.DashboardData) -> None:
+def register_callbacks(app: dash.Dash, data: DashboardData) -> None:
     """Attach every callback of the page to ``app``."""
     ds = data.cube
 
@@ -78,7 +81,7 @@ def register_callbacks(app: dash.Dash, data: d.DashboardData) -> None:
         Input("point-colour", "value"),
     )
     def point_colour(colour_by):  # type: ignore[no-untyped-def]
-        return d.point_hideout(colour_by), lay.point_legend(colour_by)
+        return p.point_hideout(colour_by), lay.point_legend(colour_by)
 
     @app.callback(
         Output("areas", "hideout"),
@@ -87,12 +90,13 @@ def register_callbacks(app: dash.Dash, data: d.DashboardData) -> None:
         Input("measure", "value"),
         Input("period", "value"),
         Input("segment", "value"),
+        Input("scheme", "value"),
     )
-    def choropleth(view, measure, period, segment):  # type: ignore[no-untyped-def]
-        values = d.measure_values(ds, view, measure=measure, period=period, segment=segment)
-        classes = d.classify(values)
-        title = f"{MEASURES[measure].label} · {d.period_label(period)}"
-        hideout = {"colors": d.area_colors(values, classes), "selected": view.get("selected")}
+    def choropleth(view, measure, period, segment, scheme):  # type: ignore[no-untyped-def]
+        values = p.view_values(ds, view, measure=measure, period=period, segment=segment)
+        classes = p.choropleth_classes(values, scheme=scheme)
+        title = f"{MEASURES[measure].label} · {p.period_label(period)}"
+        hideout = {"colors": p.area_colours(values, classes), "selected": view.get("selected")}
         return hideout, lay.legend(classes, title=title, measure=measure)
 
     @app.callback(
@@ -102,9 +106,9 @@ def register_callbacks(app: dash.Dash, data: d.DashboardData) -> None:
         Input("segment", "value"),
     )
     def kpis(view, period, segment):  # type: ignore[no-untyped-def]
-        values = d.kpi_values(ds, view, period=period, segment=segment)
-        scope = d.area_label(ds, d.scope_area(view), region_name=data.region_name)
-        return lay.kpi_row(d.kpi_cards(values), scope=scope)
+        values = p.kpi_values(ds, view, period=period, segment=segment)
+        scope = v.area_label(ds, v.scope_area(view), region_name=data.region_name)
+        return lay.kpi_row(p.kpi_cards(values), scope=scope)
 
     @app.callback(
         Output("chart-title", "children"),
@@ -114,7 +118,7 @@ def register_callbacks(app: dash.Dash, data: d.DashboardData) -> None:
         Input("segment", "value"),
     )
     def chart(view, measure, segment):  # type: ignore[no-untyped-def]
-        return d.series_figure(
+        return p.series_figure(
             ds, view, measure=measure, segment=segment, region_name=data.region_name
         )
 
@@ -127,11 +131,11 @@ def register_callbacks(app: dash.Dash, data: d.DashboardData) -> None:
         Input("segment", "value"),
     )
     def table(view, measure, period, segment):  # type: ignore[no-untyped-def]
-        level, parent, rows = d.table_rows(
+        level, parent, rows = p.table_rows(
             ds, view, data.levels, measure=measure, period=period, segment=segment
         )
-        where = d.area_label(ds, parent, region_name=data.region_name)
-        title = f"Top areas in {where} · {d.level_label(data.levels, level)}"
+        where = v.area_label(ds, parent, region_name=data.region_name)
+        title = f"Top areas in {where} · {v.level_label(data.levels, level)}"
         header = MEASURES[measure].label
         return title, lay.top_table(rows, value_header=header, selected=view.get("selected"))
 
@@ -143,9 +147,9 @@ def register_callbacks(app: dash.Dash, data: d.DashboardData) -> None:
         Input("view", "data"),
     )
     def selection(view):  # type: ignore[no-untyped-def]
-        crumbs = d.breadcrumb(view, ds, region_name=data.region_name)
+        crumbs = v.breadcrumb(view, ds, region_name=data.region_name)
         selected = view.get("selected")
-        name = d.area_label(ds, selected, region_name=data.region_name) if selected else None
-        can_drill = bool(selected) and d.child_level(data.levels, view["level"]) is not None
+        name = v.area_label(ds, selected, region_name=data.region_name) if selected else None
+        can_drill = bool(selected) and v.child_level(data.levels, view["level"]) is not None
         panel = lay.selection_panel(crumbs, selected=name)
         return panel, not can_drill, not view.get("parent"), not selected

@@ -8,7 +8,11 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
-from dashboard import data as d
+from dashboard import panels as p
+from dashboard import view as v
+from dashboard.sources import DashboardData
+from gcrm.maps import Classes
+from gcrm.maps.style import OSM_ATTRIBUTION
 
 __all__ = [
     "ATTRIBUTION",
@@ -20,7 +24,7 @@ __all__ = [
     "top_table",
 ]
 
-ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
+ATTRIBUTION = OSM_ATTRIBUTION
 MAP_STYLE = {"variable": "gcrm.areaStyle"}
 EMPTY: dict[str, Any] = {"type": "FeatureCollection", "features": []}
 #: Point layers and whether they are shown when the page opens.
@@ -35,18 +39,19 @@ def _dropdown(cid: str, options: list[dict[str, str]], value: str) -> dcc.Dropdo
     return dcc.Dropdown(id=cid, options=options, value=value, clearable=False, searchable=False)
 
 
-def sidebar(data: d.DashboardData, view: d.View) -> html.Aside:
-    """Controls (level, measure, period, segment) and the selection panel."""
+def sidebar(data: DashboardData, view: v.View) -> html.Aside:
+    """Controls (level, measure, period, segment, classes) and the selection panel."""
     ds = data.cube
     return html.Aside(
         [
             html.H2("View", className="sidebar-title"),
             _control(
-                "Area level", _dropdown("level", d.level_options(data.levels, ds), view["level"])
+                "Area level", _dropdown("level", v.level_options(data.levels, ds), view["level"])
             ),
-            _control("Measure", _dropdown("measure", d.measure_options(), "revenue")),
-            _control("Period", _dropdown("period", d.period_options(ds), "all")),
-            _control("Segment", _dropdown("segment", d.segment_options(ds), "all")),
+            _control("Measure", _dropdown("measure", p.measure_options(), "revenue")),
+            _control("Period", _dropdown("period", p.period_options(ds), "all")),
+            _control("Segment", _dropdown("segment", p.segment_options(ds), "all")),
+            _control("Classes", _dropdown("scheme", p.scheme_options(), "quantiles")),
             _control(
                 "Points (clustered)",
                 dcc.Checklist(
@@ -61,7 +66,7 @@ def sidebar(data: d.DashboardData, view: d.View) -> html.Aside:
                 "Colour customers by",
                 dcc.RadioItems(
                     id="point-colour",
-                    options=d.point_colour_options(),
+                    options=p.point_colour_options(),
                     value="none",
                     className="checklist",
                     labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
@@ -86,7 +91,7 @@ def sidebar(data: d.DashboardData, view: d.View) -> html.Aside:
     )
 
 
-def _map(data: d.DashboardData, view: d.View) -> dl.Map:
+def _map(data: DashboardData, view: v.View) -> dl.Map:
     areas = dl.GeoJSON(
         id="areas",
         data=data.view_geometry(view),
@@ -105,7 +110,7 @@ def _map(data: d.DashboardData, view: d.View) -> dl.Map:
             superClusterOptions={"radius": 60, "maxZoom": 17},
             pointToLayer={"variable": "gcrm.pointToLayer"},
             clusterToLayer={"variable": "gcrm.clusterToLayer"},
-            hideout=d.point_hideout("none") if kind == "customers" else {"kind": kind},
+            hideout=p.point_hideout("none") if kind == "customers" else {"kind": kind},
         )
         for kind in POINT_LAYERS
     ]
@@ -125,14 +130,14 @@ def _map(data: d.DashboardData, view: d.View) -> dl.Map:
     )
 
 
-def legend(classes: d.Classes, *, title: str, measure: str) -> list[Any]:
+def legend(classes: Classes, *, title: str, measure: str) -> list[Any]:
     """Legend children: a title and one swatch row per class."""
     rows = [
         html.Div(
             [html.Span(className="swatch", style={"backgroundColor": color}), html.Span(text)],
             className="legend-row",
         )
-        for color, text in d.legend_items(classes, measure=measure)
+        for color, text in p.legend_items(classes, measure=measure)
     ]
     return [html.Div(title, id="legend-title", className="legend-title"), *rows]
 
@@ -144,7 +149,7 @@ def point_legend(colour_by: str) -> list[Any]:
             [html.Span(className="swatch dot", style={"backgroundColor": color}), html.Span(text)],
             className="legend-row",
         )
-        for color, text in d.point_legend_items(colour_by)
+        for color, text in p.point_legend_items(colour_by)
     ]
     title = "Customers by geocode precision" if colour_by == "precision" else "Points"
     return [html.Div(title, id="point-legend-title", className="legend-title"), *rows]
@@ -203,9 +208,9 @@ def selection_panel(crumbs: Sequence[tuple[str | None, str]], *, selected: str |
     ]
 
 
-def build_layout(data: d.DashboardData) -> html.Div:
+def build_layout(data: DashboardData) -> html.Div:
     """The whole page, opened on the coarsest level of the region."""
-    view = d.initial_view(data.levels, data.cube)
+    view = v.initial_view(data.levels, data.cube)
     return html.Div(
         [
             dcc.Store(id="view", data=view),

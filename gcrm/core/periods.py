@@ -23,12 +23,19 @@ PERIOD_HELP = "YYYY, YYYY-Qn or YYYY-MM (e.g. 2025, 2025-Q1, 2025-03)"
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?$")
 
 
+Grain = Literal["year", "quarter", "month", "range"]
+
+
 @dataclass(frozen=True)
 class Period:
-    """A period: its label and its dates, ``start`` inclusive and ``stop`` exclusive."""
+    """A period: its label and its dates, ``start`` inclusive and ``stop`` exclusive.
+
+    ``grain`` is ``"range"`` for a span of months that is not one year, quarter or month
+    (the whole range of a cube, for instance).
+    """
 
     label: str
-    grain: Literal["year", "quarter", "month"]
+    grain: Grain
     start: dt.date
     stop: dt.date
 
@@ -51,7 +58,7 @@ def parse_period(period: str) -> Period:
         msg = f"period {period!r} is not a period; use {PERIOD_HELP}"
         raise ValidationError(msg)
     year = int(match["year"])
-    grain: Literal["year", "quarter", "month"]
+    grain: Grain
     if match["quarter"]:
         grain, first, months = "quarter", 3 * int(match["quarter"]) - 2, 3
     elif match["month"]:

@@ -1,6 +1,7 @@
-"""Region cubes: xarray Datasets of area x month x segment, built from PostGIS."""
+"""Region cubes: xarray Datasets of area x month x segment, built from PostGIS, saved as
+Zarr, sliced, rolled up and drilled with labelled operations."""
 
-from gcrm.cube.build import build_region_cube, load_cube, save_cube
+from gcrm.cube.build import FLOW_MEASURES, STATIC_MEASURES, STOCK_MEASURES, build_region_cube
 from gcrm.cube.ops import (
     MEASURES,
     Measure,
@@ -11,9 +12,13 @@ from gcrm.cube.ops import (
     select_measure,
     time_series,
 )
+from gcrm.cube.persist import load_cube, save_cube
 
 __all__ = [
+    "FLOW_MEASURES",
     "MEASURES",
+    "STATIC_MEASURES",
+    "STOCK_MEASURES",
     "Measure",
     "build_region_cube",
     "children",

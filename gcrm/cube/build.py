@@ -1,11 +1,9 @@
-"""Building the region cube from PostGIS, and saving/loading it (Zarr)."""
+"""Building the region cube from PostGIS: area x month x segment, every level at once."""
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +11,8 @@ import xarray as xr
 from sqlalchemy import Connection, text
 
 from gcrm.areas import PROFILE_MEASURES, profile_measures
-from gcrm.core import NotFoundError
+from gcrm.core import PRECISIONS, NotFoundError
+from gcrm.store import load_queries
 
 __all__ = [
     "FLOW_MEASURES",
@@ -21,28 +20,15 @@ __all__ = [
     "STOCK_MEASURES",
     "STATIC_MEASURES",
     "build_region_cube",
-    "load_cube",
-    "save_cube",
 ]
 
 FLOW_MEASURES = ("new", "churned", "revenue", "orders")
 STOCK_MEASURES = ("customers", "active")
 STATIC_MEASURES = ("leads", "population", "households")
-PRECISION_LEVELS = ("rooftop", "interpolated", "street", "postcode", "locality", "none")
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL (demo region); gcrm estimates where labelled"
 
 
-def _queries() -> dict[str, str]:
-    raw = Path(__file__).with_name("cube.sql").read_text()
-    out = {}
-    for chunk in raw.split(";;"):
-        m = re.search(r"--\s*name:\s*(\w+)", chunk)
-        if m:
-            out[m.group(1)] = chunk
-    return out
-
-
-_SQL = _queries()
+_SQL = load_queries(__package__, "cube.sql")
 
 
 def _frame(conn: Connection, name: str) -> pd.DataFrame:
@@ -159,7 +145,7 @@ def build_region_cube(
             "area": np.asarray(area_ids, dtype=object),
             "month": months.values,
             "segment": np.asarray(segments, dtype=object),
-            "precision": np.asarray(PRECISION_LEVELS, dtype=object),
+            "precision": np.asarray(PRECISIONS, dtype=object),
             "level": ("area", areas["level"].to_numpy(object)),
             "code": ("area", areas["code"].to_numpy(object)),
             "name": ("area", areas["name"].to_numpy(object)),
@@ -215,38 +201,11 @@ def _profile_measures(
 
 def _precision_counts(conn: Connection, area_ids: pd.Index) -> np.ndarray:
     frame = _frame(conn, "precision")
-    out = np.zeros((len(area_ids), len(PRECISION_LEVELS)), dtype=np.int64)
+    out = np.zeros((len(area_ids), len(PRECISIONS)), dtype=np.int64)
     if frame.empty:
         return out
     a = area_ids.get_indexer(frame["level"] + ":" + frame["code"])
-    p = pd.Index(PRECISION_LEVELS).get_indexer(frame["precision"])
+    p = pd.Index(PRECISIONS).get_indexer(frame["precision"])
     ok = (a >= 0) & (p >= 0)
     np.add.at(out, (a[ok], p[ok]), frame["n"].to_numpy(np.int64)[ok])
     return out
-
-
-def save_cube(ds: xr.Dataset, path: Path) -> Path:
-    """Write the cube to a Zarr store at ``path`` (replacing it)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds.to_zarr(path, mode="w", consolidated=False)
-    return path
-
-
-def load_cube(path: Path) -> xr.Dataset:
-    """Load a cube written by :func:`save_cube` into memory.
-
-    Raises
-    ------
-    NotFoundError
-        When there is no cube at ``path``.
-    """
-    path = Path(path)
-    if not path.exists():
-        msg = f"no cube at {str(path)!r}; build it with `gcrm cube build`"
-        raise NotFoundError(msg)
-    ds = xr.open_zarr(path, consolidated=False).load()
-    # Zarr hands strings back as numpy StringDType; pandas-friendly objects are easier downstream.
-    for name in ("area", "segment", "precision", "level", "code", "name", "parent"):
-        ds[name] = ds[name].astype(object)
-    return ds

@@ -9,8 +9,8 @@ import click
 import pandas as pd
 
 from gcrm.clicontext import Context, pass_ctx
-from gcrm.cube.build import build_region_cube, load_cube, save_cube
-from gcrm.cube.ops import MEASURES, select_measure, time_series
+from gcrm.cube import build_region_cube, load_cube, save_cube
+from gcrm.cube import MEASURES, select_measure, time_series
 
 __all__ = ["cube", "format_table"]
 

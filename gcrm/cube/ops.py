@@ -4,18 +4,23 @@ drill from an area to its children. Derived measures are recomputed, never summe
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gcrm.core import NotFoundError, ValidationError
-from gcrm.cube.build import FLOW_MEASURES, PROFILE_MEASURES, STATIC_MEASURES, STOCK_MEASURES
+from gcrm.areas import PROFILE_MEASURES
+from gcrm.core import (
+    APPROXIMATE_PRECISIONS,
+    NotFoundError,
+    ValidationError,
+    is_all,
+    parse_period,
+)
+from gcrm.cube.build import FLOW_MEASURES, STATIC_MEASURES, STOCK_MEASURES
 
 __all__ = [
-    "APPROXIMATE_PRECISIONS",
     "MEASURES",
     "Measure",
     "children",
@@ -65,12 +70,6 @@ MEASURES: dict[str, Measure] = {
     "zoning_mixed_share": Measure("Zoned mixed (share of area)", "ratio", "share"),
     "zoning_other_share": Measure("Zoned other (share of area)", "ratio", "share"),
 }
-#: Geocode precisions that place a customer only approximately.
-APPROXIMATE_PRECISIONS = ("street", "postcode", "locality")
-
-_YEAR = re.compile(r"^(\d{4})$")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def _check_measure(measure: str) -> Measure:
@@ -102,17 +101,10 @@ def periods(ds: xr.Dataset) -> list[str]:
 
 def _period_mask(ds: xr.Dataset, period: str | None) -> np.ndarray:
     months = pd.DatetimeIndex(ds["month"].values)
-    if period is None or period in ("", "all"):
+    if is_all(period):
         return np.ones(len(months), dtype=bool)
-    if m := _YEAR.match(period):
-        mask = months.year == int(m.group(1))
-    elif m := _QUARTER.match(period):
-        mask = (months.year == int(m.group(1))) & (months.quarter == int(m.group(2)))
-    elif m := _MONTH.match(period):
-        mask = (months.year == int(m.group(1))) & (months.month == int(m.group(2)))
-    else:
-        msg = f"period {period!r} is not a period; use YYYY, YYYY-Qn or YYYY-MM (e.g. 2025, 2025-Q1, 2025-03)"
-        raise ValidationError(msg)
+    span = parse_period(str(period))
+    mask = (months >= pd.Timestamp(span.start)) & (months < pd.Timestamp(span.stop))
     if not mask.any():
         first, last = months[0].strftime("%Y-%m"), months[-1].strftime("%Y-%m")
         msg = f"period {period!r} is outside the cube, which covers {first} to {last}"

@@ -1,4 +1,4 @@
-"""An offline folium map of branch catchments (drawn with gcrm.maps' layers and assets)."""
+"""An offline folium map of branch drive-time catchments."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ import folium
 import geopandas as gpd
 from sqlalchemy import Connection
 
-from gcrm.maps.data import read_branches
-from gcrm.maps.layers import (
-    OSM_ATTRIBUTION,
-    SEQUENTIAL_PALETTE,
-    Attribution,
-    Legend,
-    add_branch_layer,
-)
+from gcrm.maps.folium_layers import Attribution, Legend, add_branch_layer
 from gcrm.maps.offline import save_offline
+from gcrm.maps.sources import read_branches
+from gcrm.maps.style import OSM_ATTRIBUTION, SEQUENTIAL_PALETTE
 
 __all__ = ["build_catchment_map", "make_catchment_map"]
 

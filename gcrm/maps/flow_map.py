@@ -20,16 +20,10 @@ import shapely
 from sqlalchemy import Connection
 
 from gcrm.core import STORAGE_CRS, ValidationError
-from gcrm.maps.data import read_areas, read_branches
-from gcrm.maps.layers import (
-    OSM_ATTRIBUTION,
-    Attribution,
-    Legend,
-    add_branch_layer,
-    categorical_colours,
-    format_value,
-)
+from gcrm.maps.folium_layers import Attribution, Legend, add_branch_layer
 from gcrm.maps.offline import save_offline
+from gcrm.maps.sources import read_areas, read_branches
+from gcrm.maps.style import OSM_ATTRIBUTION, categorical_colours, format_value
 
 __all__ = ["FLOW_WEIGHTS", "build_flow_map", "flow_lines", "make_flow_map"]
 
@@ -152,7 +146,7 @@ def build_flow_map(
     areas
         The origin level's areas (:func:`gcrm.maps.read_areas`).
     branches
-        Branch points with ``code`` and ``name`` (:func:`gcrm.maps.data.read_branches`).
+        Branch points with ``code`` and ``name`` (:func:`gcrm.maps.read_branches`).
     weight
         ``"customers"`` or ``"revenue"``: what line width shows.
     title

@@ -8,27 +8,32 @@ from typing import TYPE_CHECKING, Literal
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from gcrm.core import NotFoundError, ValidationError
-from gcrm.maps.data import read_areas, read_branches, read_customer_points, read_lead_points
-from gcrm.maps.layers import (
-    LEAD_COLOUR,
-    OTHER_COLOUR,
-    PRECISION_COLOURS,
-    STATUS_COLOURS,
+from gcrm.core import NotFoundError, ValidationError, check_precisions
+from gcrm.cube import MEASURES, select_measure
+from gcrm.maps.classify import Classes, classify_values
+from gcrm.maps.folium_layers import (
     Attribution,
     Legend,
     add_area_layer,
     add_branch_layer,
     add_point_cluster,
-    categorical_colours,
-    class_breaks,
-    classify,
-    format_value,
 )
 from gcrm.maps.offline import save_offline
+from gcrm.maps.sources import read_areas, read_branches, read_customer_points, read_lead_points
+from gcrm.maps.style import (
+    BRANCH_COLOUR,
+    LEAD_COLOUR,
+    NO_DATA_COLOUR,
+    OTHER_COLOUR,
+    PRECISION_COLOURS,
+    STATUS_COLOURS,
+    categorical_colours,
+    format_value,
+)
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -59,8 +64,6 @@ def measure_values(
     segment: str | None = None,
 ) -> tuple[pd.Series, str, str]:
     """Values of ``measure`` per area id of ``level``, with the measure's label and unit."""
-    from gcrm.cube import MEASURES, select_measure
-
     values = select_measure(cube, measure, level=level, period=period, segment=segment)
     spec = MEASURES[measure]
     return values, spec.label, spec.unit or ""
@@ -85,13 +88,16 @@ def _choropleth(
     title: str,
     unit: str,
     highlight: str | None = None,
+    scheme: str = "quantiles",
 ) -> tuple[str, list[tuple[str, str]]]:
     aligned = (
         pd.Series(float("nan"), index=areas["area_id"])
         if values is None
         else values.reindex(areas["area_id"]).astype(float)
     )
-    fill, entries = classify(aligned, class_breaks(aligned))
+    classes = classify_values(aligned, scheme=scheme)
+    fill = classes.colours_for(aligned)
+    entries = _legend_entries(classes, aligned)
     labelled = areas.assign(value=[format_value(v, unit=unit) for v in aligned])
     add_area_layer(
         m,
@@ -104,27 +110,12 @@ def _choropleth(
     return title, entries
 
 
-def _check_precisions(precisions: Sequence[str] | None) -> tuple[str, ...] | None:
-    """``precisions`` validated against the geocoder's ladder (``None``: every precision).
-
-    Raises
-    ------
-    ValidationError
-        When a precision is not one of :data:`gcrm.ingest.PRECISIONS`, or none is given.
-    """
-    from gcrm.core import PRECISIONS
-
-    if precisions is None:
-        return None
-    wanted = tuple(dict.fromkeys(p.strip().lower() for p in precisions if p.strip()))
-    unknown = [p for p in wanted if p not in PRECISIONS]
-    if unknown or not wanted:
-        msg = (
-            f"precisions={list(precisions)!r} has {unknown or 'nothing'}; use some of "
-            f"{list(PRECISIONS)}, e.g. rooftop,interpolated"
-        )
-        raise ValidationError(msg)
-    return wanted
+def _legend_entries(classes: Classes, values: pd.Series) -> list[tuple[str, str]]:
+    """The classes' ranges, plus "no data" when some area has none."""
+    entries = classes.legend()
+    if not np.isfinite(values.to_numpy(dtype=float)).all():
+        entries.append((NO_DATA_COLOUR, "no data"))
+    return entries
 
 
 def _add_customers(
@@ -154,7 +145,7 @@ def _add_leads(m: folium.Map, leads: gpd.GeoDataFrame) -> list:
     add_point_cluster(
         m, leads, colour=colour, label=label, name=f"Leads ({len(leads)})", show=False, radius=5
     )
-    return [("Points", [(LEAD_COLOUR, "lead"), ("#252525", "branch")])]
+    return [("Points", [(LEAD_COLOUR, "lead"), (BRANCH_COLOUR, "branch")])]
 
 
 def build_region_map(
@@ -167,9 +158,10 @@ def build_region_map(
     segment: str | None = None,
     colour_points_by: PointColour = "status",
     precisions: Sequence[str] | None = None,
+    scheme: str = "quantiles",
 ) -> folium.Map:
     """Build the region map (see :func:`make_region_map`) without saving it."""
-    wanted = _check_precisions(precisions)
+    wanted = None if precisions is None else check_precisions(precisions)
     if colour_points_by not in _POINT_COLOURS:
         msg = (
             f"colour_points_by={colour_points_by!r} is not supported; "
@@ -185,7 +177,7 @@ def build_region_map(
             cube, measure=measure, level=level, period=period, segment=segment
         )
         title = f"{label}, {period or 'all months'}, {segment or 'all segments'}"
-    legend = [_choropleth(m, areas, values=values, title=title, unit=unit)]
+    legend = [_choropleth(m, areas, values=values, title=title, unit=unit, scheme=scheme)]
     legend += _add_customers(
         m,
         read_customer_points(conn, segment=segment, precisions=wanted),
@@ -210,11 +202,12 @@ def make_region_map(
     segment: str | None = None,
     colour_points_by: PointColour = "status",
     precisions: Sequence[str] | None = None,
+    scheme: str = "quantiles",
     out: Path,
 ) -> Path:
     """Write a standalone, offline HTML map of one area level.
 
-    The areas of ``level`` are filled by ``measure`` (quantile classes), with customers
+    The areas of ``level`` are filled by ``measure`` (classes by ``scheme``), with customers
     (clustered circles coloured by status or geocode precision), leads (a clustered layer,
     hidden at first), branches, a legend, a layer control and the OpenStreetMap attribution.
     There are no basemap tiles and every script and stylesheet is inlined, so the file opens
@@ -239,6 +232,9 @@ def make_region_map(
     precisions
         Draw only customers geocoded at these precisions (e.g. ``["rooftop",
         "interpolated"]``); ``None`` draws every geocoded customer.
+    scheme
+        How values are classed: ``"quantiles"``, ``"natural_breaks"`` or
+        ``"equal_interval"`` (:data:`gcrm.maps.classify.SCHEMES`).
     out
         Path of the HTML file to write; parent folders are created.
 
@@ -264,6 +260,7 @@ def make_region_map(
         segment=segment,
         colour_points_by=colour_points_by,
         precisions=precisions,
+        scheme=scheme,
     )
     return save_offline(m, out)
 
@@ -292,7 +289,7 @@ def build_territory_map(
     title
         Name of ``values`` in the legend and tooltips.
     unit
-        Unit of ``values`` (see :func:`gcrm.maps.layers.format_value`).
+        Unit of ``values`` (see :func:`gcrm.maps.format_value`).
     territories
         Territory name indexed by area id: areas are coloured by territory instead
         (when several areas make one territory). Exclusive with ``values``.

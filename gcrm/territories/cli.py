@@ -9,7 +9,7 @@ import click
 import pandas as pd
 
 from gcrm.cube import load_cube
-from gcrm.maps.layers import format_value
+from gcrm.maps import format_value
 from gcrm.territories.kpis import KPIS
 from gcrm.territories.report import build_territory_report
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,7 +9,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.core import ValidationError
+from gcrm.core import PRECISIONS, Period, is_all, parse_period
+from gcrm.cube import select_measure
+from gcrm.store import load_queries
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -19,7 +20,6 @@ __all__ = [
     "KPIS",
     "PRECISION_KPIS",
     "Kpi",
-    "Period",
     "monthly_series",
     "resolve_period",
     "territory_kpis",
@@ -54,37 +54,22 @@ KPIS: dict[str, Kpi] = {
 #: Customers by geocode precision, best first: how far each territory's numbers can be
 #: trusted. Counted over every customer on file (the cube's ``customers_by_precision``).
 PRECISION_KPIS: dict[str, Kpi] = {
-    f"precision_{p}": Kpi(f"Precision: {p}", "count")
-    for p in ("rooftop", "interpolated", "street", "postcode", "locality", "none")
+    f"precision_{p}": Kpi(f"Precision: {p}", "count") for p in PRECISIONS
 }
 KPIS.update(PRECISION_KPIS)
 _CUBE_MEASURES = [k for k in KPIS if k != "churn_rate" and k not in PRECISION_KPIS]
-_PERIOD_RE = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
-
-
-@dataclass(frozen=True)
-class Period:
-    """A reporting period: its label and its dates, ``start`` inclusive, ``end`` exclusive."""
-
-    label: str
-    start: pd.Timestamp
-    end: pd.Timestamp
+_SQL = load_queries(__package__, "kpis.sql")
 
 
 def resolve_period(cube: xr.Dataset, period: str | None) -> Period:
-    """The dates of ``period`` (``"2025-03"``, ``"2025-Q1"``, ``"2025"``; None = whole cube)."""
+    """The dates of ``period`` (``"2025-03"``, ``"2025-Q1"``, ``"2025"``); for None (or
+    ``"all"``) the whole range of ``cube``, labelled ``"2024-01 – 2025-12"``."""
+    if not is_all(period):
+        return parse_period(str(period))
     months = pd.DatetimeIndex(cube["month"].to_numpy())
-    if period is None:
-        start, end = months.min(), months.max() + pd.offsets.MonthBegin(1)
-        return Period(f"{start:%Y-%m} – {months.max():%Y-%m}", start, end)
-    match = _PERIOD_RE.match(period)
-    if match is None:
-        msg = f"period={period!r} is not a period; use e.g. '2025-03', '2025-Q1' or '2025'"
-        raise ValidationError(msg)
-    freq = "M" if match["month"] else "Q" if match["quarter"] else "Y"
-    span = pd.Period(period, freq=freq)
-    start = span.start_time.normalize()
-    return Period(period, start, (span + 1).start_time.normalize())
+    first, last = months.min(), months.max()
+    stop = (last + pd.offsets.MonthBegin(1)).date()
+    return Period(f"{first:%Y-%m} – {last:%Y-%m}", "range", first.date(), stop)
 
 
 def territory_kpis(cube: xr.Dataset, *, level: str, period: str | None = None) -> pd.DataFrame:
@@ -93,8 +78,6 @@ def territory_kpis(cube: xr.Dataset, *, level: str, period: str | None = None) -
     Flows (revenue, orders, churned, ...) are summed over the period and stocks (customers,
     active) taken at its last month, by :func:`gcrm.cube.select_measure`.
     """
-    from gcrm.cube import select_measure
-
     values = {m: select_measure(cube, m, level=level, period=period) for m in _CUBE_MEASURES}
     frame = pd.DataFrame(values).astype(float)
     areas = cube["area"].to_index()
@@ -148,30 +131,12 @@ def monthly_series(
 ) -> dict[str, pd.DataFrame]:
     """Per measure, a frame of month x area (segments summed) over ``period``."""
     months = pd.DatetimeIndex(cube["month"].to_numpy())
-    keep = (months >= period.start) & (months < period.end)
+    keep = (months >= pd.Timestamp(period.start)) & (months < pd.Timestamp(period.stop))
     out = {}
     for measure in measures:
         da = cube[measure].sel(area=area_ids).isel(month=np.flatnonzero(keep)).sum("segment")
         out[measure] = da.transpose("month", "area").to_pandas()
     return out
-
-
-_TOP_SQL = """
-WITH spend AS (
-    SELECT c.area_codes ->> :level AS code, c.external_id, c.name, c.segment, c.status,
-           sum(o.amount)::double precision AS revenue, count(*) AS orders
-    FROM gcrm.orders AS o
-    JOIN gcrm.customers AS c ON c.external_id = o.customer_external_id
-    WHERE o.order_date >= :start AND o.order_date < :end
-      AND c.area_codes ->> :level IS NOT NULL
-    GROUP BY 1, 2, 3, 4, 5
-)
-SELECT code, rank, external_id, name, segment, status, revenue, orders
-FROM (SELECT *, row_number() OVER (PARTITION BY code ORDER BY revenue DESC, external_id) AS rank
-      FROM spend) AS ranked
-WHERE rank <= :n
-ORDER BY code, rank
-"""
 
 
 def top_customers(conn: Connection, *, level: str, period: Period, n: int = 10) -> pd.DataFrame:
@@ -180,8 +145,8 @@ def top_customers(conn: Connection, *, level: str, period: Period, n: int = 10) 
     Columns: code, rank, external_id, name, segment, status, revenue, orders.
     """
     result = conn.execute(
-        text(_TOP_SQL),
-        {"level": level, "start": period.start.date(), "end": period.end.date(), "n": n},
+        text(_SQL["top_customers"]),
+        {"level": level, "start": period.start, "end": period.stop, "n": n},
     )
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     return frame.astype({"rank": int, "revenue": float, "orders": int})

@@ -11,12 +11,10 @@ import pandas as pd
 from branca.element import Element
 from sqlalchemy import Connection
 
-from gcrm.core import NotFoundError, ValidationError
-from gcrm.maps import build_territory_map, save_offline
-from gcrm.maps.layers import format_value
+from gcrm.core import NotFoundError, Period, ValidationError
+from gcrm.maps import build_territory_map, format_value, save_offline
 from gcrm.territories.kpis import (
     KPIS,
-    Period,
     monthly_series,
     resolve_period,
     territory_kpis,

@@ -14,8 +14,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.wait import WebDriverWait
 
 from dashboard import create_app
-from dashboard.data import format_value
 from gcrm.cube import load_cube, select_measure
+from gcrm.maps import format_value
 
 pytestmark = pytest.mark.browser
 

@@ -4,140 +4,104 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import pandas as pd
 import pytest
 import xarray as xr
 from sqlalchemy import Connection, text
 
-from dashboard import data as d
+from dashboard import panels as p
+from dashboard import view as v
+from dashboard.sources import filter_features
+from gcrm.areas import AreaLevel
 from gcrm.core import NotFoundError, ValidationError
+from gcrm.maps import area_geojson, point_geojson
+from gcrm.maps.style import CUSTOMER_COLOUR
 
 LEVELS = [
-    d.AreaLevel("district", None, 1, "District"),
-    d.AreaLevel("postcode", None, 1, "Postcode"),
-    d.AreaLevel("hex", "district", 2, "Hexagon"),
+    AreaLevel("district", None, 1, "District"),
+    AreaLevel("postcode", None, 1, "Postcode"),
+    AreaLevel("hex", "district", 2, "Hexagon"),
 ]
-
-
-# ------------------------------------------------------------------ classes and colours
-
-
-def test_classify_quantiles_spread_over_palette() -> None:
-    values = pd.Series(np.arange(1.0, 11.0), index=[f"district:{i}" for i in range(10)])
-    classes = d.classify(values, n_classes=5)
-    assert classes.breaks[0] == 1.0 and classes.breaks[-1] == 10.0
-    assert classes.colors == d.PALETTE
-    colors = d.area_colors(values, classes)
-    assert colors["district:0"] == d.PALETTE[0]
-    assert colors["district:9"] == d.PALETTE[-1]
-
-
-def test_classify_keeps_nan_out_and_colours_it_as_no_data() -> None:
-    values = pd.Series([1.0, np.nan, 3.0], index=["a", "b", "c"])
-    classes = d.classify(values, n_classes=2)
-    assert d.area_colors(values, classes)["b"] == d.NO_DATA_COLOR
-    assert d.area_colors(values, classes)["c"] == d.PALETTE[-1]
-
-
-def test_classify_constant_values_make_one_class() -> None:
-    classes = d.classify(pd.Series([2.0, 2.0]), n_classes=5)
-    assert len(classes.colors) == 1
-    assert classes.color_of(2.0) == classes.colors[0]
-
-
-def test_classify_rejects_more_classes_than_colours() -> None:
-    with pytest.raises(ValidationError, match="n_classes=9"):
-        d.classify(pd.Series([1.0]), n_classes=9)
-
-
-@pytest.mark.parametrize(
-    ("value", "unit", "expected"),
-    [(1234.4, "EUR", "€1,234"), (0.1234, "share", "12.3%"), (12.0, "", "12"), (math.nan, "", "–")],
-)
-def test_format_value(value: float, unit: str, expected: str) -> None:
-    assert d.format_value(value, unit=unit) == expected
 
 
 # ------------------------------------------------------------------ view state
 
 
 def test_view_transitions_drill_down_and_back_up(cube: xr.Dataset) -> None:
-    view = d.initial_view(LEVELS, cube)
+    view = v.initial_view(LEVELS, cube)
     assert view == {"level": "district", "parent": None, "selected": None}
-    assert d.drill_down(view, LEVELS) == view  # nothing selected: nothing to drill into
-    view = d.select_area(view, "district:a")
-    assert d.scope_area(view) == "district:a"
-    down = d.drill_down(view, LEVELS)
+    assert v.drill_down(view, LEVELS) == view  # nothing selected: nothing to drill into
+    view = v.select_area(view, "district:a")
+    assert v.scope_area(view) == "district:a"
+    down = v.drill_down(view, LEVELS)
     assert down == {"level": "hex", "parent": "district:a", "selected": None}
-    assert d.scope_area(down) == "district:a"
-    assert d.breadcrumb(down, cube, region_name="Region") == [
+    assert v.scope_area(down) == "district:a"
+    assert v.breadcrumb(down, cube, region_name="Region") == [
         (None, "Region"),
         ("district:a", "Alppila"),
     ]
-    assert d.go_up(down, cube) == view
-    assert d.go_up(view, cube) == view  # already at the top
+    assert v.go_up(down, cube) == view
+    assert v.go_up(view, cube) == view  # already at the top
 
 
 def test_postcode_has_no_level_below() -> None:
-    view = d.select_area(d.view_for_level("postcode"), "postcode:00100")
-    assert d.child_level(LEVELS, "postcode") is None
-    assert d.drill_down(view, LEVELS) == view
+    view = v.select_area(v.view_for_level("postcode"), "postcode:00100")
+    assert v.child_level(LEVELS, "postcode") is None
+    assert v.drill_down(view, LEVELS) == view
 
 
 def test_unknown_area_names_the_argument(cube: xr.Dataset) -> None:
     with pytest.raises(NotFoundError, match="area='district:zz'"):
-        d.area_label(cube, "district:zz", region_name="Region")
+        v.area_label(cube, "district:zz", region_name="Region")
 
 
 def test_options_come_from_levels_cube_and_measures(cube: xr.Dataset) -> None:
-    assert [o["value"] for o in d.level_options(LEVELS, cube)] == ["district", "postcode", "hex"]
-    assert [o["value"] for o in d.segment_options(cube)] == ["all", "business", "consumer"]
-    periods = [o["value"] for o in d.period_options(cube)]
+    assert [o["value"] for o in v.level_options(LEVELS, cube)] == ["district", "postcode", "hex"]
+    assert [o["value"] for o in p.segment_options(cube)] == ["all", "business", "consumer"]
+    periods = [o["value"] for o in p.period_options(cube)]
     assert periods[:2] == ["all", "2024"]
     assert "2024-Q2" in periods and "2024-06" in periods
-    assert {"revenue", "customers", "penetration"} <= {o["value"] for o in d.measure_options()}
+    assert {"revenue", "customers", "penetration"} <= {o["value"] for o in p.measure_options()}
 
 
 # ------------------------------------------------------------------ geometry from PostGIS
 
 
 def test_read_area_geojson_gives_ids_and_names(area_conn: Connection, cube: xr.Dataset) -> None:
-    collection = d.read_area_geojson(area_conn, level="hex")
+    collection = area_geojson(area_conn, level="hex")
     assert [f["id"] for f in collection["features"]] == ["hex:h1", "hex:h2", "hex:h3"]
     assert collection["features"][0]["properties"]["name"] == "Hex 1"
     assert collection["features"][0]["geometry"]["type"] in {"Polygon", "MultiPolygon"}
-    children = d.filter_features(collection, d._areas_of(cube, level="hex", parent="district:a"))
+    children = filter_features(collection, v.areas_in_view(cube, level="hex", parent="district:a"))
     assert [f["id"] for f in children["features"]] == ["hex:h1", "hex:h2"]
 
 
 def test_read_area_geojson_unknown_level(area_conn: Connection) -> None:
-    with pytest.raises(NotFoundError, match="level='county'"):
-        d.read_area_geojson(area_conn, level="county")
+    with pytest.raises(NotFoundError, match="level 'county' has no areas"):
+        area_geojson(area_conn, level="county")
 
 
 def test_points_geojson_rejects_unknown_kind(conn: Connection) -> None:
     with pytest.raises(ValidationError, match="kind='shops'"):
-        d.points_geojson(conn, kind="shops")
+        point_geojson(conn, kind="shops")
 
 
 # ------------------------------------------------------------------ panels from the cube
 
 
 def test_measure_values_follow_the_view(cube: xr.Dataset) -> None:
-    top = d.measure_values(
-        cube, d.view_for_level("district"), measure="revenue", period=None, segment="all"
+    top = p.view_values(
+        cube, v.view_for_level("district"), measure="revenue", period=None, segment="all"
     )
     # revenue = base x month number x segment factor; whole range sums months 1..6, segments 1+3.
     assert top.to_dict() == {"district:a": 40 * 21 * 4, "district:b": 100 * 21 * 4}
     view = {"level": "hex", "parent": "district:a", "selected": None}
-    children = d.measure_values(cube, view, measure="revenue", period="2024-06", segment="business")
+    children = p.view_values(cube, view, measure="revenue", period="2024-06", segment="business")
     assert children.to_dict() == {"hex:h1": 10 * 6 * 1, "hex:h2": 30 * 6 * 1}
 
 
 def test_table_rows_rank_children_of_the_selected_area(cube: xr.Dataset) -> None:
-    view = d.select_area(d.view_for_level("district"), "district:a")
-    level, parent, rows = d.table_rows(
+    view = v.select_area(v.view_for_level("district"), "district:a")
+    level, parent, rows = p.table_rows(
         cube, view, LEVELS, measure="revenue", period=None, segment=None
     )
     assert (level, parent) == ("hex", "district:a")
@@ -146,34 +110,34 @@ def test_table_rows_rank_children_of_the_selected_area(cube: xr.Dataset) -> None
 
 
 def test_table_rows_keep_the_selected_area_outside_the_top(cube: xr.Dataset) -> None:
-    view = d.select_area(d.view_for_level("district"), "district:a")
-    view = d.select_area(d.view_for_level("postcode"), "postcode:00100")
-    _, _, rows = d.table_rows(
+    view = v.select_area(v.view_for_level("district"), "district:a")
+    view = v.select_area(v.view_for_level("postcode"), "postcode:00100")
+    _, _, rows = p.table_rows(
         cube, view, LEVELS, measure="revenue", period=None, segment=None, limit=1
     )
     assert [r["area"] for r in rows] == ["postcode:00100"]
 
 
 def test_kpis_of_region_and_of_an_area(cube: xr.Dataset) -> None:
-    region = d.kpi_values(cube, d.view_for_level("district"), period=None, segment=None)
+    region = p.kpi_values(cube, v.view_for_level("district"), period=None, segment=None)
     # customers is a stock: the last month (6), both segments (1 + 3).
     assert region["customers"] == (6 + 6) * 6 * 4
     assert region["revenue"] == 140 * 21 * 4
     assert region["penetration"] == pytest.approx((4 + 5) * 6 * 4 / 300)
-    area = d.kpi_values(
-        cube, d.select_area(d.view_for_level("district"), "district:b"), period=None, segment=None
+    area = p.kpi_values(
+        cube, v.select_area(v.view_for_level("district"), "district:b"), period=None, segment=None
     )
     assert area["active"] == 5 * 6 * 4
     assert area["penetration"] == pytest.approx(5 * 6 * 4 / 150)
 
 
 def test_series_figure_is_titled_by_scope(cube: xr.Dataset) -> None:
-    view = d.select_area(d.view_for_level("district"), "district:b")
-    title, fig = d.series_figure(cube, view, measure="revenue", segment=None, region_name="Region")
+    view = v.select_area(v.view_for_level("district"), "district:b")
+    title, fig = p.series_figure(cube, view, measure="revenue", segment=None, region_name="Region")
     assert title.endswith("· Bulevardi")
     assert list(fig.data[0].y) == [100 * m * 4 for m in range(1, 7)]
-    title, fig = d.series_figure(
-        cube, d.view_for_level("district"), measure="revenue", segment=None, region_name="Region"
+    title, fig = p.series_figure(
+        cube, v.view_for_level("district"), measure="revenue", segment=None, region_name="Region"
     )
     assert title.endswith("· Region")
     assert list(fig.data[0].y) == [140 * m * 4 for m in range(1, 7)]
@@ -183,40 +147,40 @@ def test_series_figure_is_titled_by_scope(cube: xr.Dataset) -> None:
 
 
 def test_approximate_values_of_region_and_of_an_area(cube: xr.Dataset) -> None:
-    region = d.approximate_values(cube, d.view_for_level("district"))
+    region = p.approximate_values(cube, v.view_for_level("district"))
     assert region == {"approximate": 3.0, "approximate_share": pytest.approx(3 / 14)}
-    a = d.approximate_values(cube, d.select_area(d.view_for_level("district"), "district:a"))
+    a = p.approximate_values(cube, v.select_area(v.view_for_level("district"), "district:a"))
     assert a == {"approximate": 3.0, "approximate_share": pytest.approx(3 / 9)}
     drilled = {"level": "hex", "parent": "district:a", "selected": "hex:h2"}
-    assert d.approximate_values(cube, drilled)["approximate_share"] == pytest.approx(2 / 4)
+    assert p.approximate_values(cube, drilled)["approximate_share"] == pytest.approx(2 / 4)
     old = cube.drop_vars("customers_by_precision")
-    assert math.isnan(d.approximate_values(old, d.view_for_level("district"))["approximate"])
+    assert math.isnan(p.approximate_values(old, v.view_for_level("district"))["approximate"])
 
 
 def test_kpi_card_placed_approximately(cube: xr.Dataset) -> None:
-    values = d.kpi_values(cube, d.view_for_level("district"), period=None, segment=None)
-    cards = {key: (label, text) for key, label, text in d.kpi_cards(values)}
+    values = p.kpi_values(cube, v.view_for_level("district"), period=None, segment=None)
+    cards = {key: (label, text) for key, label, text in p.kpi_cards(values)}
     assert cards["approximate"] == ("Placed approximately", "3 customers (21.4%)")
     assert list(cards)[-1] == "approximate"
-    b = d.kpi_values(
-        cube, d.select_area(d.view_for_level("district"), "district:b"), period=None, segment=None
+    b = p.kpi_values(
+        cube, v.select_area(v.view_for_level("district"), "district:b"), period=None, segment=None
     )
-    assert dict((k, t) for k, _, t in d.kpi_cards(b))["approximate"] == "0 customers (0.0%)"
+    assert dict((k, t) for k, _, t in p.kpi_cards(b))["approximate"] == "0 customers (0.0%)"
     nan = {"approximate": float("nan"), "approximate_share": float("nan")}
-    assert d.kpi_cards(nan) == [("approximate", "Placed approximately", "–")]
+    assert p.kpi_cards(nan) == [("approximate", "Placed approximately", "–")]
 
 
 def test_approximate_share_on_the_choropleth(cube: xr.Dataset) -> None:
-    assert "approximate_share" in [o["value"] for o in d.measure_options()]
-    values = d.measure_values(
-        cube, d.view_for_level("district"), measure="approximate_share", period=None, segment=None
+    assert "approximate_share" in [o["value"] for o in p.measure_options()]
+    values = p.view_values(
+        cube, v.view_for_level("district"), measure="approximate_share", period=None, segment=None
     )
     assert values.to_dict() == {"district:a": pytest.approx(1 / 3), "district:b": 0.0}
-    items = d.legend_items(d.classify(values, n_classes=2), measure="approximate_share")
+    items = p.legend_items(p.choropleth_classes(values), measure="approximate_share")
     assert items[0][1] == "0.0% – 16.7%" and items[-2][1] == "16.7% – 33.3%"
-    title, fig = d.series_figure(
+    title, fig = p.series_figure(
         cube,
-        d.view_for_level("district"),
+        v.view_for_level("district"),
         measure="approximate_share",
         segment=None,
         region_name="Region",
@@ -226,21 +190,21 @@ def test_approximate_share_on_the_choropleth(cube: xr.Dataset) -> None:
 
 
 def test_point_colouring_by_precision() -> None:
-    hideout = d.point_hideout("precision")
+    hideout = p.point_hideout("precision")
     assert hideout["kind"] == "customers" and hideout["colourBy"] == "precision"
     assert hideout["colors"]["rooftop"] == "#1a9850" and hideout["colors"]["none"] == "#a50026"
-    assert d.point_hideout("none")["colors"] == {}
-    assert [label for _, label in d.point_legend_items("precision")] == [
+    assert p.point_hideout("none")["colors"] == {}
+    assert [label for _, label in p.point_legend_items("precision")] == [
         "rooftop",
         "interpolated",
         "street",
         "postcode",
         "locality",
     ]
-    assert d.point_legend_items("none") == [(d.CUSTOMER_COLOUR, "customer")]
-    assert [o["value"] for o in d.point_colour_options()] == ["none", "precision"]
+    assert p.point_legend_items("none") == [(CUSTOMER_COLOUR, "customer")]
+    assert [o["value"] for o in p.point_colour_options()] == ["none", "precision"]
     with pytest.raises(ValidationError, match="colour_by='status' is not a point colouring"):
-        d.point_hideout("status")
+        p.point_hideout("status")
 
 
 def test_customer_points_carry_geocode_precision(conn: Connection) -> None:
@@ -252,7 +216,7 @@ def test_customer_points_carry_geocode_precision(conn: Connection) -> None:
             " ST_SetSRID(ST_MakePoint(24.93, 60.16), 4326), 'interpolated', 0.6, 't')"
         )
     )
-    collection = d.points_geojson(conn, kind="customers")
+    collection = point_geojson(conn, kind="customers")
     props = collection["features"][0]["properties"]
     assert props == {"segment": "retail", "status": "active", "geocode_precision": "interpolated"}
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
@@ -12,8 +11,13 @@ from sqlalchemy import Connection
 
 from gcrm.cli import cli
 from gcrm.core import NotFoundError, Settings, ValidationError
-from gcrm.maps import external_references, make_region_map, make_territory_map
-from gcrm.maps.layers import PRECISION_COLOURS, STATUS_COLOURS, class_breaks, classify
+from gcrm.maps import (
+    PRECISION_COLOURS,
+    STATUS_COLOURS,
+    external_references,
+    make_region_map,
+    make_territory_map,
+)
 from tests.maps.seed import browser_dom
 
 CDN_PAGE = """<html><head>
@@ -35,16 +39,6 @@ def test_external_references_finds_script_and_stylesheet_links_only() -> None:
         "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",
         "//cdnjs.cloudflare.com/x.css",
     ]
-
-
-def test_classify_quantiles_and_missing_values() -> None:
-    values = pd.Series([1.0, 2.0, 3.0, 4.0, np.nan], index=list("abcde"))
-    edges = class_breaks(values, classes=2)
-    np.testing.assert_allclose(edges, [1.0, 2.5, 4.0])
-    fill, legend = classify(values, edges)
-    assert fill["a"] == fill["b"] != fill["c"] == fill["d"]
-    assert fill["e"] == "#d9d9d9"
-    assert [label for _, label in legend] == ["1 – 2.50", "2.50 – 4", "no data"]
 
 
 def test_region_map_is_self_contained(conn: Connection, region: xr.Dataset, tmp_path: Path) -> None:
@@ -176,7 +170,7 @@ def test_region_map_approximate_share_measure(
     page = out.read_text(encoding="utf-8")
     # D01: C1 rooftop, C2 street -> 50 %; D02: C3 interpolated -> 0 %.
     assert "Share of customers placed approximately" in page
-    assert "50.0 %" in page and "0.0 %" in page
+    assert "50.0%" in page and "0.0%" in page
 
 
 def test_region_map_rejects_unknown_precision(

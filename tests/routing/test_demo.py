@@ -15,8 +15,7 @@ from gcrm.areas import origin_destination_flows
 from gcrm.cli import cli
 from gcrm.core import NotFoundError, ValidationError, period_bounds
 from gcrm.enrich import compute_drive_times
-from gcrm.maps import external_references
-from gcrm.maps.data import read_areas, read_branches
+from gcrm.maps import external_references, read_areas, read_branches
 from gcrm.maps.flow_map import build_flow_map
 from gcrm.maps.offline import render_offline
 from gcrm.routing import (

@@ -1,4 +1,4 @@
-"""Map layers: area fills, clustered points, branches, a legend and the attribution.
+"""Folium map layers: area fills, clustered points, branches, a legend and the attribution.
 
 Colours are computed in Python, vectorised, and shipped as feature properties; the browser only
 draws. Points go through Leaflet.markercluster in the browser from one compact data array
@@ -8,133 +8,18 @@ draws. Points go through Leaflet.markercluster in the browser from one compact d
 from __future__ import annotations
 
 import html
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from branca.element import MacroElement
 from folium.plugins import FastMarkerCluster
 from jinja2 import Template
 
-__all__ = [
-    "NO_DATA_COLOUR",
-    "OSM_ATTRIBUTION",
-    "PRECISION_COLOURS",
-    "SEQUENTIAL_PALETTE",
-    "STATUS_COLOURS",
-    "Attribution",
-    "Legend",
-    "add_area_layer",
-    "add_branch_layer",
-    "add_point_cluster",
-    "categorical_colours",
-    "class_breaks",
-    "classify",
-    "format_value",
-]
+from gcrm.maps.style import BRANCH_COLOUR, OSM_ATTRIBUTION
 
-OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
-#: ColorBrewer YlOrRd, 6 classes.
-SEQUENTIAL_PALETTE = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
-#: ColorBrewer Set3/Paired-like qualitative colours for territories.
-QUALITATIVE_PALETTE = (
-    "#1f78b4",
-    "#33a02c",
-    "#e31a1c",
-    "#ff7f00",
-    "#6a3d9a",
-    "#b15928",
-    "#a6cee3",
-    "#b2df8a",
-    "#fb9a99",
-    "#fdbf6f",
-    "#cab2d6",
-    "#ffff99",
-)
-NO_DATA_COLOUR = "#d9d9d9"
-STATUS_COLOURS: Mapping[str, str] = {"active": "#1a9850", "churned": "#d73027"}
-#: Geocode precision, best first (the geocoder's ladder); unknown values are grey.
-PRECISION_COLOURS: Mapping[str, str] = {
-    "rooftop": "#1a9850",
-    "interpolated": "#a6d96a",
-    "street": "#fee08b",
-    "postcode": "#fdae61",
-    "locality": "#f46d43",
-    "none": "#a50026",
-}
-OTHER_COLOUR = "#737373"
-LEAD_COLOUR = "#2171b5"
-BRANCH_COLOUR = "#252525"
-
-
-def format_value(value: float, *, unit: str = "") -> str:
-    """A short human label for a measure value (``"—"`` when missing)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if unit in ("share", "ratio", "%"):
-        return f"{100 * value:.1f} %"
-    if unit == "money":
-        return f"{value:,.2f}"
-    text = f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.2f}"
-    # Currency codes (EUR) are worth showing; counted nouns (customers, people) are in the title.
-    return f"{text} {unit}" if len(unit) == 3 and unit.isupper() else text
-
-
-def class_breaks(values: pd.Series, *, classes: int = 5) -> np.ndarray:
-    """Quantile class edges of the finite ``values`` (at most ``classes`` + 1, unique)."""
-    finite = values.to_numpy(dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return np.array([], dtype=float)
-    return np.unique(np.quantile(finite, np.linspace(0.0, 1.0, classes + 1)))
-
-
-def _palette(n: int) -> list[str]:
-    if n <= 0:
-        return []
-    picks = np.linspace(0, len(SEQUENTIAL_PALETTE) - 1, n).round().astype(int)
-    return [SEQUENTIAL_PALETTE[i] for i in picks]
-
-
-def classify(values: pd.Series, edges: np.ndarray) -> tuple[pd.Series, list[tuple[str, str]]]:
-    """Colour per value by class, and the legend entries ``(colour, label)``.
-
-    Class ``i`` holds values in ``(edges[i], edges[i + 1]]``; the first also holds ``edges[0]``.
-    Missing values get :data:`NO_DATA_COLOUR`.
-    """
-    n_classes = max(len(edges) - 1, 1) if len(edges) else 0
-    colours = np.array(_palette(n_classes) or [NO_DATA_COLOUR], dtype=object)
-    x = values.to_numpy(dtype=float)
-    idx = np.searchsorted(edges[1:-1], x, side="left") if len(edges) > 1 else np.zeros(len(x), int)
-    fill = np.where(np.isfinite(x), colours[np.clip(idx, 0, len(colours) - 1)], NO_DATA_COLOUR)
-    entries = _legend_entries(edges, colours)
-    if not np.isfinite(x).all():
-        entries.append((NO_DATA_COLOUR, "no data"))
-    return pd.Series(fill, index=values.index, dtype=object), entries
-
-
-def _legend_entries(edges: np.ndarray, colours: np.ndarray) -> list[tuple[str, str]]:
-    if len(edges) == 0:
-        return []
-    if len(edges) == 1:
-        return [(colours[0], format_value(float(edges[0])))]
-    return [
-        (colours[i], f"{format_value(float(lo))} – {format_value(float(hi))}")
-        for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True))
-    ]
-
-
-def categorical_colours(labels: pd.Series) -> tuple[pd.Series, list[tuple[str, str]]]:
-    """One qualitative colour per distinct label (sorted), and the legend entries."""
-    names = sorted(labels.dropna().astype(str).unique())
-    lookup = {
-        name: QUALITATIVE_PALETTE[i % len(QUALITATIVE_PALETTE)] for i, name in enumerate(names)
-    }
-    fill = labels.astype(object).map(lookup).fillna(NO_DATA_COLOUR)
-    return fill, [(lookup[name], name) for name in names]
+__all__ = ["Attribution", "Legend", "add_area_layer", "add_branch_layer", "add_point_cluster"]
 
 
 def add_area_layer(
