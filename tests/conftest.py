@@ -82,7 +82,7 @@ class Demo:
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    from gcrm.pipeline import run_demo
+    from gcrm.demo.run import run_demo
 
     url = _new_database()
     data_dir = tmp_path_factory.mktemp("demo-data")

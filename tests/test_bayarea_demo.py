@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from gcrm.core import DEFAULT_DATABASE_URL, Settings
 from gcrm.cube import load_cube, select_measure
-from gcrm.pipeline import region_settings, run_demo
+from gcrm.demo.run import region_settings, run_demo
 from gcrm.store import create_db_engine, drop_database
 
 

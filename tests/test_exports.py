@@ -12,10 +12,11 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import Connection, text
 
-from gcrm.clicontext import Context
+from gcrm.cli.context import Context
+from gcrm.cli.customers import customers
+from gcrm.cli.leads import leads_export_command
 from gcrm.core import Settings, ValidationError
 from gcrm.exports import ENRICHMENT_COLUMNS, export_points, read_points
-from gcrm.exports_cli import customers, leads_export_command
 
 FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg")
 AREA_COLUMNS = [

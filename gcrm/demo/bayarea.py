@@ -29,9 +29,9 @@ from gcrm.demo.bayarea_synthetic import (
     choose_bayarea_branches,
     zone_placer,
 )
-from gcrm.demo.build import _write_csv, _write_layer
-from gcrm.demo.customers import build_customer_export
-from gcrm.demo.orders import build_orders
+from gcrm.demo.helsinki_region import _write_csv, _write_layer
+from gcrm.demo.synthetic_customers import build_customer_export
+from gcrm.demo.synthetic_orders import build_orders
 
 __all__ = ["BAYAREA_FILES", "build_bayarea_region"]
 

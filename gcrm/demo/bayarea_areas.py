@@ -16,9 +16,9 @@ import shapely
 
 from gcrm.core import STORAGE_CRS, ValidationError
 from gcrm.demo._geom import polygonal_parts
-from gcrm.demo.areas import AREA_LEVEL_COLUMNS
 from gcrm.demo.bayarea_sources import BAYAREA_METRIC_CRS, COUNTY_NAMES, LAND_USE_MEASURES
-from gcrm.demo.stats import AREA_STAT_COLUMNS
+from gcrm.demo.helsinki_areas import AREA_LEVEL_COLUMNS
+from gcrm.demo.helsinki_stats import AREA_STAT_COLUMNS
 
 __all__ = [
     "BAYAREA_LEVELS",

@@ -19,8 +19,8 @@ import shapely
 from gcrm.core import STORAGE_CRS, ValidationError
 from gcrm.demo._geom import sample_points_in_polygons
 from gcrm.demo.bayarea_sources import BAYAREA_METRIC_CRS, SECTORS
-from gcrm.demo.customers import MESS_RATES, CustomerLocale, Placer
-from gcrm.demo.helsinki import BRANCH_COLUMNS, LEAD_COLUMNS
+from gcrm.demo.helsinki_layers import BRANCH_COLUMNS, LEAD_COLUMNS
+from gcrm.demo.synthetic_customers import MESS_RATES, CustomerLocale, Placer
 
 __all__ = [
     "BAYAREA_TRUTH_COLUMNS",
@@ -323,7 +323,7 @@ def zone_placer(zones: gpd.GeoDataFrame, postcodes: pd.DataFrame) -> Placer:
     Returns
     -------
     Placer
-        For :func:`gcrm.demo.customers.build_customer_export`; adds truth column ``zone``
+        For :func:`gcrm.demo.synthetic_customers.build_customer_export`; adds truth column ``zone``
         (the TAZ1454 id).
     """
     home = zones["households"].to_numpy(float)

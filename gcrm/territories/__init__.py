@@ -1,6 +1,13 @@
 """Territory reports: KPIs per area of a level, as XLSX and an offline HTML page."""
 
-from gcrm.territories.kpis import KPIS, territory_kpis
-from gcrm.territories.report import TerritoryReport, build_territory_report
+from gcrm.territories.kpis import KPIS, resolve_period, territory_kpis
+from gcrm.territories.report import TerritoryReport, build_territory_report, format_summary
 
-__all__ = ["KPIS", "TerritoryReport", "build_territory_report", "territory_kpis"]
+__all__ = [
+    "KPIS",
+    "TerritoryReport",
+    "build_territory_report",
+    "format_summary",
+    "resolve_period",
+    "territory_kpis",
+]

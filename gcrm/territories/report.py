@@ -27,7 +27,7 @@ from gcrm.territories.xlsx import write_workbook
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["TerritoryReport", "build_territory_report"]
+__all__ = ["TerritoryReport", "build_territory_report", "format_summary"]
 
 _SERIES = ("revenue", "active")
 _UNITS = {"count": "", "money": "money", "share": "share"}
@@ -239,3 +239,12 @@ def build_territory_report(
         top=top,
     )
     return TerritoryReport(xlsx=xlsx, html=page, summary=summary)
+
+
+def format_summary(summary: pd.DataFrame) -> str:
+    """The summary as a plain-text table, numbers formatted for people."""
+    table = summary[["code", "name"]].copy()
+    for key, kpi in KPIS.items():
+        unit = "share" if kpi.fmt == "share" else ""
+        table[kpi.label] = [format_value(v, unit=unit) for v in summary[key]]
+    return table.to_string(index=False)

@@ -23,7 +23,7 @@ from gcrm.demo.bayarea_sources import (
     activitysim_examples_dir,
 )
 from gcrm.demo.bayarea_synthetic import JOBS_PER_LEAD
-from gcrm.demo.customers import AS_OF
+from gcrm.demo.synthetic_customers import AS_OF
 
 CUSTOMERS = 300
 SEED = 7

@@ -14,7 +14,7 @@ import shapely
 
 from gcrm.core import METRIC_CRS, ValidationError
 from gcrm.demo import DEMO_FILES, build_demo_region
-from gcrm.demo.customers import AS_OF
+from gcrm.demo.synthetic_customers import AS_OF
 
 CUSTOMERS = 300
 SEED = 7

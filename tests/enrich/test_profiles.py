@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
 from gcrm.areas import PROFILE_MEASURES, area_profiles, profile_measures
-from gcrm.clicontext import Context
+from gcrm.cli.areas import profiles_command
+from gcrm.cli.context import Context
 from gcrm.core import NotFoundError, Settings
-from gcrm.enrich.profiles_cli import profiles_command
 from gcrm.ingest import import_buildings
 from tests.enrich.world import build_world
 

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
+from gcrm.cli.imports import osm_command
 from gcrm.core import ZONE_CLASSES, ValidationError
 from gcrm.ingest import LAYERS
 from gcrm.ingest.osm import OSM_LAYERS, import_osm, read_osm_layers
-from gcrm.ingest.osm_cli import osm_command
 
 CONTRACT = {
     "addresses": ["ref", "street", "housenumber", "unit", "postcode", "city"],

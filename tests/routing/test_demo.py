@@ -232,7 +232,7 @@ def test_flows_command(demo: Demo, tmp_path: Path) -> None:
             "revenue",
             "-o",
             str(out),
-            "--map",
+            "--html",
             str(page),
         ],
         env=_env(demo),

@@ -20,7 +20,7 @@ def test_territories_report_on_demo(demo: Demo, tmp_path: Path) -> None:
         "GCRM_DATA_DIR": str(demo.settings.data_dir),
     }
     result = CliRunner().invoke(
-        cli, ["territories", "report", "--by", "district", "-o", str(tmp_path)], env=env
+        cli, ["territories", "report", "--level", "district", "-o", str(tmp_path)], env=env
     )
     assert result.exit_code == 0, result.output
     with demo.engine.connect() as conn:

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from gcrm.demo.customers import AS_OF
+from gcrm.demo.synthetic_customers import AS_OF
 
 __all__ = ["ORDER_COLUMNS", "ORDERS_START", "SEGMENT_ORDERING", "SegmentOrdering", "build_orders"]
 

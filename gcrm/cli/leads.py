@@ -1,40 +1,17 @@
-"""``gcrm leads``: nearby-lead lists on the command line."""
+"""``gcrm leads``: nearby leads and lead lists."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
-import geopandas as gpd
-import pandas as pd
 
-from gcrm.leads.export import EXPORT_FORMATS, export_leads
-from gcrm.leads.search import find_nearby_leads, resolve_origin
+from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.options import area_option, out_option
+from gcrm.exports import EXPORT_FORMATS, export_points
+from gcrm.leads import export_leads, find_nearby_leads, format_lead_table, resolve_origin
 
-if TYPE_CHECKING:
-    from gcrm.clicontext import Context
-
-__all__ = ["format_lead_table", "leads"]
-
-
-def format_lead_table(gdf: gpd.GeoDataFrame, *, name_width: int = 40) -> str:
-    """A plain-text table: rank, name, category, distance_m, address."""
-    if gdf.empty:
-        return "(no leads)"
-    street = (gdf["street"].fillna("") + " " + gdf["housenumber"].fillna("")).str.strip()
-    town = (gdf["postcode"].fillna("") + " " + gdf["city"].fillna("")).str.strip()
-    address = (street + ", " + town).str.strip(", ")
-    table = pd.DataFrame(
-        {
-            "rank": gdf["rank"],
-            "name": gdf["name"].str.slice(0, name_width),
-            "category": gdf["category"],
-            "distance_m": gdf["distance_m"].round().astype(int),
-            "address": address,
-        }
-    )
-    return table.to_string(index=False)
+__all__ = ["leads"]
 
 
 @click.group()
@@ -56,14 +33,8 @@ def leads() -> None:
     multiple=True,
     help="Keep this zoning class (repeatable), e.g. commercial.",
 )
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help=f"Also write the list ({', '.join(EXPORT_FORMATS)}).",
-)
-@click.pass_obj
+@out_option(required=False, help=f"Also write the list ({', '.join(EXPORT_FORMATS)}).")
+@pass_ctx
 def near(
     ctx: Context,
     address: str | None,
@@ -105,3 +76,24 @@ def near(
     click.echo(format_lead_table(found))
     if out is not None:
         click.echo(f"written to {export_leads(found, out, origin=origin)}")
+
+
+@leads.command("export")
+@out_option(formats=EXPORT_FORMATS)
+@area_option(help="Only leads in this area, e.g. district:D01.")
+@click.option("--category", multiple=True, help="Keep this category (repeatable), e.g. cafe.")
+@pass_ctx
+def leads_export_command(
+    ctx: Context, out: Path, area: str | None, category: tuple[str, ...]
+) -> None:
+    """Export leads with area codes and names at every level, zoning, road, drive time and the
+    housing context of their area.
+
+    \b
+    Examples:
+      gcrm leads export -o leads.xlsx
+      gcrm leads export -o cafes_d02.geojson --category cafe --area district:D02
+    """
+    with ctx.engine.connect() as conn:
+        path = export_points(conn, entity="leads", path=out, area=area, category=category)
+    click.echo(f"leads -> {path}")

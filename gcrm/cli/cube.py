@@ -1,4 +1,4 @@
-"""``gcrm cube build`` and ``gcrm cube show``."""
+"""``gcrm cube build`` and ``gcrm cube show``: the area x month x segment cube."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from gcrm.clicontext import Context, pass_ctx
-from gcrm.cube import build_region_cube, load_cube, save_cube
-from gcrm.cube import MEASURES, select_measure, time_series
+from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.options import (
+    area_option,
+    level_option,
+    measure_option,
+    out_option,
+    parent_option,
+    period_option,
+    segment_option,
+)
+from gcrm.cube import MEASURES, build_region_cube, load_cube, save_cube, select_measure, time_series
 
 __all__ = ["cube", "format_table"]
 
@@ -33,23 +41,20 @@ def cube() -> None:
     default=None,
     help="Last month [default: last order].",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    default=None,
+@out_option(
+    required=False,
+    directory=True,
+    aliases=("--output",),
     help="Zarr store to write [default: DATA_DIR/cube.zarr].",
 )
 @pass_ctx
-def build_cmd(
-    ctx: Context, start: datetime | None, end: datetime | None, output: Path | None
-) -> None:
+def build_cmd(ctx: Context, start: datetime | None, end: datetime | None, out: Path | None) -> None:
     """Build the cube from the database (run `gcrm enrich` first)."""
     with ctx.engine.connect() as conn:
         ds = build_region_cube(
             conn, start=start.date() if start else None, end=end.date() if end else None
         )
-    path = save_cube(ds, output or ctx.settings.cube_path)
+    path = save_cube(ds, out or ctx.settings.cube_path)
     months = pd.DatetimeIndex(ds["month"].values)
     click.echo(
         f"cube: {ds.sizes['area']} areas x {ds.sizes['month']} months "
@@ -73,21 +78,11 @@ def format_table(frame: pd.DataFrame) -> str:
 
 
 @cube.command("show")
-@click.option("--level", default="district", show_default=True, help="Area level.")
-@click.option(
-    "--measure",
-    type=click.Choice(list(MEASURES)),
-    default="active",
-    show_default=True,
-    help="What to show.",
-)
-@click.option("--period", default=None, help="2025, 2025-Q1 or 2025-03 [default: whole range].")
-@click.option("--segment", default="all", show_default=True, help="A segment, or 'all'.")
-@click.option(
-    "--parent",
-    default=None,
-    help="Only the children of this area id (drill-down), e.g. district:D01.",
-)
+@level_option(default="district")
+@measure_option(default="active", choices=list(MEASURES))
+@period_option()
+@segment_option(default="all")
+@parent_option()
 @click.option(
     "--by",
     type=click.Choice(["area", "month", "quarter", "year"]),
@@ -95,9 +90,7 @@ def format_table(frame: pd.DataFrame) -> str:
     show_default=True,
     help="Rows: one per area (a slice), or a time series rolled up to month/quarter/year.",
 )
-@click.option(
-    "--area", default=None, help="With --by month/quarter/year: one area id instead of the region."
-)
+@area_option(help="With --by month/quarter/year: this area (LEVEL:CODE) instead of the region.")
 @click.option(
     "--top", type=int, default=20, show_default=True, help="With --by area: how many rows."
 )

@@ -14,7 +14,8 @@ import click
 import pandas as pd
 from tqdm import tqdm
 
-from gcrm.clicontext import pass_ctx
+from gcrm.cli.context import pass_ctx
+from gcrm.cli.options import AliasedOption, file_argument, out_option
 from gcrm.core import ValidationError
 from gcrm.geocode.columns import coordinate_column, detect_address_columns, read_coordinates
 from gcrm.geocode.user_tables import (
@@ -33,7 +34,7 @@ from gcrm.geocode.user_tables import (
 from gcrm.io import TABLE_FORMATS, check_suffix, read_table, write_frame
 
 if TYPE_CHECKING:
-    from gcrm.clicontext import Context
+    from gcrm.cli.context import Context
     from gcrm.geocode.providers import GeopyProvider
 
 __all__ = ["geocode_command", "reverse_geocode_command"]
@@ -59,16 +60,10 @@ def _online_provider(
 
 
 @click.command("geocode")
-@click.argument(
-    "in_path", metavar="IN", type=click.Path(path_type=Path, dir_okay=False, exists=True)
-)
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
+@file_argument("in_path", metavar="IN")
+@out_option(
     help="Result file, .csv or .xlsx: IN's columns plus gcrm_lon, gcrm_lat, gcrm_precision, "
-    "gcrm_score, gcrm_source, gcrm_matched_address.",
+    "gcrm_score, gcrm_source, gcrm_matched_address."
 )
 @click.option("--address", "address", metavar="COL", help="Column of one-line addresses.")
 @click.option("--street", metavar="COL", help="Column of street names.")
@@ -173,27 +168,27 @@ def geocode_command(
 
 
 @click.command("reverse-geocode")
-@click.argument(
-    "in_path", metavar="IN", type=click.Path(path_type=Path, dir_okay=False, exists=True)
-)
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
+@file_argument("in_path", metavar="IN")
+@out_option(
     help="Result file, .csv or .xlsx: IN's columns plus gcrm_address, gcrm_address_ref, "
-    "gcrm_distance_m.",
+    "gcrm_distance_m."
 )
 @click.option(
+    "--lon-column",
     "--lon",
     "lon_col",
+    cls=AliasedOption,
+    aliases=("--lon",),
     metavar="COL",
     default=None,
     help="Longitude column (EPSG:4326) [default: lon/lng/longitude/x].",
 )
 @click.option(
+    "--lat-column",
     "--lat",
     "lat_col",
+    cls=AliasedOption,
+    aliases=("--lat",),
     metavar="COL",
     default=None,
     help="Latitude column (EPSG:4326) [default: lat/latitude/y].",
@@ -223,7 +218,8 @@ def reverse_geocode_command(
     \b
     Examples:
       gcrm reverse-geocode visits.csv -o visits_addresses.csv
-      gcrm reverse-geocode gps.xlsx -o gps_out.xlsx --lon Longitude --lat Latitude --max-distance-m 100
+      gcrm reverse-geocode gps.xlsx -o gps_out.xlsx --lon-column Longitude --lat-column Latitude \\
+          --max-distance-m 100
     """
     check_suffix(out, TABLE_FORMATS, argument="--out")
     table = read_table(in_path, argument="IN")

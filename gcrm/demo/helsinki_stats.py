@@ -18,7 +18,7 @@ import shapely
 
 from gcrm.core import METRIC_CRS
 from gcrm.demo._geom import assign_to_areas
-from gcrm.demo.areas import LEVEL_ORDER
+from gcrm.demo.helsinki_areas import LEVEL_ORDER
 from gcrm.ingest.osm import osm_tag
 
 __all__ = [
@@ -89,7 +89,7 @@ def estimate_housing(
     buildings
         pyrosm ``get_buildings()`` polygons (EPSG:4326).
     addresses
-        Address points from :func:`gcrm.demo.helsinki.build_addresses`.
+        Address points from :func:`gcrm.demo.helsinki_layers.build_addresses`.
     region_m
         The region (EPSG:3067); estimates whose point lies outside it are dropped.
 
@@ -152,11 +152,11 @@ def build_area_stats(
     Parameters
     ----------
     areas
-        Areas from :func:`gcrm.demo.areas.build_areas` (EPSG:4326).
+        Areas from :func:`gcrm.demo.helsinki_areas.build_areas` (EPSG:4326).
     housing
         ``HousingPoints.points`` from :func:`estimate_housing` (EPSG:3067).
     leads
-        Leads from :func:`gcrm.demo.helsinki.build_leads`; those inside the region are
+        Leads from :func:`gcrm.demo.helsinki_layers.build_leads`; those inside the region are
         counted as ``businesses``.
 
     Returns

@@ -200,7 +200,7 @@ def build_customers(
     Parameters
     ----------
     addresses
-        Address points from :func:`gcrm.demo.helsinki.build_addresses`; only those with a
+        Address points from :func:`gcrm.demo.helsinki_layers.build_addresses`; only those with a
         postcode are used.
     count
         Number of rows in the export (invalid rows included).
@@ -223,9 +223,7 @@ def build_customers(
     _check_count(count)
     has_postcode = (addresses["postcode"] != "").to_numpy()
     if not has_postcode.any():
-        msg = (
-            "addresses has no row with a postcode; build it with gcrm.demo.helsinki.build_addresses"
-        )
+        msg = "addresses has no row with a postcode; build it with gcrm.demo.helsinki_layers.build_addresses"
         raise ValidationError(msg)
     weights = np.ones(len(addresses)) if dwellings is None else np.asarray(dwellings, float) + 0.5
     pool = addresses[has_postcode].reset_index(drop=True)

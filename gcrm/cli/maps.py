@@ -7,26 +7,28 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gcrm.cube import load_cube
-from gcrm.maps.region import make_region_map
+from gcrm.cli.options import (
+    level_option,
+    measure_option,
+    out_option,
+    period_option,
+    precision_option,
+    segment_option,
+)
+from gcrm.cube import MEASURES, load_cube
+from gcrm.maps import SCHEMES, make_region_map
 
 if TYPE_CHECKING:
-    from gcrm.clicontext import Context
+    from gcrm.cli.context import Context
 
 __all__ = ["map_command"]
 
 
 @click.command("map")
-@click.option("--level", default="district", show_default=True, help="Area level to draw.")
-@click.option(
-    "--measure",
-    default="active",
-    show_default=True,
-    help="Cube measure filling the areas (customers, active, new, churned, revenue, orders, "
-    "leads, population, households, penetration, churn_rate, approximate, approximate_share).",
-)
-@click.option("--period", default=None, help="2025-03, 2025-Q1 or 2025 [default: whole range].")
-@click.option("--segment", default=None, help="One customer segment [default: all].")
+@level_option(default="district", help="Area level to draw.")
+@measure_option(default="active", choices=list(MEASURES))
+@period_option()
+@segment_option()
 @click.option(
     "--colour-by",
     type=click.Choice(["status", "precision"]),
@@ -34,21 +36,17 @@ __all__ = ["map_command"]
     show_default=True,
     help="Colour customer points by status or by geocode precision.",
 )
+@precision_option()
 @click.option(
-    "--precision",
-    "precisions",
-    default=None,
-    metavar="LIST",
-    help="Draw only customers geocoded at these precisions, comma-separated: rooftop, "
-    "interpolated, street, postcode, locality [default: all].",
+    "--classes",
+    "scheme",
+    type=click.Choice(list(SCHEMES)),
+    default="quantiles",
+    show_default=True,
+    help="How area values are classed: quantiles (equal counts), natural_breaks "
+    "(Fisher-Jenks) or equal_interval.",
 )
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="HTML file to write [default: <data-dir>/out/map.html].",
-)
+@out_option(required=False, help="HTML file to write [default: <data-dir>/out/map.html].")
 @click.pass_obj
 def map_command(
     ctx: Context,
@@ -57,7 +55,8 @@ def map_command(
     period: str | None,
     segment: str | None,
     colour_by: str,
-    precisions: str | None,
+    precision: tuple[str, ...] | None,
+    scheme: str,
     out: Path | None,
 ) -> None:
     """Write a standalone HTML map that opens offline (no tiles, no CDN).
@@ -69,6 +68,7 @@ def map_command(
       gcrm map --measure penetration --segment business --colour-by precision
       gcrm map --precision rooftop,interpolated -o trusted.html
       gcrm map --measure approximate_share --precision street,postcode,locality --colour-by precision
+      gcrm map --measure revenue --classes natural_breaks
     """
     cube = load_cube(ctx.settings.cube_path)
     target = out or ctx.settings.out_dir / "map.html"
@@ -81,7 +81,8 @@ def map_command(
             period=period,
             segment=segment,
             colour_points_by=colour_by,  # type: ignore[arg-type]
-            precisions=None if precisions is None else precisions.split(","),
+            precisions=precision,
+            scheme=scheme,
             out=target,
         )
     click.echo(f"map written to {path}")

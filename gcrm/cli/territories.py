@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
+from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.options import level_option, period_option
 from gcrm.cube import load_cube
-from gcrm.maps import format_value
-from gcrm.territories.kpis import KPIS
-from gcrm.territories.report import build_territory_report
+from gcrm.territories import KPIS, build_territory_report, format_summary
 
-if TYPE_CHECKING:
-    from gcrm.clicontext import Context
-
-__all__ = ["format_summary", "territories"]
-
-
-def format_summary(summary: pd.DataFrame) -> str:
-    """The summary as a plain-text table, numbers formatted for people."""
-    table = summary[["code", "name"]].copy()
-    for key, kpi in KPIS.items():
-        unit = "share" if kpi.fmt == "share" else ""
-        table[kpi.label] = [format_value(v, unit=unit) for v in summary[key]]
-    return table.to_string(index=False)
+__all__ = ["territories"]
 
 
 @click.group()
@@ -34,8 +20,8 @@ def territories() -> None:
 
 
 @territories.command("report")
-@click.option("--by", "level", required=True, help="Area level whose areas are the territories.")
-@click.option("--period", default=None, help="2025-03, 2025-Q1 or 2025 [default: whole range].")
+@level_option(required=True, aliases=("--by",), help="Area level whose areas are the territories.")
+@period_option()
 @click.option(
     "--kpi",
     "map_kpi",
@@ -51,7 +37,7 @@ def territories() -> None:
     default=None,
     help="Folder for the XLSX and HTML [default: <data-dir>/out/territories].",
 )
-@click.pass_obj
+@pass_ctx
 def report(
     ctx: Context, level: str, period: str | None, map_kpi: str, out_dir: Path | None
 ) -> None:
@@ -59,8 +45,8 @@ def report(
 
     \b
     Examples:
-      gcrm territories report --by district
-      gcrm territories report --by postcode --period 2025-Q1 --kpi penetration -o reports/
+      gcrm territories report --level district
+      gcrm territories report --level postcode --period 2025-Q1 --kpi penetration -o reports/
     """
     cube = load_cube(ctx.settings.cube_path)
     target = out_dir or ctx.settings.out_dir / "territories"

@@ -1,4 +1,10 @@
-"""The ``gcrm`` command line. Each command is a thin wrapper over a library function."""
+"""The ``gcrm`` command line: thin commands over library functions.
+
+Each module holds the commands of one capability (``imports`` for ``gcrm import``,
+``geocode``, ``enrich``, ``routing``, ``areas``, ``cube``, ``maps``, ``leads``, ``customers``,
+``territories``, ``demo``, ``serve``); :mod:`gcrm.cli.options` declares the options they share.
+A command parses, calls the library, and prints; it holds no logic of its own.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,20 @@ from pathlib import Path
 
 import click
 
-from gcrm.clicontext import Context, pass_ctx
+from gcrm.cli.areas import flows_command, profiles_command
+from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.cube import cube
+from gcrm.cli.customers import customers
+from gcrm.cli.db import db
+from gcrm.cli.demo import demo_command
+from gcrm.cli.enrich import drive_times_command, enrich_command
+from gcrm.cli.geocode import geocode_command, reverse_geocode_command
+from gcrm.cli.imports import import_group
+from gcrm.cli.leads import leads
+from gcrm.cli.maps import map_command
+from gcrm.cli.routing import catchments_command
+from gcrm.cli.serve import serve_command
+from gcrm.cli.territories import territories
 from gcrm.core import GcrmError, get_settings
 
 __all__ = ["Context", "cli", "main", "pass_ctx"]
@@ -37,7 +56,7 @@ def cli(click_ctx: click.Context, data_dir: Path | None) -> None:
       gcrm cube build               the area x month x segment cube
       gcrm map -o map.html          a standalone HTML map
       gcrm leads near "Mannerheimintie 10" --radius-m 500
-      gcrm territories report --by district
+      gcrm territories report --level district
       gcrm serve                    dashboard + JSON API
 
     The database is GCRM_DATABASE_URL (default: the local PostGIS set up by `make demo`).
@@ -45,59 +64,25 @@ def cli(click_ctx: click.Context, data_dir: Path | None) -> None:
     click_ctx.obj = Context(get_settings(data_dir=data_dir))
 
 
-@cli.group()
-def db() -> None:
-    """Database schema."""
-
-
-@db.command("init")
-@pass_ctx
-def db_init(ctx: Context) -> None:
-    """Create the gcrm schema, or upgrade it to the latest revision (Alembic)."""
-    from gcrm.store import init_schema
-
-    rev = init_schema(ctx.engine)
-    click.echo(f"schema gcrm at revision {rev}")
-
-
-def _register_subcommands() -> None:
-    # Each capability owns its commands; the CLI only collects them.
-    from gcrm.cube.cli import cube
-    from gcrm.enrich.cli import enrich
-    from gcrm.enrich.profiles_cli import profiles_command
-    from gcrm.exports_cli import customers, leads_export_command
-    from gcrm.ingest.cli import import_group
-    from gcrm.ingest.geocode_cli import geocode_command, reverse_geocode_command
-    from gcrm.ingest.osm_cli import osm_command
-    from gcrm.leads.cli import leads
-    from gcrm.maps.cli import map_command
-    from gcrm.pipeline_cli import demo_command, serve_command
-    from gcrm.routing.cli import catchments_command, drive_times_command, flows_command
-    from gcrm.territories.cli import territories
-
-    import_group.add_command(osm_command)
-    leads.add_command(leads_export_command)
-    for command in (
-        import_group,
-        geocode_command,
-        reverse_geocode_command,
-        enrich,
-        profiles_command,
-        customers,
-        cube,
-        map_command,
-        leads,
-        territories,
-        drive_times_command,
-        catchments_command,
-        flows_command,
-        serve_command,
-        demo_command,
-    ):
-        cli.add_command(command)
-
-
-_register_subcommands()
+for _command in (
+    db,
+    import_group,
+    geocode_command,
+    reverse_geocode_command,
+    enrich_command,
+    profiles_command,
+    customers,
+    cube,
+    map_command,
+    leads,
+    territories,
+    drive_times_command,
+    catchments_command,
+    flows_command,
+    serve_command,
+    demo_command,
+):
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

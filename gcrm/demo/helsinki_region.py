@@ -11,10 +11,8 @@ import shapely
 from tqdm import tqdm
 
 from gcrm.core import METRIC_CRS, STORAGE_CRS, ValidationError
-from gcrm.demo._osm import read_helsinki_osm
-from gcrm.demo.areas import build_area_levels, build_areas, build_region
-from gcrm.demo.customers import build_customers
-from gcrm.demo.helsinki import (
+from gcrm.demo.helsinki_areas import build_area_levels, build_areas, build_region
+from gcrm.demo.helsinki_layers import (
     build_addresses,
     build_buildings,
     build_leads,
@@ -22,8 +20,10 @@ from gcrm.demo.helsinki import (
     build_zones,
     choose_branches,
 )
-from gcrm.demo.orders import build_orders
-from gcrm.demo.stats import build_area_stats, estimate_housing
+from gcrm.demo.helsinki_osm import read_helsinki_osm
+from gcrm.demo.helsinki_stats import build_area_stats, estimate_housing
+from gcrm.demo.synthetic_customers import build_customers
+from gcrm.demo.synthetic_orders import build_orders
 
 __all__ = ["DEMO_FILES", "build_demo_region"]
 

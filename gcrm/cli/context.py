@@ -1,8 +1,4 @@
-"""The object every ``gcrm`` command receives: settings, and an engine made on first use.
-
-Kept apart from ``gcrm.cli`` so that each capability's ``cli.py`` can import it without
-importing the command collection (which imports them).
-"""
+"""The object every ``gcrm`` command receives: settings, and an engine made on first use."""
 
 from __future__ import annotations
 
@@ -23,14 +19,12 @@ class Context:
 
     @property
     def engine(self) -> Engine:
+        """The engine of ``settings.database_url``, made (and checked) on first use."""
         if self._engine is None:
             from gcrm.store import create_db_engine
 
             self._engine = create_db_engine(self.settings.database_url)
         return self._engine
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 pass_ctx = click.make_pass_decorator(Context)

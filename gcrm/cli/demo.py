@@ -1,14 +1,15 @@
-"""``gcrm demo`` and ``gcrm serve``."""
+"""``gcrm demo``: build a demo region, run every step on it, then serve the dashboard."""
 
 from __future__ import annotations
 
 import click
 
-from gcrm.clicontext import Context, pass_ctx
-from gcrm.core import Settings
-from gcrm.pipeline import REGIONS, run_demo
+from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.options import host_option, port_option
+from gcrm.cli.serve import serve
+from gcrm.demo import REGIONS, run_demo
 
-__all__ = ["demo_command", "serve_command"]
+__all__ = ["demo_command"]
 
 
 @click.command("demo")
@@ -31,10 +32,8 @@ __all__ = ["demo_command", "serve_command"]
 @click.option(
     "--no-serve", is_flag=True, help="Stop after the pipeline; do not start the dashboard."
 )
-@click.option("--host", default=None, help="Dashboard host [env GCRM_HOST; default 127.0.0.1].")
-@click.option(
-    "--port", type=int, default=None, help="Dashboard port [env GCRM_PORT; default 8050]."
-)
+@host_option(help="Dashboard host [env GCRM_HOST; default 127.0.0.1].")
+@port_option(help="Dashboard port [env GCRM_PORT; default 8050].")
 @pass_ctx
 def demo_command(
     ctx: Context,
@@ -68,43 +67,4 @@ def demo_command(
             f"GCRM_DATA_DIR={result.settings.data_dir}"
         )
     if not no_serve:
-        _serve(
-            result.settings, host=host, port=port, debug=False, region_name=REGIONS[region].label
-        )
-
-
-def _serve(
-    settings: Settings,
-    *,
-    host: str | None,
-    port: int | None,
-    debug: bool,
-    region_name: str | None = None,
-) -> None:
-    # The console script is the composition root: it may import the Dash app, the library not.
-    from dashboard import create_app
-
-    host = host or settings.host
-    port = port or settings.port
-    app = create_app(settings, **({"region_name": region_name} if region_name else {}))
-    click.echo(f"gcrm dashboard: http://{host}:{port}/   API: http://{host}:{port}/api/health")
-    app.run(host=host, port=port, debug=debug)
-
-
-@click.command("serve")
-@click.option("--host", default=None, help="Host to bind [env GCRM_HOST; default 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port [env GCRM_PORT; default 8050].")
-@click.option("--debug", is_flag=True, help="Dash debug mode (reloads on code change).")
-@click.option("--title", default=None, help="Region name shown in the dashboard header.")
-@pass_ctx
-def serve_command(
-    ctx: Context, host: str | None, port: int | None, debug: bool, title: str | None
-) -> None:
-    """Serve the dashboard and the JSON API in one process.
-
-    \b
-    Dashboard: http://HOST:PORT/
-    API:       /api/health, /api/leads/near?lon=..&lat=..&radius_m=..,
-               /api/cube/slice?level=district&measure=revenue&period=2025
-    """
-    _serve(ctx.settings, host=host, port=port, debug=debug, region_name=title)
+        serve(result.settings, host=host, port=port, debug=False, region_name=REGIONS[region].label)

@@ -1,0 +1,83 @@
+"""``gcrm profiles`` and ``gcrm flows``: what each area holds, and where its customers buy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gcrm.areas import area_profiles, origin_destination_flows
+from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.options import html_option, level_option, out_option, period_option
+from gcrm.exports import PROFILE_FORMATS, export_profiles
+from gcrm.io import TABLE_FORMATS, check_suffix, write_frame
+from gcrm.maps import FLOW_WEIGHTS, make_flow_map
+
+__all__ = ["flows_command", "profiles_command"]
+
+
+@click.command("profiles")
+@level_option(required=True, help="Area level to profile, e.g. district.")
+@out_option(formats=PROFILE_FORMATS)
+@pass_ctx
+def profiles_command(ctx: Context, level: str, out: Path) -> None:
+    """Profile every area of a level: population, households, dwellings, businesses,
+    buildings and building density, residential floor-area share, road km by class, zoning
+    mix, customers, active customers, leads, penetration and approximate market share.
+
+    Customers and leads are counted by their enriched area codes: run `gcrm enrich` first.
+
+    \b
+    Examples:
+      gcrm profiles --level district -o districts.xlsx
+      gcrm profiles --level hex -o hex_profiles.gpkg
+    """
+    with ctx.engine.connect() as conn:
+        profiles = area_profiles(conn, level=level)
+    path = export_profiles(profiles, out)
+    click.echo(f"{len(profiles)} areas of level {level!r} -> {path}")
+
+
+@click.command("flows")
+@level_option(default="district", help="Area level of the origins.")
+@period_option(help="2025, 2025-Q1 or 2025-03 [default: all orders].")
+@click.option(
+    "--weight",
+    type=click.Choice(FLOW_WEIGHTS),
+    default="customers",
+    show_default=True,
+    help="What the map's line width shows.",
+)
+@out_option(formats=TABLE_FORMATS, help="CSV (.csv) or Excel (.xlsx) table to write.")
+@html_option(help="Also write an offline HTML flow map.")
+@pass_ctx
+def flows_command(
+    ctx: Context, level: str, period: str | None, weight: str, out: Path, html_out: Path | None
+) -> None:
+    """Customer flows: customers, orders and revenue per (origin area, branch).
+
+    \b
+    Examples:
+      gcrm flows --level district -o flows.csv
+      gcrm flows --level postcode --period 2025 --weight revenue -o flows.xlsx --html flows.html
+    """
+    check_suffix(out, TABLE_FORMATS, argument="--out")
+    with ctx.engine.connect() as conn:
+        flows = origin_destination_flows(conn, level=level, period=period)
+        write_frame(
+            flows, out, layer="flows", sheet="flows", formats=TABLE_FORMATS, argument="--out"
+        )
+        click.echo(
+            f"{len(flows)} flows, {int(flows['customers'].sum())} customer-branch pairs, "
+            f"{flows['orders'].sum()} orders, revenue {flows['revenue'].sum():,.2f} written to {out}"
+        )
+        if html_out is not None:
+            make_flow_map(
+                conn,
+                flows=flows,
+                level=level,
+                out=html_out,
+                weight=weight,
+                period=period,  # type: ignore[arg-type]
+            )
+            click.echo(f"map written to {html_out}")

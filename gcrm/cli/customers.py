@@ -1,0 +1,55 @@
+"""``gcrm customers export``: customer lists with their enrichment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.options import area_option, out_option, precision_option, segment_option
+from gcrm.exports import EXPORT_FORMATS, export_points
+
+__all__ = ["customers"]
+
+
+@click.group()
+def customers() -> None:
+    """Customer lists out."""
+
+
+@customers.command("export")
+@out_option(formats=EXPORT_FORMATS)
+@segment_option(multiple=True)
+@click.option("--status", multiple=True, help="Keep this status (repeatable): active, churned.")
+@area_option(help="Only customers in this area, e.g. district:D01.")
+@precision_option()
+@pass_ctx
+def customers_export_command(
+    ctx: Context,
+    out: Path,
+    segment: tuple[str, ...],
+    status: tuple[str, ...],
+    area: str | None,
+    precision: tuple[str, ...] | None,
+) -> None:
+    """Export customers with geocoding, area codes and names at every level, zoning, road,
+    drive time and the housing context of their area.
+
+    \b
+    Examples:
+      gcrm customers export -o customers.xlsx
+      gcrm customers export -o smb_d01.csv --segment smb --status active --area district:D01
+      gcrm customers export -o rough.gpkg --precision street,postcode
+    """
+    with ctx.engine.connect() as conn:
+        path = export_points(
+            conn,
+            entity="customers",
+            path=out,
+            segment=segment,
+            status=status,
+            area=area,
+            precision=precision or (),
+        )
+    click.echo(f"customers -> {path}")
