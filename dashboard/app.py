@@ -6,9 +6,9 @@ from pathlib import Path
 
 import dash
 
+from dashboard.cache import DashboardData
 from dashboard.callbacks import register_callbacks
 from dashboard.layout import build_layout
-from dashboard.sources import DashboardData
 from gcrm.api import create_api_blueprint
 from gcrm.core import Settings
 from gcrm.cube import load_cube

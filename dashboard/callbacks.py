@@ -11,7 +11,7 @@ from dash import Input, Output, State, ctx, no_update
 from dashboard import layout as lay
 from dashboard import panels as p
 from dashboard import view as v
-from dashboard.sources import DashboardData
+from dashboard.cache import DashboardData
 from gcrm.cube import MEASURES
 
 __all__ = ["next_view", "register_callbacks"]

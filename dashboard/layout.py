@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from dashboard import panels as p
 from dashboard import view as v
-from dashboard.sources import DashboardData
+from dashboard.cache import DashboardData
 from gcrm.maps import Classes
 from gcrm.maps.style import OSM_ATTRIBUTION
 

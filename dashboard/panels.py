@@ -230,12 +230,17 @@ def kpi_values(
     """
     area = scope_area(view)
     level = area_coord(ds, area, "level") if area else view["level"]
-    common = {"level": level, "period": _period_arg(period), "segment": segment or None}
+
+    def measure(m: str) -> pd.Series:
+        return select_measure(
+            ds, m, level=level, period=_period_arg(period), segment=segment or None
+        )
+
     if area:
-        values = {m: float(select_measure(ds, m, **common).get(area, np.nan)) for m in KPI_MEASURES}
+        values = {m: float(measure(m).get(area, np.nan)) for m in KPI_MEASURES}
         return values | approximate_values(ds, view)
     sums = {
-        m: float(select_measure(ds, m, **common).sum(skipna=True))
+        m: float(measure(m).sum(skipna=True))
         for m in ("customers", "active", "revenue", "households")
     }
     households = sums.pop("households")

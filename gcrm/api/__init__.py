@@ -14,11 +14,11 @@ Routes (mounted under ``/api`` by the dashboard):
   ``{address, ref, distance_m, lon, lat}``; 404 when none is that close.
 
 Errors of the library map to ``{"error": message}`` with the status of
-:data:`gcrm.api.errors.STATUS_BY_ERROR` (400 validation, 404 not found, 503 database).
+:data:`gcrm.api.http_errors.STATUS_BY_ERROR` (400 validation, 404 not found, 503 database).
 """
 
 from gcrm.api.blueprint import create_api_blueprint
-from gcrm.api.errors import STATUS_BY_ERROR, status_of
+from gcrm.api.http_errors import STATUS_BY_ERROR, status_of
 from gcrm.api.shaping import (
     MAX_BATCH,
     address_frame,

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from gcrm.api.errors import error_response
+from gcrm.api.http_errors import error_response
 from gcrm.api.params import float_arg, int_arg, list_arg, str_arg
 from gcrm.api.resources import Resources
 from gcrm.api.shaping import (
@@ -20,6 +20,8 @@ from gcrm.api.shaping import (
     reverse_record,
 )
 from gcrm.core import GcrmError, NotFoundError, Settings, ValidationError
+from gcrm.geocode import geocode_frame, reverse_geocode
+from gcrm.leads import find_nearby_leads, resolve_origin
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -109,8 +111,6 @@ def _cube_slice(res: Resources) -> Response:
 
 
 def _leads_near(res: Resources) -> Response:
-    from gcrm.leads import find_nearby_leads, resolve_origin
-
     args = request.args
     origin_kwargs = _origin_kwargs(args)
     radius_m = float_arg(
@@ -161,8 +161,6 @@ def _origin_kwargs(args: Any) -> dict[str, Any]:
 
 
 def _geocode_one(res: Resources) -> Response:
-    from gcrm.geocode import geocode_frame
-
     address = str_arg(request.args, "address")
     if address is None:
         msg = "address is missing; pass e.g. /api/geocode?address=Mannerheimintie%2010,%20Helsinki"
@@ -174,8 +172,6 @@ def _geocode_one(res: Resources) -> Response:
 
 
 def _geocode_many(res: Resources) -> Response:
-    from gcrm.geocode import geocode_frame
-
     frame = address_frame(request.get_json(silent=True))
     with res.engine.begin() as conn:
         results = geocode_frame(conn, frame)
@@ -183,8 +179,6 @@ def _geocode_many(res: Resources) -> Response:
 
 
 def _reverse(res: Resources) -> Response:
-    from gcrm.geocode import reverse_geocode
-
     args = request.args
     lon = float_arg(args, "lon", minimum=-180.0, maximum=180.0)
     lat = float_arg(args, "lat", minimum=-90.0, maximum=90.0)
@@ -194,7 +188,6 @@ def _reverse(res: Resources) -> Response:
     max_m = float_arg(
         args, "max_distance_m", default=DEFAULT_REVERSE_M, minimum=1.0, maximum=MAX_REVERSE_M
     )
-    assert max_m is not None
     with res.engine.connect() as conn:
         found = reverse_geocode(conn, lon=lon, lat=lat, max_distance_m=max_m)
     if found.ref is None:

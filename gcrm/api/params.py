@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import overload
 
 from werkzeug.datastructures import MultiDict
 
@@ -16,6 +17,28 @@ def str_arg(args: Mapping[str, str], name: str, *, default: str | None = None) -
     """A string parameter, ``default`` when absent or blank."""
     value = args.get(name)
     return default if value is None or not value.strip() else value.strip()
+
+
+@overload
+def float_arg(
+    args: Mapping[str, str],
+    name: str,
+    *,
+    default: float,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float: ...
+
+
+@overload
+def float_arg(
+    args: Mapping[str, str],
+    name: str,
+    *,
+    default: None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float | None: ...
 
 
 def float_arg(

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from gcrm.core import Settings
+from gcrm.cube import load_cube
+from gcrm.store import create_db_engine
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -51,8 +53,6 @@ class Resources:
         """The engine; raises :class:`gcrm.core.DatabaseError` if the server is down."""
         with self._lock:
             if self._engine is None:
-                from gcrm.store import create_db_engine
-
                 self._engine = create_db_engine(self.settings.database_url)
             return self._engine
 
@@ -61,7 +61,5 @@ class Resources:
         """The cube; raises the cube module's error when it has not been built."""
         with self._lock:
             if self._cube is None:
-                from gcrm.cube import load_cube
-
                 self._cube = load_cube(self.cube_path)
             return self._cube

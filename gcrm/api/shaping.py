@@ -10,6 +10,8 @@ import pandas as pd
 import xarray as xr
 
 from gcrm.core import ValidationError
+from gcrm.cube import select_measure
+from gcrm.geocode import parse_addresses
 
 __all__ = [
     "MAX_BATCH",
@@ -44,8 +46,6 @@ def cube_slice(
 
     Parameters are those of :func:`gcrm.cube.select_measure`; NaN values become ``None``.
     """
-    from gcrm.cube import select_measure
-
     values = select_measure(ds, measure, level=level, period=period, segment=segment, parent=parent)
     coords = ds[["code", "name"]].sel(area=list(values.index))
     return [
@@ -134,8 +134,6 @@ def address_frame(payload: Any) -> pd.DataFrame:
         When the body has another shape, an item is neither string nor object, an object has
         unknown keys, or there are more than :data:`MAX_BATCH` items.
     """
-    from gcrm.geocode import parse_addresses
-
     rows = pd.DataFrame.from_records(
         [_split_item(i, item) for i, item in enumerate(_batch_items(payload))],
         columns=["address", *_ADDRESS_FIELDS],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -12,6 +13,7 @@ from gcrm.cli.options import html_option, level_option, out_option, period_optio
 from gcrm.exports import PROFILE_FORMATS, export_profiles
 from gcrm.io import TABLE_FORMATS, check_suffix, write_frame
 from gcrm.maps import FLOW_WEIGHTS, make_flow_map
+from gcrm.maps.flow_map import FlowWeight
 
 __all__ = ["flows_command", "profiles_command"]
 
@@ -77,7 +79,7 @@ def flows_command(
                 flows=flows,
                 level=level,
                 out=html_out,
-                weight=weight,
-                period=period,  # type: ignore[arg-type]
+                weight=cast(FlowWeight, weight),  # click.Choice(FLOW_WEIGHTS) checked it
+                period=period,
             )
             click.echo(f"map written to {html_out}")

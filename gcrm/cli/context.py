@@ -6,6 +6,7 @@ import click
 from sqlalchemy import Engine
 
 from gcrm.core import Settings
+from gcrm.store import create_db_engine
 
 __all__ = ["Context", "pass_ctx"]
 
@@ -21,8 +22,6 @@ class Context:
     def engine(self) -> Engine:
         """The engine of ``settings.database_url``, made (and checked) on first use."""
         if self._engine is None:
-            from gcrm.store import create_db_engine
-
             self._engine = create_db_engine(self.settings.database_url)
         return self._engine
 

@@ -8,15 +8,15 @@ Every input column is kept, in order and as text exactly as read; result columns
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 import pandas as pd
 from tqdm import tqdm
 
-from gcrm.cli.context import pass_ctx
+from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.options import AliasedOption, file_argument, out_option
 from gcrm.core import ValidationError
+from gcrm.geocode import GeopyProvider, nominatim_provider
 from gcrm.geocode.columns import coordinate_column, detect_address_columns, read_coordinates
 from gcrm.geocode.user_tables import (
     APPENDED_COLUMNS,
@@ -32,10 +32,6 @@ from gcrm.geocode.user_tables import (
     reverse_summary,
 )
 from gcrm.io import TABLE_FORMATS, check_suffix, read_table, write_frame
-
-if TYPE_CHECKING:
-    from gcrm.cli.context import Context
-    from gcrm.geocode.providers import GeopyProvider
 
 __all__ = ["geocode_command", "reverse_geocode_command"]
 
@@ -54,8 +50,6 @@ def _online_provider(
             msg = "--user-agent is only used with --online; add --online nominatim or drop it"
             raise ValidationError(msg)
         return None
-    from gcrm.geocode.providers import nominatim_provider
-
     return nominatim_provider(user_agent=user_agent, min_delay_s=min_delay_s, use_cache=use_cache)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
+from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.options import (
     level_option,
     measure_option,
@@ -17,9 +17,6 @@ from gcrm.cli.options import (
 )
 from gcrm.cube import MEASURES, load_cube
 from gcrm.maps import SCHEMES, make_region_map
-
-if TYPE_CHECKING:
-    from gcrm.cli.context import Context
 
 __all__ = ["map_command"]
 
@@ -47,7 +44,7 @@ __all__ = ["map_command"]
     "(Fisher-Jenks) or equal_interval.",
 )
 @out_option(required=False, help="HTML file to write [default: <data-dir>/out/map.html].")
-@click.pass_obj
+@pass_ctx
 def map_command(
     ctx: Context,
     level: str,

@@ -20,7 +20,8 @@ def serve(
     region_name: str | None = None,
 ) -> None:
     """Build the dashboard app for ``settings`` and serve it until interrupted."""
-    # The console script is the composition root: it may import the Dash app, the library not.
+    # The console script is the composition root: it may import the Dash app, the library
+    # not. Imported here: Dash costs a second that `gcrm --help` need not pay.
     from dashboard import create_app
 
     host = host or settings.host

@@ -22,6 +22,11 @@ class PointEntity:
     records: str
     enrichment: str
 
+    def fill(self, sql: str) -> str:
+        """``sql`` with ``{view}``, ``{records}`` and ``{enrichment}`` naming this entity's
+        tables (identifiers cannot be bound parameters)."""
+        return sql.format(view=self.view, records=self.records, enrichment=self.enrichment)
+
 
 POINT_ENTITIES = {
     "customers": PointEntity(

@@ -128,7 +128,7 @@ def build_region_cube(
     active = customers - (churned_before[:, None, :] + np.cumsum(churned, axis=1))
 
     dims3 = ("area", "month", "segment")
-    data = {
+    data: dict[str, tuple[tuple[str, ...], np.ndarray]] = {
         "customers": (dims3, customers.astype(np.int64)),
         "active": (dims3, active.astype(np.int64)),
         "new": (dims3, new.astype(np.int64)),

@@ -393,7 +393,7 @@ def _locate(xy: np.ndarray, postcodes: pd.DataFrame) -> _Located:
 
 def _nearest_index(xy: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Index of the nearest target to each point (ties to the lowest index)."""
-    tree = shapely.STRtree(shapely.points(targets))
+    tree = shapely.STRtree(np.asarray(shapely.points(targets)))
     found, hit = tree.query_nearest(shapely.points(xy), all_matches=False)
     nearest = np.empty(len(xy), dtype=np.int64)
     nearest[found] = hit

@@ -26,6 +26,7 @@ from gcrm.demo.bayarea import build_bayarea_region
 from gcrm.demo.helsinki_region import build_demo_region
 from gcrm.enrich import enrich_points
 from gcrm.ingest import (
+    ImportReport,
     import_addresses,
     import_area_stats,
     import_areas,
@@ -113,7 +114,7 @@ def _build_region(settings: Settings, region: str, *, customers: int, seed: int)
 
 
 def _load_region(engine: Engine, region: Path, say: Callable[[str], None]) -> None:
-    steps = [
+    steps: list[tuple[Callable[..., ImportReport], Path, dict[str, Path]]] = [
         (import_areas, region / "areas.gpkg", {"levels": region / "area_levels.csv"}),
         (import_area_stats, region / "area_stats.csv", {}),
         (import_addresses, region / "addresses.gpkg", {}),

@@ -17,13 +17,14 @@ from sqlalchemy import Connection, text
 
 from gcrm.core import POINT_ENTITIES, PointEntity, ValidationError
 from gcrm.routing import RoadGraph, drive_times_to_branches, read_branch_points, read_road_graph
-from gcrm.store import copy_frame
+from gcrm.store import copy_frame, load_queries
 
 __all__ = ["DRIVE_TIME_STAGES", "can_compute_drive_times", "compute_drive_times"]
 
 #: Stage labels passed to ``on_stage``: one graph, then per entity: points, search, write.
 DRIVE_TIME_STAGES = ("read road graph", "read points", "search", "write")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+_SQL = load_queries(__package__, "drive_times.sql")
 
 
 def _read_points(
@@ -41,13 +42,7 @@ def _read_points(
 def _clear_unlocated(conn: Connection, entity: PointEntity, *, todo: str | None) -> None:
     """A point that lost its location (geocoding failed after an edit) keeps no drive time."""
     only = f" AND r.external_id IN (SELECT external_id FROM {todo})" if todo is not None else ""
-    conn.execute(
-        text(
-            f"UPDATE {entity.enrichment} e SET drive_time_s = NULL, branch_reached = NULL "
-            f"FROM {entity.records} r WHERE r.external_id = e.external_id AND r.geom IS NULL "
-            f"AND (e.drive_time_s IS NOT NULL OR e.branch_reached IS NOT NULL){only}"
-        )
-    )
+    conn.execute(text(entity.fill(_SQL["clear_unlocated"]) + only))
 
 
 def _check_todo(todo: str | None) -> None:
@@ -75,22 +70,9 @@ def _write(conn: Connection, entity: PointEntity, frame: pd.DataFrame) -> None:
     NULL, so ``gcrm enrich`` still computes the rest).
     """
     conn.execute(text("DROP TABLE IF EXISTS _drive_times"))
-    conn.execute(
-        text(
-            "CREATE TEMP TABLE _drive_times (external_id text PRIMARY KEY, "
-            "drive_time_s double precision, branch_reached text) ON COMMIT DROP"
-        )
-    )
+    conn.execute(text(_SQL["create_stage"]))
     copy_frame(conn, "_drive_times", frame)
-    conn.execute(
-        text(
-            f"INSERT INTO {entity.enrichment} AS t (external_id, drive_time_s, branch_reached, "
-            "enriched_at) SELECT external_id, drive_time_s, branch_reached, NULL FROM _drive_times "
-            "ON CONFLICT (external_id) DO UPDATE SET drive_time_s = EXCLUDED.drive_time_s, "
-            "branch_reached = EXCLUDED.branch_reached WHERE (t.drive_time_s, t.branch_reached) "
-            "IS DISTINCT FROM (EXCLUDED.drive_time_s, EXCLUDED.branch_reached)"
-        )
-    )
+    conn.execute(text(entity.fill(_SQL["upsert"])))
     conn.execute(text("DROP TABLE _drive_times"))
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import Connection, text
@@ -27,14 +26,27 @@ from sqlalchemy import Connection, text
 from gcrm.core import POINT_ENTITIES, PointEntity, ValidationError, point_entity
 from gcrm.enrich.drive_times import can_compute_drive_times, compute_drive_times
 from gcrm.enrich.vector import enrich_vectorised
+from gcrm.store import load_queries
 
-__all__ = ["ENTITIES", "STEP_NAMES", "VECTOR_THRESHOLD", "EnrichReport", "enrich_points"]
+__all__ = [
+    "ENTITIES",
+    "SQL_STEPS",
+    "STEP_NAMES",
+    "VECTOR_THRESHOLD",
+    "EnrichReport",
+    "enrich_points",
+]
 
 ENTITIES = {name: e.view for name, e in POINT_ENTITIES.items()}
-_STEPS = [
-    s.strip() for s in Path(__file__).with_name("enrich.sql").read_text().split(";;") if s.strip()
-]
-STEP_NAMES = ("area codes", "zoning class", "business parks", "nearest road")
+_SQL = load_queries(__package__, "enrich.sql")
+#: The set-based engine's steps: progress label -> query of ``enrich.sql``.
+SQL_STEPS = {
+    "area codes": "area_codes",
+    "zoning class": "zoning_class",
+    "business parks": "business_parks",
+    "nearest road": "nearest_road",
+}
+STEP_NAMES = tuple(SQL_STEPS)
 #: Import kinds whose re-import invalidates every point's enrichment.
 LAYER_KINDS = ("areas", "zones", "roads", "branches")
 VECTOR_THRESHOLD = 20_000
@@ -81,27 +93,9 @@ def _make_todo(conn: Connection, entity: PointEntity, *, everything: bool) -> in
     conn.execute(text("CREATE TEMP TABLE _todo (external_id text PRIMARY KEY) ON COMMIT DROP"))
     if everything:
         return int(conn.execute(text(f"SELECT count(*) FROM {entity.records}")).scalar_one())
-    conn.execute(
-        text(
-            f"INSERT INTO _todo SELECT r.external_id FROM {entity.records} r "
-            f"LEFT JOIN {entity.enrichment} e ON e.external_id = r.external_id "
-            "WHERE e.external_id IS NULL OR e.enriched_at IS NULL "
-            "OR e.geom IS DISTINCT FROM r.geom"
-        )
-    )
+    conn.execute(text(entity.fill(_SQL["todo_changed"])))
     conn.execute(text("ANALYZE _todo"))
     return int(conn.execute(text("SELECT count(*) FROM _todo")).scalar_one())
-
-
-def _drop_orphans(conn: Connection, entity: PointEntity) -> None:
-    """Enrichment rows of points deleted since (no foreign key: it would cost a check per
-    row of every bulk COPY)."""
-    conn.execute(
-        text(
-            f"DELETE FROM {entity.enrichment} e WHERE NOT EXISTS "
-            f"(SELECT FROM {entity.records} r WHERE r.external_id = e.external_id)"
-        )
-    )
 
 
 def enrich_points(
@@ -139,7 +133,7 @@ def enrich_points(
         ent = point_entity(entity)
         everything = full or stamp > _last_stamp(conn, entity)
         if not everything:
-            _drop_orphans(conn, ent)
+            conn.execute(text(ent.fill(_SQL["drop_orphans"])))
         n = _make_todo(conn, ent, everything=everything)
         chosen = engine if engine != "auto" else ("vector" if n > VECTOR_THRESHOLD else "sql")
         if n:
@@ -182,25 +176,11 @@ def _run_engine(
         )
         return
     if everything:
-        conn.execute(text(f"INSERT INTO _todo SELECT external_id FROM {entity.records}"))
+        conn.execute(text(entity.fill(_SQL["todo_all"])))
         conn.execute(text("ANALYZE _todo"))
-    # Fresh rows for the points to do, carrying the location they are computed for.
-    conn.execute(
-        text(f"DELETE FROM {entity.enrichment} e USING _todo d WHERE e.external_id = d.external_id")
-    )
-    conn.execute(
-        text(
-            f"INSERT INTO {entity.enrichment} (external_id, geom, enriched_at) "
-            f"SELECT r.external_id, r.geom, NULL FROM {entity.records} r "
-            "JOIN _todo d ON d.external_id = r.external_id"
-        )
-    )
-    for name, statement in zip(STEP_NAMES, _STEPS, strict=True):
-        step(name)
-        conn.execute(text(statement.format(table=entity.enrichment)))
-    conn.execute(
-        text(
-            f"UPDATE {entity.enrichment} t SET enriched_at = now() FROM _todo d "
-            "WHERE t.external_id = d.external_id"
-        )
-    )
+    conn.execute(text(entity.fill(_SQL["clear_todo_rows"])))
+    conn.execute(text(entity.fill(_SQL["fresh_rows"])))
+    for label, name in SQL_STEPS.items():
+        step(label)
+        conn.execute(text(entity.fill(_SQL[name])))
+    conn.execute(text(entity.fill(_SQL["finish"])))

@@ -327,11 +327,13 @@ def enrich_vectorised(
     finally:
         layers, _WORK = _WORK, None
     step("assemble")
-    codes = {}
+    codes: dict[str, np.ndarray] = {}
     for level in joined:
         hit = hits[f"area:{level}"]
         level_codes = layers.area_trees[level][2]
-        codes[level] = np.where(hit >= 0, level_codes[np.maximum(hit, 0)], None)
+        found = np.full(len(hit), None, dtype=object)
+        found[hit >= 0] = level_codes[hit[hit >= 0]]
+        codes[level] = found
     _derive_parents(conn, levels, codes)
     ordered = [lv for lv in levels["level"] if lv in codes]
     result = pd.DataFrame(

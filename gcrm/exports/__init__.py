@@ -1,14 +1,14 @@
 """Exports: customer and lead lists with their enrichment, and area profiles, to the files
 people open (CSV, XLSX, GeoJSON, GeoPackage)."""
 
-from gcrm.exports.points import (
+from gcrm.exports.point_lists import (
     ENRICHMENT_COLUMNS,
     ENTITY_COLUMNS,
     EXPORT_FORMATS,
     export_points,
     read_points,
 )
-from gcrm.exports.profiles import PROFILE_FORMATS, export_profiles
+from gcrm.exports.profile_tables import PROFILE_FORMATS, export_profiles
 
 __all__ = [
     "ENRICHMENT_COLUMNS",

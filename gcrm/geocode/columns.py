@@ -51,7 +51,7 @@ def _key(header: object) -> str:
 
 
 def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
-    by_key = {}
+    by_key: dict[str, str] = {}
     for column in columns:
         by_key.setdefault(_key(column), column)
     return next((by_key[n] for n in names if n in by_key), None)

@@ -28,6 +28,7 @@ from gcrm.geocode.ladder import (
     normalize_address_fields,
 )
 from gcrm.geocode.parse import parse_addresses
+from gcrm.store import load_queries
 
 __all__ = [
     "GeopyProvider",
@@ -38,6 +39,7 @@ __all__ = [
     "refine_with_provider",
 ]
 
+_SQL = load_queries(__package__, "providers.sql")
 #: Online answers carry no score of their own: a fixed one per precision, below the
 #: reference's exact match (1.0) because the answer cannot be checked against the reference.
 _ONLINE_SCORES = {"rooftop": 0.8, "street": 0.4, "postcode": 0.3, "locality": 0.1, "none": 0.0}
@@ -90,7 +92,8 @@ def precision_of_location(location: Any) -> str:
     Reads Nominatim-style ``raw`` fields (``address`` details, ``addresstype``, ``type``).
     """
     raw = getattr(location, "raw", None) or {}
-    details = raw.get("address") if isinstance(raw.get("address"), Mapping) else {}
+    address = raw.get("address")
+    details: Mapping[str, Any] = address if isinstance(address, Mapping) else {}
     kinds = {str(raw.get(k, "")).lower() for k in ("addresstype", "type", "class")}
     if details.get("house_number") or kinds & _HOUSE_TYPES:
         return "rooftop"
@@ -220,30 +223,13 @@ class GeopyProvider:
     def _read_cache(self, conn: Connection, keys: pd.Series) -> dict[str, dict[str, Any]]:
         if keys.empty:
             return {}
-        result = conn.execute(
-            text(
-                "SELECT input_key, lon, lat, precision, score, source, matched_address "
-                "FROM gcrm.geocode_cache WHERE input_key = ANY(:keys)"
-            ),
-            {"keys": list(keys)},
-        )
+        result = conn.execute(text(_SQL["read_cache"]), {"keys": list(keys)})
         return {r.input_key: {c: getattr(r, c) for c in RESULT_COLUMNS} for r in result}
 
     def _write_cache(self, conn: Connection, found: Mapping[str, dict[str, Any]]) -> None:
         # Misses are remembered too: asking again would get the same answer.
         rows = [{"input_key": key, **answer} for key, answer in found.items()]
-        conn.execute(
-            text(
-                "INSERT INTO gcrm.geocode_cache "
-                "(input_key, lon, lat, precision, score, source, matched_address) "
-                "VALUES (:input_key, :lon, :lat, :precision, :score, :source, :matched_address) "
-                "ON CONFLICT (input_key) DO UPDATE SET lon = EXCLUDED.lon, lat = EXCLUDED.lat, "
-                "precision = EXCLUDED.precision, score = EXCLUDED.score, "
-                "source = EXCLUDED.source, matched_address = EXCLUDED.matched_address, "
-                "created_at = now()"
-            ),
-            rows,
-        )
+        conn.execute(text(_SQL["write_cache"]), rows)
 
 
 def _unplaced() -> dict[str, Any]:

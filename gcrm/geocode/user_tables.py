@@ -55,7 +55,7 @@ REVERSE_COLUMNS: dict[str, str] = {
 PROGRESS_CHUNK = 5_000
 _ONLINE_CHUNK = 50
 
-OnRows = Callable[[int], object] | None
+OnRows = Callable[[int], None] | None
 
 
 def check_no_result_columns(frame: pd.DataFrame, names: Mapping[str, str]) -> None:

@@ -5,7 +5,7 @@ reason), loads the good rows in one transaction, and is idempotent. Customers ar
 the way in (:mod:`gcrm.geocode`).
 """
 
-from gcrm.ingest.areas import import_area_levels, import_area_stats, import_areas
+from gcrm.ingest.area_import import import_area_levels, import_area_stats, import_areas
 from gcrm.ingest.crm import STATUS_ALIASES, import_customers, import_orders, parse_dates
 from gcrm.ingest.frames import import_frame
 from gcrm.ingest.hierarchy import check_area_hierarchy

@@ -39,12 +39,17 @@ def check_area_hierarchy(conn: Connection) -> dict[str, object]:
             report[f"{level}: areas reaching outside their parent"] = outside
     for level, n in conn.execute(text(_SQL["overlaps"])):
         report[f"{level}: overlapping pairs"] = n
-    gaps = dict(conn.execute(text(_SQL["gaps"])).all())
+    gaps: dict[str, int] = dict(conn.execute(text(_SQL["gaps"])).all())
     for level, n in gaps.items():
         report[f"{level}: areas not fully covered by their children (gaps)"] = n
     # Parent codes follow from children only where the children tile their parents exactly.
-    parents = dict(conn.execute(text("SELECT level, parent_level FROM gcrm.area_levels")).all())
-    nested = {lv: ok and not gaps.get(parents[lv]) for lv, ok in nested.items()}
+    parents: dict[str, str | None] = dict(
+        conn.execute(text("SELECT level, parent_level FROM gcrm.area_levels")).all()
+    )
+    nested = {
+        lv: ok and not (parents[lv] is not None and gaps.get(str(parents[lv])))
+        for lv, ok in nested.items()
+    }
     conn.execute(text("UPDATE gcrm.area_levels SET nested = false"))
     for level, ok in nested.items():
         conn.execute(

@@ -2,7 +2,7 @@
 
 Every importer validates at the boundary, writes rejects with row numbers and reasons, repairs
 invalid geometry in SQL (and counts it), and upserts by key in one transaction, so a re-run of
-the same file changes nothing. The areas and their statistics: :mod:`gcrm.ingest.areas`.
+the same file changes nothing. The areas and their statistics: :mod:`gcrm.ingest.area_import`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gcrm.core import BUILDING_USES, ZONE_CLASSES
+from gcrm.core import BUILDING_USES, ZONE_CLASSES, ValidationError
 
 __all__ = ["LAYERS", "LayerSpec", "layer_spec"]
 
@@ -147,8 +147,6 @@ LAYERS: dict[str, LayerSpec] = {
 
 def layer_spec(kind: str) -> LayerSpec:
     """The spec of layer ``kind``; a ValidationError naming the kinds otherwise."""
-    from gcrm.core import ValidationError
-
     if kind not in LAYERS:
         msg = f"layer kind {kind!r} unknown; expected one of {sorted(LAYERS)}"
         raise ValidationError(msg)

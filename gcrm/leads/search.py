@@ -10,9 +10,11 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from gcrm.areas import level_names
 from gcrm.core import GeocodingError, NotFoundError, ValidationError
+from gcrm.geocode import geocode_address
 from gcrm.ingest import LAYERS
-from gcrm.store import read_geodataframe
+from gcrm.store import load_queries, read_geodataframe
 
 __all__ = ["MAX_LIMIT", "Origin", "find_nearby_leads", "resolve_origin"]
 
@@ -27,27 +29,10 @@ LEAD_COLUMNS = [
     "road_distance_m",
 ]
 
-# The geography casts match the expression index leads_geog_idx, so both ST_DWithin and the
-# KNN operator (<-> on geography: distance on the sphere) use it; the outer query orders by
-# the exact spheroid distance. Ties are broken by external_id so ranks are reproducible.
-_NEARBY_SQL = f"""
-WITH nearest AS (
-    SELECT {", ".join(f"l.{c}" for c in LEAD_COLUMNS)}, l.area_codes,
-           ST_Distance(l.geom::geography, o.origin) AS distance_m,
-           l.geom
-    FROM gcrm.leads AS l,
-         (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS origin) AS o
-    WHERE ST_DWithin(l.geom::geography, o.origin, :radius_m)
-      AND (CAST(:categories AS text[]) IS NULL OR l.category = ANY(CAST(:categories AS text[])))
-      AND (CAST(:zoning AS text[]) IS NULL OR l.zoning_class = ANY(CAST(:zoning AS text[])))
-    ORDER BY l.geom::geography <-> o.origin
-    LIMIT :limit
+_NEARBY_SQL = load_queries(__package__, "nearby.sql")["nearby"].format(
+    lead_columns=", ".join(f"l.{c}" for c in LEAD_COLUMNS), columns=", ".join(LEAD_COLUMNS)
 )
-SELECT row_number() OVER (ORDER BY distance_m, external_id) AS rank,
-       {", ".join(LEAD_COLUMNS)}, area_codes, distance_m, ST_AsBinary(geom) AS geom
-FROM nearest
-ORDER BY distance_m, external_id
-"""
+_CUSTOMER_SQL = load_queries(__package__, "nearby.sql")["customer_origin"]
 
 
 @dataclass(frozen=True)
@@ -85,11 +70,6 @@ def _text_array(values: Sequence[str] | None, *, name: str) -> list[str] | None:
         msg = f"{name}={values!r} must be a sequence of strings; pass [{values!r}]"
         raise ValidationError(msg)
     return [str(v) for v in values] or None
-
-
-def _area_levels(conn: Connection) -> list[str]:
-    rows = conn.execute(text("SELECT level FROM gcrm.area_levels ORDER BY rank, level"))
-    return list(rows.scalars())
 
 
 def _expand_area_codes(gdf: gpd.GeoDataFrame, levels: list[str]) -> gpd.GeoDataFrame:
@@ -155,16 +135,13 @@ def find_nearby_leads(
     gdf = read_geodataframe(conn, _NEARBY_SQL, params)
     gdf["distance_m"] = gdf["distance_m"].astype(float)
     gdf["rank"] = gdf["rank"].astype(int)
-    return _expand_area_codes(gdf, _area_levels(conn))
+    return _expand_area_codes(gdf, level_names(conn))
 
 
 def _origin_of_customer(conn: Connection, customer_id: str) -> Origin:
     row = (
         conn.execute(
-            text(
-                "SELECT name, geocode_precision, ST_X(geom) AS lon, ST_Y(geom) AS lat "
-                "FROM gcrm.customers WHERE external_id = :id"
-            ),
+            text(_CUSTOMER_SQL),
             {"id": customer_id},
         )
         .mappings()
@@ -189,8 +166,6 @@ def _origin_of_customer(conn: Connection, customer_id: str) -> Origin:
 
 
 def _origin_of_address(conn: Connection, address: str) -> Origin:
-    from gcrm.geocode import geocode_address
-
     if not address.strip():
         msg = "address='' is empty; pass a street and house number, e.g. 'Mannerheimintie 10'"
         raise ValidationError(msg)

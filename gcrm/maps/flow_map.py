@@ -25,7 +25,7 @@ from gcrm.maps.offline import save_offline
 from gcrm.maps.sources import read_areas, read_branches
 from gcrm.maps.style import OSM_ATTRIBUTION, categorical_colours, format_value
 
-__all__ = ["FLOW_WEIGHTS", "build_flow_map", "flow_lines", "make_flow_map"]
+__all__ = ["FLOW_WEIGHTS", "FlowWeight", "build_flow_map", "flow_lines", "make_flow_map"]
 
 FlowWeight = Literal["customers", "revenue"]
 FLOW_WEIGHTS: tuple[str, ...] = ("customers", "revenue")

@@ -51,7 +51,8 @@ def add_area_layer(
             aliases=[html.escape(a) for _, a in tooltip_fields],
         ),
     )
-    return layer.add_to(m)
+    layer.add_to(m)
+    return layer
 
 
 def _area_style(feature: dict) -> dict:
@@ -100,7 +101,8 @@ def add_point_cluster(
         name=name,
         show=show,
     )
-    return cluster.add_to(m)
+    cluster.add_to(m)
+    return cluster
 
 
 def add_branch_layer(m: folium.Map, branches: gpd.GeoDataFrame) -> folium.FeatureGroup:
@@ -118,7 +120,8 @@ def add_branch_layer(m: folium.Map, branches: gpd.GeoDataFrame) -> folium.Featur
             fill_opacity=1.0,
             tooltip=html.escape(f"Branch {row.code}: {row.name}"),
         ).add_to(group)
-    return group.add_to(m)
+    group.add_to(m)
+    return group
 
 
 class Legend(MacroElement):

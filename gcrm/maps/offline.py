@@ -88,11 +88,12 @@ def make_offline(root: Element) -> Element:
 
 @cache
 def _asset_text(name: str) -> str:
-    path = files("gcrm.maps").joinpath("static", ASSETS[name])
-    text = path.read_text(encoding="utf-8")
+    relative = Path(ASSETS[name])
+    static = files("gcrm.maps").joinpath("static")
+    text = static.joinpath(*relative.parts).read_text(encoding="utf-8")
     if name.endswith("css"):
         # Leaflet's CSS points at sibling images; inline them so layer/marker icons still show.
-        folder = path.parent
+        folder = static.joinpath(*relative.parent.parts)
 
         def to_data_uri(match: re.Match[str]) -> str:
             data = folder.joinpath(match["path"]).read_bytes()

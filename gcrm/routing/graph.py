@@ -329,7 +329,7 @@ def _split_segments(
 
 def _crossings(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points where a segment meets another inside itself: ``(segment, t along it, xy)``."""
-    segments = shapely.linestrings(np.stack([start, end], axis=1))
+    segments = np.asarray(shapely.linestrings(np.stack([start, end], axis=1)))
     i, j = shapely.STRtree(segments).query(segments)
     keep = i < j
     i, j = i[keep], j[keep]

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, text
 
 from gcrm.core import STORAGE_CRS, DatabaseError, NotFoundError
 from gcrm.routing.graph import RoadGraph, build_road_network, road_graph_from_matrix
-from gcrm.store import copy_frame
+from gcrm.store import copy_frame, driver_connection
 
 __all__ = ["read_road_graph", "roads_stamp"]
 
@@ -219,7 +219,7 @@ def _read_packed(conn: Connection, table: str, fields: dict[str, str]) -> pd.Dat
     precision) or ``"?"`` (boolean). A bytea holds at most 1 GB: ~60 million edges.
     """
     packed = " || ".join(f"{_SEND[kind]}({name})" for name, kind in fields.items())
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     with raw.cursor() as cur:
         cur.execute(f"SELECT string_agg({packed}, ''::bytea) FROM {table}", binary=True)
         data = cur.fetchone()[0] or b""  # type: ignore[index]

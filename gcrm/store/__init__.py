@@ -6,7 +6,7 @@ from gcrm.store.engine import create_db_engine, drop_database, ensure_database, 
 from gcrm.store.loading import stage_frame, upsert_from_stage, write_geodataframe
 from gcrm.store.migrate import current_revision, head_revision, init_schema
 from gcrm.store.sql import Queries, load_queries
-from gcrm.store.wire import ewkb_points, quote_ident, to_ewkb_hex
+from gcrm.store.wire import driver_connection, ewkb_points, quote_ident, to_ewkb_hex
 
 __all__ = [
     "Queries",
@@ -14,6 +14,7 @@ __all__ = [
     "copy_out",
     "create_db_engine",
     "current_revision",
+    "driver_connection",
     "drop_database",
     "ensure_database",
     "ewkb_points",

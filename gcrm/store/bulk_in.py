@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +34,7 @@ from gcrm.store.wire import (
     PGCOPY_TRAILER,
     TEXT_TYPES,
     WKB_POINT_EWKB,
+    driver_connection,
     ewkb_point_records,
     packed_binary,
     quote_ident,
@@ -89,7 +90,7 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> int:
 
 def copy_frame_timed(conn: Connection, table: str, frame: pd.DataFrame) -> tuple[int, float]:
     """COPY ``frame`` into ``table``, binary when possible; return rows and encoding seconds."""
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     columns = _binary_columns(raw, table, frame)
     if columns is None:
         return _copy_csv(raw, table, frame)
@@ -161,7 +162,7 @@ _INT_RANGE = {
 
 #: A piece of a row: a fixed-width field (dtype, one value per row or one for all rows) or an
 #: Arrow binary array without NULLs holding one variable-width field (or run of them) per row.
-_Piece = tuple[np.dtype, Any] | pa.Array
+_Piece: TypeAlias = tuple[np.dtype[Any], Any] | pa.Array
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,7 @@ def _binary_columns(
             "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped",
             [table],
         )
-        targets = dict(cur.fetchall())
+        targets: dict[str, str] = dict(cur.fetchall())
     geom_col = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
     columns: list[_Column] = []
     for name in frame.columns:

@@ -33,6 +33,7 @@ from gcrm.store.wire import (
     PGCOPY_TRAILER,
     TEXT_TYPES,
     WKB_POINT_EWKB,
+    driver_connection,
 )
 
 __all__ = ["copy_out", "read_geodataframe"]
@@ -110,7 +111,7 @@ def read_geodataframe(
     geopandas.GeoDataFrame
         One row per result row, geometry in EPSG:4326.
     """
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     query = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
     read = _read_via_copy(raw, query, params or {}, geom_col=geom_col)
     frame, geoms = read or _read_via_cursor(raw, query, params or {}, geom_col=geom_col)
@@ -223,7 +224,7 @@ def copy_out(conn: Connection, statement: str) -> memoryview:
     A tight loop over libpq (see :func:`_copy_out`): for a million rows, seconds faster than
     iterating psycopg's ``Copy`` object row by row.
     """
-    return _copy_out(conn.connection.driver_connection, statement)[0]
+    return _copy_out(driver_connection(conn), statement)[0]
 
 
 class _NotOneRowPerMessage(Exception):
@@ -338,7 +339,7 @@ def _decode_points(stream: _CopyStream, start: np.ndarray, length: np.ndarray) -
     xy = np.column_stack([coords[at + size - 16], coords[at + size - 8]])
     if np.isnan(xy).any():  # POINT EMPTY
         return None
-    points = shapely.points(xy)
+    points = np.asarray(shapely.points(xy))
     if size == 25:
         srids = np.unique(stream.window("<u4")[at + 5])
         if len(srids) != 1:

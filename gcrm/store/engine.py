@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from gcrm.core.errors import DatabaseError
+from gcrm.store.migrate import init_schema
 
 __all__ = ["create_db_engine", "drop_database", "ensure_database", "scratch_database"]
 
@@ -103,8 +104,6 @@ def scratch_database(
     str
         The new database's URL.
     """
-    from gcrm.store.migrate import init_schema
-
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     ensure_database(url)

@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import shapely
+from sqlalchemy import Connection
 
 from gcrm.core.crs import STORAGE_SRID
 
@@ -22,6 +24,7 @@ __all__ = [
     "PGCOPY_HEADER",
     "PGCOPY_TRAILER",
     "TEXT_TYPES",
+    "driver_connection",
     "WKB_POINT_EWKB",
     "ewkb_point_records",
     "ewkb_points",
@@ -33,7 +36,7 @@ __all__ = [
 PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 PGCOPY_TRAILER = b"\xff\xff"
 #: Wire format of fixed-width types.
-FIXED_WIRE = {
+FIXED_WIRE: dict[str, np.dtype[Any]] = {
     "int2": np.dtype(">i2"),
     "int4": np.dtype(">i4"),
     "int8": np.dtype(">i8"),
@@ -47,6 +50,15 @@ WKB_POINT_EWKB = 0x20000001  # wkbPoint with the EWKB SRID flag
 EWKB_POINT_DTYPE = np.dtype(
     [("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
 )
+
+
+def driver_connection(conn: Connection) -> psycopg.Connection[Any]:
+    """The psycopg connection under a SQLAlchemy connection (for COPY)."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        msg = "the SQLAlchemy connection is closed; use it inside its `with` block"
+        raise RuntimeError(msg)
+    return raw
 
 
 def quote_ident(name: object) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from branca.element import Element
+from branca.element import Element, Figure
 from sqlalchemy import Connection
 
 from gcrm.core import NotFoundError, Period, ValidationError
@@ -139,6 +139,7 @@ def _write_html(
         height="520px",
     )
     figure = m.get_root()
+    assert isinstance(figure, Figure)  # a folium Map's root is always its Figure
     figure.header.add_child(Element(_STYLE), name="gcrm_report_style")
     by_code = dict(list(top.groupby("code", sort=False)))
     sections = "".join(

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, text
 
 from dashboard import panels as p
 from dashboard import view as v
-from dashboard.sources import filter_features
+from dashboard.cache import filter_features
 from gcrm.areas import AreaLevel
 from gcrm.core import NotFoundError, ValidationError
 from gcrm.maps import area_geojson, point_geojson

@@ -1,4 +1,4 @@
-"""What the dashboard reads, cached: the cube, the area levels, simplified area geometry
+"""What the dashboard reads, cached in memory: the cube, the area levels, simplified area geometry
 per level, and the point layers. Everything comes through the gcrm library."""
 
 from __future__ import annotations

@@ -89,7 +89,9 @@ def import_areas(
 
 
 def _ensure_level(conn: Connection, level: str, *, parent_level: str | None, source: str) -> None:
-    known = dict(conn.execute(text("SELECT level, rank FROM gcrm.area_levels")).all())
+    known: dict[str, int] = dict(
+        conn.execute(text("SELECT level, rank FROM gcrm.area_levels")).all()
+    )
     if parent_level is not None and parent_level not in known:
         msg = f"--parent-level {parent_level!r} is not a level; known levels {sorted(known)}"
         raise ValidationError(msg)
