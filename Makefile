@@ -1,4 +1,5 @@
-# The two commands: `make demo` and `make test`. Everything else is a step of theirs.
+# The two commands: `make demo` and `make test`. Everything else is a step of theirs
+# (`make test-fast` is `make test` without the slow tests, for the edit-test loop).
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,13 +9,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8050
 CUSTOMERS ?= 3000
 
-.PHONY: demo test venv postgis browser lint clean-db
+.PHONY: demo test test-fast venv postgis browser lint
 
 demo: venv postgis
 	$(VENV)/bin/gcrm demo --customers $(CUSTOMERS) --host $(HOST) --port $(PORT)
 
 test: venv postgis browser
 	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# Not the tests marked slow (browser, the session's demo region, the Bay Area pack): no
+# browser needed; under a minute.
+test-fast: venv postgis
+	$(VENV)/bin/pytest -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
 
 venv: $(STAMP)
 
@@ -34,6 +40,9 @@ postgis:
 browser:
 	bash scripts/ensure-browser.sh
 
+# ruff (check and format), the layers contract of pyproject.toml, and mypy on gcrm and dashboard.
 lint: venv
 	$(VENV)/bin/ruff check gcrm dashboard tests benchmarks
 	$(VENV)/bin/ruff format --check gcrm dashboard tests benchmarks
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy

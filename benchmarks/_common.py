@@ -4,31 +4,28 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from gcrm.core import DEFAULT_DATABASE_URL
-from gcrm.store import create_db_engine, drop_database, ensure_database, init_schema
+from gcrm.store import create_db_engine, scratch_database
 
 
 @contextmanager
 def bench_database(prefix: str) -> Iterator[tuple[str, Engine]]:
-    """A database created for one benchmark run on GCRM_DATABASE_URL's server, then dropped."""
+    """A database created for one benchmark run on GCRM_DATABASE_URL's server, then dropped.
+
+    Named ``gcrm_bench_<prefix>_<random>``, migrated; yields its URL and an engine on it.
+    """
     server = os.environ.get("GCRM_DATABASE_URL", DEFAULT_DATABASE_URL)
-    url = make_url(server).set(database=f"gcrm_bench_{prefix}_{uuid.uuid4().hex[:8]}")
-    url_s = url.render_as_string(hide_password=False)
-    ensure_database(url_s)
-    engine = create_db_engine(url_s)
-    init_schema(engine)
-    try:
-        yield url_s, engine
-    finally:
-        engine.dispose()
-        drop_database(url_s)
+    with scratch_database(server, prefix=f"gcrm_bench_{prefix}") as url:
+        engine = create_db_engine(url)
+        try:
+            yield url, engine
+        finally:
+            engine.dispose()
 
 
 class Timer:

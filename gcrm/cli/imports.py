@@ -26,7 +26,6 @@ from gcrm.ingest import (
     import_layer,
     import_orders,
     import_osm,
-    parse_map_options,
 )
 
 __all__ = ["import_group"]
@@ -65,8 +64,7 @@ def customers_cmd(
     ctx: Context,
     file: Path,
     rejects_path: Path | None,
-    maps: tuple[str, ...],
-    mapping_file: Path | None,
+    mapping: dict[str, str],
 ) -> None:
     """Import a customer export (CSV or XLSX), geocoding every address.
 
@@ -77,7 +75,6 @@ def customers_cmd(
       gcrm import customers crm_export.xlsx
       gcrm import customers export.csv --map customer_id=CustNo --map postcode=Zip
     """
-    mapping = parse_map_options(maps, mapping_file=mapping_file)
     _run(ctx, import_customers, file, rejects_path=rejects_path, mapping=mapping)
 
 
@@ -89,11 +86,9 @@ def orders_cmd(
     ctx: Context,
     file: Path,
     rejects_path: Path | None,
-    maps: tuple[str, ...],
-    mapping_file: Path | None,
+    mapping: dict[str, str],
 ) -> None:
     """Import orders (CSV or XLSX): order_id, customer_id, order_date, amount [, channel, branch_code]."""
-    mapping = parse_map_options(maps, mapping_file=mapping_file)
     _run(ctx, import_orders, file, rejects_path=rejects_path, mapping=mapping)
 
 
@@ -122,8 +117,7 @@ def areas_cmd(
     parent_level: str | None,
     crs: str | None,
     rejects_path: Path | None,
-    maps: tuple[str, ...],
-    mapping_file: Path | None,
+    mapping: dict[str, str],
 ) -> None:
     """Import areas (level, code, name, parent_code, derivation; polygons), any GDAL format.
 
@@ -136,7 +130,6 @@ def areas_cmd(
       gcrm import areas tracts.shp --level tract --parent-level county \\
           --map code=GEOID --map name=NAME --map parent=COUNTY
     """
-    mapping = parse_map_options(maps, mapping_file=mapping_file)
     _run(
         ctx,
         import_areas,
@@ -174,8 +167,7 @@ def area_stats_cmd(
     source: str | None,
     vintage: str | None,
     rejects_path: Path | None,
-    maps: tuple[str, ...],
-    mapping_file: Path | None,
+    mapping: dict[str, str],
 ) -> None:
     """Import area statistics; every figure keeps its source and vintage.
 
@@ -186,7 +178,6 @@ def area_stats_cmd(
       gcrm import area-stats area_stats.csv
       gcrm import area-stats acs.csv --level tract --key GEOID --source "ACS 5-year" --vintage 2022
     """
-    mapping = parse_map_options(maps, mapping_file=mapping_file)
     _run(
         ctx,
         import_area_stats,
@@ -211,10 +202,8 @@ def _layer_command(kind: str, doc: str) -> click.Command:
         file: Path,
         crs: str | None,
         rejects_path: Path | None,
-        maps: tuple[str, ...],
-        mapping_file: Path | None,
+        mapping: dict[str, str],
     ) -> None:
-        mapping = parse_map_options(maps, mapping_file=mapping_file)
         _run(ctx, import_layer, kind, file, rejects_path=rejects_path, mapping=mapping, crs=crs)
 
     return command

@@ -9,6 +9,7 @@ aliases (:class:`AliasedOption`); ``--help`` shows only the current one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from gcrm.core import AREA_ID_HELP, PERIOD_HELP, PRECISIONS, check_precisions
+from gcrm.ingest import parse_map_options
 
 __all__ = [
     "ENTITIES",
@@ -217,21 +219,29 @@ def only_option(
 
 
 def mapping_options(command: F) -> F:
-    """``--map FIELD=COLUMN`` (repeatable) and ``--mapping FILE``: column mappings."""
-    command = click.option(
+    """``--map FIELD=COLUMN`` (repeatable) and ``--mapping FILE``: a column mapping, handed
+    to the command as one ``mapping`` dict (:func:`gcrm.ingest.parse_map_options`)."""
+
+    @functools.wraps(command)
+    def with_mapping(
+        *args: Any, maps: tuple[str, ...], mapping_file: Path | None, **kw: Any
+    ) -> Any:
+        return command(*args, mapping=parse_map_options(maps, mapping_file=mapping_file), **kw)
+
+    with_file = click.option(
         "--mapping",
         "mapping_file",
         type=click.Path(path_type=Path, dir_okay=False, exists=True),
         default=None,
         help='TOML file with a [map] table of FIELD = "COLUMN" lines.',
-    )(command)
+    )(with_mapping)
     return click.option(
         "--map",
         "maps",
         multiple=True,
         metavar="FIELD=COLUMN",
         help="Take gcrm field FIELD from file column COLUMN (repeatable), e.g. --map code=GEOID.",
-    )(command)
+    )(with_file)  # type: ignore[return-value]
 
 
 def rejects_option(command: F) -> F:

@@ -15,7 +15,7 @@ from gcrm.core.errors import (
     NotFoundError,
     ValidationError,
 )
-from gcrm.core.ids import AREA_ID_HELP, area_id, parse_area_id
+from gcrm.core.ids import AREA_ID_HELP, area_id, area_ids, parse_area_id
 from gcrm.core.periods import PERIOD_HELP, Period, is_all, parse_period, period_bounds
 from gcrm.core.precisions import (
     APPROXIMATE_PRECISIONS,
@@ -50,6 +50,7 @@ __all__ = [
     "Settings",
     "ValidationError",
     "area_id",
+    "area_ids",
     "check_precisions",
     "get_settings",
     "is_all",

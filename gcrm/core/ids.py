@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
+
 from gcrm.core.errors import ValidationError
 
-__all__ = ["AREA_ID_HELP", "area_id", "parse_area_id"]
+__all__ = ["AREA_ID_HELP", "area_id", "area_ids", "parse_area_id"]
 
 #: How to write an area id, for messages and ``--help``.
 AREA_ID_HELP = "LEVEL:CODE, e.g. district:D01"
@@ -19,6 +21,12 @@ AREA_ID_HELP = "LEVEL:CODE, e.g. district:D01"
 def area_id(level: str, code: str) -> str:
     """The id of area ``code`` of ``level``: ``"<level>:<code>"``."""
     return f"{level}:{code}"
+
+
+def area_ids(levels: pd.Series | str, codes: pd.Series) -> pd.Series:
+    """:func:`area_id` of every row: ``levels`` (a Series, or one level for all) and
+    ``codes`` aligned."""
+    return levels + ":" + codes
 
 
 def parse_area_id(

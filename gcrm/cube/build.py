@@ -11,7 +11,7 @@ import xarray as xr
 from sqlalchemy import Connection, text
 
 from gcrm.areas import PROFILE_MEASURES, profile_measures
-from gcrm.core import PRECISIONS, NotFoundError
+from gcrm.core import PRECISIONS, NotFoundError, area_ids
 from gcrm.store import load_queries
 
 __all__ = [
@@ -55,10 +55,10 @@ def _area_index(conn: Connection) -> pd.DataFrame:
     if areas.empty:
         msg = "the database has no areas; run `gcrm import areas FILE --levels LEVELS.csv` first"
         raise NotFoundError(msg)
-    areas["id"] = areas["level"] + ":" + areas["code"]
+    areas["id"] = area_ids(areas["level"], areas["code"])
     has_parent = areas["parent_level"].notna() & areas["parent_code"].notna()
     areas["parent"] = np.where(
-        has_parent, areas["parent_level"].fillna("") + ":" + areas["parent_code"].fillna(""), ""
+        has_parent, area_ids(areas["parent_level"].fillna(""), areas["parent_code"].fillna("")), ""
     )
     return areas
 
@@ -75,7 +75,7 @@ def _to_grid(
     out = np.zeros((len(areas), len(months), len(segments)), dtype=float)
     if frame.empty:
         return out
-    ids = frame["level"] + ":" + frame["code"]
+    ids = area_ids(frame["level"], frame["code"])
     a = areas.get_indexer(ids)
     m = months.get_indexer(pd.to_datetime(frame["month"]))
     s = segments.get_indexer(frame["segment"])
@@ -93,7 +93,7 @@ def _monthly_counts_to_stock(
     if not frame.empty:
         early = frame[pd.to_datetime(frame["month"]) < months[0]]
         if not early.empty:
-            a = areas.get_indexer(early["level"] + ":" + early["code"])
+            a = areas.get_indexer(area_ids(early["level"], early["code"]))
             s = segments.get_indexer(early["segment"])
             ok = (a >= 0) & (s >= 0)
             np.add.at(before, (a[ok], s[ok]), early["n"].to_numpy(float)[ok])
@@ -116,10 +116,10 @@ def build_region_cube(
         no orders).
     """
     areas = _area_index(conn)
-    area_ids = pd.Index(areas["id"])
+    area_index = pd.Index(areas["id"])
     months = _month_range(conn, start, end)
     segments = pd.Index([r[0] for r in conn.execute(text(_SQL["segments"]))])
-    grid = {"areas": area_ids, "months": months, "segments": segments}
+    grid = {"areas": area_index, "months": months, "segments": segments}
 
     orders = _frame(conn, "orders")
     new, new_before = _monthly_counts_to_stock(_frame(conn, "signups"), **grid)
@@ -136,13 +136,13 @@ def build_region_cube(
         "revenue": (dims3, _to_grid(orders, "revenue", **grid).round(2)),
         "orders": (dims3, _to_grid(orders, "orders", **grid).astype(np.int64)),
     }
-    data.update(_static_measures(conn, area_ids))
-    data.update(_profile_measures(conn, area_ids))
-    data["customers_by_precision"] = (("area", "precision"), _precision_counts(conn, area_ids))
+    data.update(_static_measures(conn, area_index))
+    data.update(_profile_measures(conn, area_index))
+    data["customers_by_precision"] = (("area", "precision"), _precision_counts(conn, area_index))
     ds = xr.Dataset(
         data,
         coords={
-            "area": np.asarray(area_ids, dtype=object),
+            "area": np.asarray(area_index, dtype=object),
             "month": months.values,
             "segment": np.asarray(segments, dtype=object),
             "precision": np.asarray(PRECISIONS, dtype=object),
@@ -168,43 +168,43 @@ def build_region_cube(
 
 
 def _static_measures(
-    conn: Connection, area_ids: pd.Index
+    conn: Connection, area_index: pd.Index
 ) -> dict[str, tuple[tuple[str], np.ndarray]]:
     out: dict[str, tuple[tuple[str], np.ndarray]] = {}
     leads = _frame(conn, "leads")
-    values = np.zeros(len(area_ids))
+    values = np.zeros(len(area_index))
     if not leads.empty:
-        idx = area_ids.get_indexer(leads["level"] + ":" + leads["code"])
+        idx = area_index.get_indexer(area_ids(leads["level"], leads["code"]))
         np.add.at(values, idx[idx >= 0], leads["n"].to_numpy(float)[idx >= 0])
     out["leads"] = (("area",), values.astype(np.int64))
     stats = _frame(conn, "stats")
     for measure in ("population", "households"):
-        values = np.full(len(area_ids), np.nan)
+        values = np.full(len(area_index), np.nan)
         rows = stats[stats["measure"] == measure]
-        idx = area_ids.get_indexer(rows["level"] + ":" + rows["code"])
+        idx = area_index.get_indexer(area_ids(rows["level"], rows["code"]))
         values[idx[idx >= 0]] = rows["value"].to_numpy(float)[idx >= 0]
         out[measure] = (("area",), values)
     return out
 
 
 def _profile_measures(
-    conn: Connection, area_ids: pd.Index
+    conn: Connection, area_index: pd.Index
 ) -> dict[str, tuple[tuple[str], np.ndarray]]:
     long = profile_measures(conn)
     long = long[long["measure"].isin(PROFILE_MEASURES)]
-    wide = long.assign(area=long["level"] + ":" + long["code"]).pivot_table(
+    wide = long.assign(area=area_ids(long["level"], long["code"])).pivot_table(
         index="area", columns="measure", values="value", aggfunc="first", dropna=False
     )
-    wide = wide.reindex(index=area_ids, columns=list(PROFILE_MEASURES))
+    wide = wide.reindex(index=area_index, columns=list(PROFILE_MEASURES))
     return {m: (("area",), wide[m].to_numpy(float)) for m in PROFILE_MEASURES}
 
 
-def _precision_counts(conn: Connection, area_ids: pd.Index) -> np.ndarray:
+def _precision_counts(conn: Connection, area_index: pd.Index) -> np.ndarray:
     frame = _frame(conn, "precision")
-    out = np.zeros((len(area_ids), len(PRECISIONS)), dtype=np.int64)
+    out = np.zeros((len(area_index), len(PRECISIONS)), dtype=np.int64)
     if frame.empty:
         return out
-    a = area_ids.get_indexer(frame["level"] + ":" + frame["code"])
+    a = area_index.get_indexer(area_ids(frame["level"], frame["code"]))
     p = pd.Index(PRECISIONS).get_indexer(frame["precision"])
     ok = (a >= 0) & (p >= 0)
     np.add.at(out, (a[ok], p[ok]), frame["n"].to_numpy(np.int64)[ok])

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from gcrm.core import ValidationError
 from gcrm.demo.bayarea_areas import (
     POSTCODE_COLUMNS,
     build_bayarea_area_levels,
@@ -29,7 +28,7 @@ from gcrm.demo.bayarea_synthetic import (
     choose_bayarea_branches,
     zone_placer,
 )
-from gcrm.demo.helsinki_region import _write_csv, _write_layer
+from gcrm.demo.region_files import start_build, write_csv, write_layer
 from gcrm.demo.synthetic_customers import build_customer_export
 from gcrm.demo.synthetic_orders import build_orders
 
@@ -83,11 +82,7 @@ def build_bayarea_region(
     ConfigurationError
         If activitysim (or its example data) is not installed.
     """
-    if customers < 50:
-        msg = f"customers={customers} is too small to carry every kind of injected mess; use customers >= 50"
-        raise ValidationError(msg)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = start_build(out_dir, customers=customers)
     paths: dict[str, Path] = {}
     with tqdm(total=_STEPS, disable=not progress, desc="bay area", unit="step") as bar:
         bar.set_postfix_str("reading MTC zones and ZIP codes")
@@ -97,20 +92,20 @@ def build_bayarea_region(
         bar.update()
 
         bar.set_postfix_str("areas and stats")
-        paths["area_levels"] = _write_csv(build_bayarea_area_levels(), out_dir, "area_levels")
-        paths["areas"] = _write_layer(build_bayarea_areas(zones), out_dir, "areas")
-        paths["area_stats"] = _write_csv(build_bayarea_area_stats(zones), out_dir, "area_stats")
-        paths["postcodes"] = _write_csv(postcodes[POSTCODE_COLUMNS], out_dir, "postcodes")
+        paths["area_levels"] = write_csv(build_bayarea_area_levels(), out_dir, "area_levels")
+        paths["areas"] = write_layer(build_bayarea_areas(zones), out_dir, "areas")
+        paths["area_stats"] = write_csv(build_bayarea_area_stats(zones), out_dir, "area_stats")
+        paths["postcodes"] = write_csv(postcodes[POSTCODE_COLUMNS], out_dir, "postcodes")
         bar.update()
 
         bar.set_postfix_str("leads")
         leads = build_bayarea_leads(zones, postcodes, seed=seed)
-        paths["leads"] = _write_layer(leads, out_dir, "leads")
+        paths["leads"] = write_layer(leads, out_dir, "leads")
         bar.update()
 
         bar.set_postfix_str("branches")
         branches = choose_bayarea_branches(zones, postcodes)
-        paths["branches"] = _write_csv(branches, out_dir, "branches")
+        paths["branches"] = write_csv(branches, out_dir, "branches")
         bar.update()
 
         bar.set_postfix_str("customers")
@@ -121,8 +116,8 @@ def build_bayarea_region(
             locale=US_LOCALE,
             truth_columns=BAYAREA_TRUTH_COLUMNS,
         )
-        paths["customers"] = _write_csv(export.customers, out_dir, "customers")
-        paths["customers_truth"] = _write_csv(export.truth, out_dir, "customers_truth")
+        paths["customers"] = write_csv(export.customers, out_dir, "customers")
+        paths["customers_truth"] = write_csv(export.truth, out_dir, "customers_truth")
         bar.update()
 
         bar.set_postfix_str("orders")
@@ -133,7 +128,7 @@ def build_bayarea_region(
             branch_codes=branches["code"].tolist(),
             seed=seed,
         )
-        paths["orders"] = _write_csv(orders, out_dir, "orders")
+        paths["orders"] = write_csv(orders, out_dir, "orders")
         bar.update()
         bar.set_postfix_str("done")
         bar.update()

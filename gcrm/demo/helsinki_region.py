@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
-import pyogrio
 import shapely
 from tqdm import tqdm
 
-from gcrm.core import METRIC_CRS, STORAGE_CRS, ValidationError
+from gcrm.core import METRIC_CRS, STORAGE_CRS
 from gcrm.demo.helsinki_areas import build_area_levels, build_areas, build_region
 from gcrm.demo.helsinki_layers import (
     build_addresses,
@@ -22,6 +20,7 @@ from gcrm.demo.helsinki_layers import (
 )
 from gcrm.demo.helsinki_osm import read_helsinki_osm
 from gcrm.demo.helsinki_stats import build_area_stats, estimate_housing
+from gcrm.demo.region_files import start_build, write_csv, write_layer
 from gcrm.demo.synthetic_customers import build_customers
 from gcrm.demo.synthetic_orders import build_orders
 
@@ -74,11 +73,7 @@ def build_demo_region(
     ValidationError
         If ``customers`` is below 50.
     """
-    if customers < 50:
-        msg = f"customers={customers} is too small to carry every kind of injected mess; use customers >= 50"
-        raise ValidationError(msg)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = start_build(out_dir, customers=customers)
     paths: dict[str, Path] = {}
     with tqdm(total=_STEPS, disable=not progress, desc="demo region", unit="step") as bar:
         bar.set_postfix_str("reading OpenStreetMap")
@@ -96,33 +91,33 @@ def build_demo_region(
             ("buildings", build_buildings(osm.buildings)),
             ("leads", leads),
         ):
-            paths[name] = _write_layer(frame, out_dir, name)
+            paths[name] = write_layer(frame, out_dir, name)
         bar.update()
 
         bar.set_postfix_str("areas")
         region_m = build_region(addresses, roads)
         areas = build_areas(region_m, places=osm.places, addresses=addresses)
-        paths["area_levels"] = _write_csv(build_area_levels(), out_dir, "area_levels")
-        paths["areas"] = _write_layer(areas, out_dir, "areas")
+        paths["area_levels"] = write_csv(build_area_levels(), out_dir, "area_levels")
+        paths["areas"] = write_layer(areas, out_dir, "areas")
         bar.update()
 
         bar.set_postfix_str("population estimates")
         housing = estimate_housing(osm.buildings, addresses=addresses, region_m=region_m)
         stats = build_area_stats(areas, housing=housing.points, leads=leads)
-        paths["area_stats"] = _write_csv(stats, out_dir, "area_stats")
+        paths["area_stats"] = write_csv(stats, out_dir, "area_stats")
         bar.update()
 
         bar.set_postfix_str("branches")
         branches = choose_branches(addresses)
-        paths["branches"] = _write_csv(branches, out_dir, "branches")
+        paths["branches"] = write_csv(branches, out_dir, "branches")
         bar.update()
 
         bar.set_postfix_str("customers")
         export = build_customers(
             addresses, count=customers, seed=seed, dwellings=housing.address_dwellings
         )
-        paths["customers"] = _write_csv(export.customers, out_dir, "customers")
-        paths["customers_truth"] = _write_csv(export.truth, out_dir, "customers_truth")
+        paths["customers"] = write_csv(export.customers, out_dir, "customers")
+        paths["customers_truth"] = write_csv(export.truth, out_dir, "customers_truth")
         bar.update()
 
         bar.set_postfix_str("orders")
@@ -133,26 +128,8 @@ def build_demo_region(
             branch_codes=branches["code"].tolist(),
             seed=seed,
         )
-        paths["orders"] = _write_csv(orders, out_dir, "orders")
+        paths["orders"] = write_csv(orders, out_dir, "orders")
         bar.update()
         bar.set_postfix_str("done")
         bar.update()
     return {name: paths[name] for name in DEMO_FILES}
-
-
-def _write_layer(frame: gpd.GeoDataFrame, out_dir: Path, name: str) -> Path:
-    """One GeoPackage per layer, layer name = file stem, EPSG:4326."""
-    path = out_dir / f"{name}.gpkg"
-    if path.exists():
-        path.unlink()
-    polygonal = frame.geom_type.isin(["Polygon", "MultiPolygon"]).all()
-    pyogrio.write_dataframe(
-        frame.to_crs(STORAGE_CRS), path, layer=name, driver="GPKG", promote_to_multi=polygonal
-    )
-    return path
-
-
-def _write_csv(frame: pd.DataFrame, out_dir: Path, name: str) -> Path:
-    path = out_dir / f"{name}.csv"
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
-    return path

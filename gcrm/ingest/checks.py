@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from gcrm.core import area_ids
 from gcrm.geocode import (
     normalize_city,
     normalize_housenumber,
@@ -60,7 +61,7 @@ def _areas_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> pd
 def _stats_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
     rows = conn.execute(text("SELECT level || ':' || code FROM gcrm.areas"))
     known = {r[0] for r in rows}
-    ids = clean["level"].fillna("") + ":" + clean["code"].fillna("")
+    ids = area_ids(clean["level"].fillna(""), clean["code"].fillna(""))
     checks.reject(
         ~ids.isin(known),
         "area " + ids.map(repr) + " not found in gcrm.areas; import the areas first",

@@ -10,7 +10,7 @@ import shapely
 from sqlalchemy import Connection
 
 from gcrm.areas import level_names
-from gcrm.core import NotFoundError, ValidationError
+from gcrm.core import NotFoundError, ValidationError, area_ids
 from gcrm.store import load_queries, read_geodataframe
 
 __all__ = [
@@ -43,7 +43,7 @@ def read_areas(conn: Connection, *, level: str) -> gpd.GeoDataFrame:
             "(or import areas with `gcrm import areas`)"
         )
         raise NotFoundError(msg)
-    gdf.insert(0, "area_id", level + ":" + gdf["code"].astype(str))
+    gdf.insert(0, "area_id", area_ids(level, gdf["code"].astype(str)))
     return gdf
 
 

@@ -17,9 +17,8 @@ KEYS = {"lon", "lat", "precision", "score", "source", "matched_address"}
 
 @pytest.fixture(scope="module")
 def geo_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
-    settings, drop = reference_settings(tmp_path_factory.mktemp("api-ref"))
-    yield make_client(settings)
-    drop()
+    with reference_settings(tmp_path_factory.mktemp("api-ref")) as settings:
+        yield make_client(settings)
 
 
 def test_geocode_one_address(geo_client: FlaskClient) -> None:

@@ -25,6 +25,9 @@ from gcrm.demo.bayarea_sources import (
 from gcrm.demo.bayarea_synthetic import JOBS_PER_LEAD
 from gcrm.demo.synthetic_customers import AS_OF
 
+# The module's fixtures build the Bay Area pack from activitysim's and zipcodes' data.
+pytestmark = pytest.mark.slow
+
 CUSTOMERS = 300
 SEED = 7
 

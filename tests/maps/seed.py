@@ -1,22 +1,22 @@
 """A tiny region written with SQL: two districts, customers, orders, leads, a branch.
 
-Shared by tests/maps, tests/leads and tests/territories.
+Shared by tests/maps, tests/leads and tests/territories (through the ``region`` and
+``seeded`` fixtures of tests/conftest.py); and ``browser_dom``, a page as Chromium renders it.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
-import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, text
-from sqlalchemy.engine import make_url
 
-from gcrm.core import DEFAULT_DATABASE_URL, Settings
+from gcrm.core import Settings
 from gcrm.cube import build_region_cube, save_cube
-from gcrm.store import create_db_engine, drop_database, ensure_database, init_schema
+from gcrm.store import create_db_engine
+from tests.databases import new_database
 
 # Two squares side by side in central Helsinki (EPSG:4326).
 DISTRICTS = {
@@ -84,24 +84,23 @@ def seed_region(conn: Connection) -> None:
         conn.execute(text(statement), params)
 
 
-def seeded_settings(tmp_dir: Path) -> tuple[Settings, Callable[[], None]]:
+@contextmanager
+def seeded_settings(tmp_dir: Path) -> Iterator[Settings]:
     """A committed database of its own with the tiny region and its saved cube.
 
-    For CLI tests, whose commands open their own connections. Returns the settings and a
-    function dropping the database.
+    For CLI tests, whose commands open their own connections. Yields the settings; the
+    database is dropped on exit.
     """
-    name = f"gcrm_test_{uuid.uuid4().hex[:10]}"
-    server = os.environ.get("GCRM_DATABASE_URL", DEFAULT_DATABASE_URL)
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    ensure_database(url)
-    engine = create_db_engine(url)
-    init_schema(engine)
-    settings = Settings(database_url=url, data_dir=tmp_dir)
-    with engine.begin() as conn:
-        seed_region(conn)
-        save_cube(build_region_cube(conn), settings.cube_path)
-    engine.dispose()
-    return settings, lambda: drop_database(url)
+    with new_database() as url:
+        settings = Settings(database_url=url, data_dir=tmp_dir)
+        engine = create_db_engine(url)
+        try:
+            with engine.begin() as conn:
+                seed_region(conn)
+                save_cube(build_region_cube(conn), settings.cube_path)
+        finally:
+            engine.dispose()
+        yield settings
 
 
 def browser_dom(page: Path) -> str:

@@ -50,9 +50,8 @@ APPENDED = [
 
 @pytest.fixture(scope="module")
 def ref_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    settings, drop = reference_settings(tmp_path_factory.mktemp("ref"))
-    yield settings
-    drop()
+    with reference_settings(tmp_path_factory.mktemp("ref")) as settings:
+        yield settings
 
 
 def _run(settings: Settings, *args: str) -> Result:

@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from gcrm.core import DEFAULT_DATABASE_URL, Settings
+from gcrm.core import Settings
 from gcrm.cube import load_cube, select_measure
 from gcrm.demo.run import region_settings, run_demo
 from gcrm.store import create_db_engine, drop_database
+from tests.databases import new_database
+
+# Builds the Bay Area pack from activitysim's data and runs the whole pipeline on it.
+pytestmark = pytest.mark.slow
 
 
-def test_bayarea_demo_builds_and_runs(tmp_path: Path) -> None:
-    import os
+@pytest.fixture
+def base_url() -> Iterator[str]:
+    """The user's database, empty: a name of its own, so the region's (its name + "_bayarea",
+    made and migrated by the demo run) is new too."""
+    with new_database(schema=False) as url:
+        yield url
 
-    server = os.environ.get("GCRM_DATABASE_URL", DEFAULT_DATABASE_URL)
-    base = (
-        make_url(server)
-        .set(database=f"gcrm_test_{uuid.uuid4().hex[:8]}")
-        .render_as_string(hide_password=False)
-    )
-    settings = Settings(database_url=base, data_dir=tmp_path)
+
+def test_bayarea_demo_builds_and_runs(base_url: str, tmp_path: Path) -> None:
+    settings = Settings(database_url=base_url, data_dir=tmp_path)
     own = region_settings(settings, "bayarea")
     assert make_url(own.database_url).database.endswith("_bayarea")
     try:

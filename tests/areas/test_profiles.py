@@ -15,7 +15,7 @@ from gcrm.cli.areas import profiles_command
 from gcrm.cli.context import Context
 from gcrm.core import NotFoundError, Settings
 from gcrm.ingest import import_buildings
-from tests.enrich.world import build_world
+from tests.areas.world import build_world
 
 #: Areas and lengths are measured on the spheroid, the world is drawn in EPSG:3067 (scale
 #: factor ~0.9996 here): hand figures in grid metres hold to a few parts in ten thousand.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import geopandas as gpd
 import pytest
 from geopandas.testing import assert_geodataframe_equal
@@ -11,6 +13,14 @@ from sqlalchemy import Connection, Engine, text
 from gcrm.core import DatabaseError
 from gcrm.store import copy_frame, create_db_engine, init_schema, read_geodataframe
 from gcrm.store.migrate import current_revision, head_revision
+from tests.databases import new_database
+
+
+@pytest.fixture
+def bare_database_url() -> Iterator[str]:
+    """A new database with gcrm's extensions and no schema, dropped after the test."""
+    with new_database(schema=False) as url:
+        yield url
 
 
 def test_schema_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:
@@ -39,18 +49,14 @@ def test_unreachable_database_names_the_setting_and_the_fix() -> None:
         create_db_engine("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
 
 
-def test_migration_0005_moves_enrichment_out_and_back() -> None:
+def test_migration_0005_moves_enrichment_out_and_back(bare_database_url: str) -> None:
     """0004 -> 0005 keeps every derived value (now in *_enrichment, read through the views);
     back to 0004 puts them in place again."""
     from alembic import command
 
-    from gcrm.store import drop_database, ensure_database
     from gcrm.store.migrate import _config
-    from tests.conftest import _new_database
 
-    url = _new_database()
-    ensure_database(url)
-    eng = create_db_engine(url)
+    eng = create_db_engine(bare_database_url)
     try:
         init_schema(eng, revision="0004")
         with eng.begin() as c:
@@ -94,4 +100,3 @@ def test_migration_0005_moves_enrichment_out_and_back() -> None:
             assert [tuple(r) for r in c.execute(text(query))] == rows
     finally:
         eng.dispose()
-        drop_database(url)

@@ -2,7 +2,7 @@
 
 Two 1 km x 1 km areas side by side in EPSG:3067 (Helsinki), A = Z1 (west) and B = Z2 (east),
 with buildings, roads, zones, addresses, customers and leads placed so every profile figure
-can be worked out by hand (see tests/enrich/test_profiles.py).
+can be worked out by hand (see tests/areas/test_profiles.py).
 """
 
 from __future__ import annotations
