@@ -8,14 +8,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import flask
 import xarray as xr
 from sqlalchemy import Engine
 
 from dashboard.view import View, areas_in_view
+from gcrm.access import Principal
 from gcrm.areas import AreaLevel, read_area_levels
 from gcrm.maps import area_geojson, point_geojson
+from gcrm.web import LOCAL, Services, Unauthorized, current_request_principal
 
-__all__ = ["DashboardData", "filter_features"]
+__all__ = ["DashboardData", "DataByScope", "filter_features"]
 
 
 def filter_features(collection: Mapping[str, Any], area_ids: Sequence[str]) -> dict[str, Any]:
@@ -67,3 +70,47 @@ class DashboardData:
         """The features drawn for ``view``: the level's areas, children of the parent if any."""
         ids = areas_in_view(self.cube, level=view["level"], parent=view.get("parent"))
         return filter_features(self.geometry(view["level"]), ids)
+
+
+class DataByScope:
+    """One :class:`DashboardData` per scope, made on first use: users with the same areas
+    share cached geometry and points; a user never sees another scope's cache.
+
+    Reads go through ``services.data`` (under the request's principal) and the scope's cube.
+    """
+
+    def __init__(self, services: Services, *, region_name: str) -> None:
+        self.services = services
+        self.region_name = region_name
+        self._by_key: dict[str, DashboardData] = {}
+        self._lock = threading.Lock()
+
+    def for_principal(self, principal: Principal) -> DashboardData:
+        """The dashboard data of ``principal``'s scope (its cube may be built on first use)."""
+        cube = self.services.cube_for(principal)
+        key = principal.scope_key
+        with self._lock:
+            data = self._by_key.get(key)
+            if data is None or data.cube is not cube:
+                data = DashboardData(
+                    engine=self.services.data, cube=cube, region_name=self.region_name
+                )
+                self._by_key[key] = data
+            return data
+
+    def for_request(self) -> DashboardData:
+        """The dashboard data of the current request's principal (outside a request, as
+        when Dash checks the layout at start-up, the full region's).
+
+        Raises
+        ------
+        Unauthorized
+            When nobody is logged in.
+        """
+        if not flask.has_request_context():
+            return self.for_principal(LOCAL)
+        principal = current_request_principal()
+        if principal is None:
+            msg = "log in at /login to see the dashboard"
+            raise Unauthorized(msg)
+        return self.for_principal(principal)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import dash
@@ -39,9 +40,9 @@ def next_view(
     return view
 
 
-def register_callbacks(app: dash.Dash, data: DashboardData) -> None:
-    """Attach every callback of the page to ``app``."""
-    ds = data.cube
+def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> None:
+    """Attach every callback of the page to ``app``; ``current()`` is the dashboard data of
+    the request's user (their scope's cube and areas)."""
 
     @app.callback(
         Output("view", "data"),
@@ -55,6 +56,7 @@ def register_callbacks(app: dash.Dash, data: DashboardData) -> None:
         prevent_initial_call=True,
     )
     def navigate(level, click, _drill, _up, _clear, view):  # type: ignore[no-untyped-def]
+        data = current()
         new = next_view(ctx.triggered_id, view, level=level, click=click, data=data)
         return new, new["level"]
 
@@ -65,6 +67,7 @@ def register_callbacks(app: dash.Dash, data: DashboardData) -> None:
 
     @app.callback(Output("areas", "data"), Input("geo-key", "data"), prevent_initial_call=True)
     def area_geometry(key):  # type: ignore[no-untyped-def]
+        data = current()
         return data.view_geometry(key)
 
     @app.callback(
@@ -73,6 +76,7 @@ def register_callbacks(app: dash.Dash, data: DashboardData) -> None:
         Input("point-layers", "value"),
     )
     def point_layers(shown):  # type: ignore[no-untyped-def]
+        data = current()
         return tuple(data.points(k) if k in shown else lay.EMPTY for k in ("customers", "leads"))
 
     @app.callback(
@@ -93,6 +97,7 @@ def register_callbacks(app: dash.Dash, data: DashboardData) -> None:
         Input("scheme", "value"),
     )
     def choropleth(view, measure, period, segment, scheme):  # type: ignore[no-untyped-def]
+        ds = current().cube
         values = p.view_values(ds, view, measure=measure, period=period, segment=segment)
         classes = p.choropleth_classes(values, scheme=scheme)
         title = f"{MEASURES[measure].label} · {p.period_label(period)}"
@@ -106,6 +111,8 @@ def register_callbacks(app: dash.Dash, data: DashboardData) -> None:
         Input("segment", "value"),
     )
     def kpis(view, period, segment):  # type: ignore[no-untyped-def]
+        data = current()
+        ds = data.cube
         values = p.kpi_values(ds, view, period=period, segment=segment)
         scope = v.area_label(ds, v.scope_area(view), region_name=data.region_name)
         return lay.kpi_row(p.kpi_cards(values), scope=scope)
@@ -118,6 +125,8 @@ def register_callbacks(app: dash.Dash, data: DashboardData) -> None:
         Input("segment", "value"),
     )
     def chart(view, measure, segment):  # type: ignore[no-untyped-def]
+        data = current()
+        ds = data.cube
         return p.series_figure(
             ds, view, measure=measure, segment=segment, region_name=data.region_name
         )
@@ -131,6 +140,8 @@ def register_callbacks(app: dash.Dash, data: DashboardData) -> None:
         Input("segment", "value"),
     )
     def table(view, measure, period, segment):  # type: ignore[no-untyped-def]
+        data = current()
+        ds = data.cube
         level, parent, rows = p.table_rows(
             ds, view, data.levels, measure=measure, period=period, segment=segment
         )
@@ -147,6 +158,8 @@ def register_callbacks(app: dash.Dash, data: DashboardData) -> None:
         Input("view", "data"),
     )
     def selection(view):  # type: ignore[no-untyped-def]
+        data = current()
+        ds = data.cube
         crumbs = v.breadcrumb(view, ds, region_name=data.region_name)
         selected = view.get("selected")
         name = v.area_label(ds, selected, region_name=data.region_name) if selected else None

@@ -18,7 +18,6 @@ Errors of the library map to ``{"error": message}`` with the status of
 """
 
 from gcrm.api.blueprint import create_api_blueprint
-from gcrm.api.http_errors import STATUS_BY_ERROR, status_of
 from gcrm.api.shaping import (
     MAX_BATCH,
     address_frame,
@@ -30,12 +29,10 @@ from gcrm.api.shaping import (
 
 __all__ = [
     "MAX_BATCH",
-    "STATUS_BY_ERROR",
     "address_frame",
     "create_api_blueprint",
     "cube_slice",
     "geocode_records",
     "leads_collection",
     "reverse_record",
-    "status_of",
 ]

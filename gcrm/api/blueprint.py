@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from gcrm.api.http_errors import error_response
 from gcrm.api.params import float_arg, int_arg, list_arg, str_arg
-from gcrm.api.resources import Resources
 from gcrm.api.shaping import (
     address_frame,
     cube_slice,
@@ -19,12 +17,10 @@ from gcrm.api.shaping import (
     leads_collection,
     reverse_record,
 )
-from gcrm.core import GcrmError, NotFoundError, Settings, ValidationError
+from gcrm.core import GcrmError, NotFoundError, ValidationError
 from gcrm.geocode import geocode_frame, reverse_geocode
 from gcrm.leads import find_nearby_leads, resolve_origin
-
-if TYPE_CHECKING:
-    import xarray as xr
+from gcrm.web import Services, current_request_principal, error_response, require
 
 __all__ = ["create_api_blueprint"]
 
@@ -35,23 +31,17 @@ DEFAULT_REVERSE_M = 250.0
 MAX_REVERSE_M = 10_000.0
 
 
-def create_api_blueprint(
-    settings: Settings,
-    *,
-    engine: Engine | None = None,
-    cube: xr.Dataset | None = None,
-    name: str = "gcrm_api",
-) -> Blueprint:
+def create_api_blueprint(services: Services, *, name: str = "gcrm_api") -> Blueprint:
     """Create the JSON API blueprint; mount it with ``app.register_blueprint(bp, url_prefix="/api")``.
+
+    The server must resolve each request's principal first (:func:`gcrm.web.install`): every
+    route asks for a permission, and reads through ``services.data``, under the principal's
+    scope.
 
     Parameters
     ----------
-    settings
-        Database URL and cube path; the engine and cube are opened on first use.
-    engine
-        Reuse this engine (e.g. the dashboard's) instead of opening one.
-    cube
-        Reuse this loaded cube instead of reading ``settings.cube_path``.
+    services
+        The engines and per-scope cubes of the server.
     name
         Blueprint name (unique per Flask app).
 
@@ -61,36 +51,38 @@ def create_api_blueprint(
         With ``/health``, ``/leads/near``, ``/cube/slice``, ``/geocode`` (GET one, POST a
         batch) and ``/reverse``.
     """
-    res = Resources(settings, engine=engine, cube=cube)
     bp = Blueprint(name, __name__)
     bp.register_error_handler(GcrmError, error_response)
     bp.register_error_handler(OperationalError, error_response)
-    bp.add_url_rule("/health", "health", lambda: _health(res))
-    bp.add_url_rule("/leads/near", "leads_near", lambda: _leads_near(res))
-    bp.add_url_rule("/cube/slice", "cube_slice", lambda: _cube_slice(res))
-    bp.add_url_rule("/geocode", "geocode_one", lambda: _geocode_one(res), methods=["GET"])
-    bp.add_url_rule("/geocode", "geocode_many", lambda: _geocode_many(res), methods=["POST"])
-    bp.add_url_rule("/reverse", "reverse", lambda: _reverse(res))
+    bp.add_url_rule("/health", "health", lambda: _health(services))
+    bp.add_url_rule("/leads/near", "leads_near", lambda: _leads_near(services))
+    bp.add_url_rule("/cube/slice", "cube_slice", lambda: _cube_slice(services))
+    bp.add_url_rule("/geocode", "geocode_one", lambda: _geocode_one(services), methods=["GET"])
+    bp.add_url_rule("/geocode", "geocode_many", lambda: _geocode_many(services), methods=["POST"])
+    bp.add_url_rule("/reverse", "reverse", lambda: _reverse(services))
     return bp
 
 
-def _health(res: Resources) -> tuple[Response, int]:
+def _health(services: Services) -> tuple[Response, int]:
     status: dict[str, Any] = {"status": "ok", "database": "ok", "cube": "ok"}
     code = 200
     try:
-        with res.engine.connect() as conn:
+        with services.data.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (GcrmError, OperationalError) as exc:
         status.update(status="unavailable", database=str(exc).splitlines()[0])
         code = 503
+    principal = current_request_principal()
     try:
-        res.cube  # noqa: B018 - loading is the check
-    except (GcrmError, OSError, FileNotFoundError) as exc:
+        if principal is not None:
+            services.cube_for(principal)
+    except (GcrmError, OSError, OperationalError) as exc:
         status["cube"] = f"not loaded: {exc}"
     return jsonify(status), code
 
 
-def _cube_slice(res: Resources) -> Response:
+def _cube_slice(services: Services) -> Response:
+    principal = require("view_aggregates")
     args = request.args
     level = str_arg(args, "level")
     measure = str_arg(args, "measure")
@@ -100,7 +92,7 @@ def _cube_slice(res: Resources) -> Response:
             raise ValidationError(msg)
     period = str_arg(args, "period")
     rows = cube_slice(
-        res.cube,
+        services.cube_for(principal),
         level=str(level),
         measure=str(measure),
         period=None if period == "all" else period,
@@ -110,14 +102,15 @@ def _cube_slice(res: Resources) -> Response:
     return jsonify(rows)
 
 
-def _leads_near(res: Resources) -> Response:
+def _leads_near(services: Services) -> Response:
+    require("read_leads")
     args = request.args
     origin_kwargs = _origin_kwargs(args)
     radius_m = float_arg(
         args, "radius_m", default=DEFAULT_RADIUS_M, minimum=1.0, maximum=MAX_RADIUS_M
     )
     limit = int_arg(args, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=1000)
-    with res.engine.connect() as conn:
+    with services.data.connect() as conn:
         origin = resolve_origin(conn, **origin_kwargs)
         leads = find_nearby_leads(
             conn,
@@ -160,25 +153,28 @@ def _origin_kwargs(args: Any) -> dict[str, Any]:
     return {"address": address} if address is not None else {"customer_id": customer_id}
 
 
-def _geocode_one(res: Resources) -> Response:
+def _geocode_one(services: Services) -> Response:
+    require("geocode")
     address = str_arg(request.args, "address")
     if address is None:
         msg = "address is missing; pass e.g. /api/geocode?address=Mannerheimintie%2010,%20Helsinki"
         raise ValidationError(msg)
     # A transaction: the geocoder remembers what it found in its cache.
-    with res.engine.begin() as conn:
+    with services.data.begin() as conn:
         results = geocode_frame(conn, pd.DataFrame({"address": [address]}))
     return jsonify(geocode_records(results)[0])
 
 
-def _geocode_many(res: Resources) -> Response:
+def _geocode_many(services: Services) -> Response:
+    require("geocode")
     frame = address_frame(request.get_json(silent=True))
-    with res.engine.begin() as conn:
+    with services.data.begin() as conn:
         results = geocode_frame(conn, frame)
     return jsonify(geocode_records(results))
 
 
-def _reverse(res: Resources) -> Response:
+def _reverse(services: Services) -> Response:
+    require("geocode")
     args = request.args
     lon = float_arg(args, "lon", minimum=-180.0, maximum=180.0)
     lat = float_arg(args, "lat", minimum=-90.0, maximum=90.0)
@@ -188,7 +184,7 @@ def _reverse(res: Resources) -> Response:
     max_m = float_arg(
         args, "max_distance_m", default=DEFAULT_REVERSE_M, minimum=1.0, maximum=MAX_REVERSE_M
     )
-    with res.engine.connect() as conn:
+    with services.data.connect() as conn:
         found = reverse_geocode(conn, lon=lon, lat=lat, max_distance_m=max_m)
     if found.ref is None:
         msg = (

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from gcrm.access import act_as, operator
 from gcrm.cli.areas import flows_command, profiles_command
 from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.cube import cube
@@ -27,6 +28,7 @@ from gcrm.cli.maps import map_command
 from gcrm.cli.routing import catchments_command
 from gcrm.cli.serve import serve_command
 from gcrm.cli.territories import territories
+from gcrm.cli.users import audit_command, tokens, users
 from gcrm.core import GcrmError, get_settings
 
 __all__ = ["Context", "cli", "main", "pass_ctx"]
@@ -41,9 +43,17 @@ __all__ = ["Context", "cli", "main", "pass_ctx"]
     default=None,
     help="Where region files, cubes, maps and reports go [env GCRM_DATA_DIR; default ./data].",
 )
+@click.option(
+    "--as",
+    "as_user",
+    default=None,
+    metavar="USER",
+    help="Run the command for this gcrm user: it sees (and exports) only their scope, and "
+    "the audit log names them [default: the operator, every row].",
+)
 @click.version_option(package_name="gcrm")
 @click.pass_context
-def cli(click_ctx: click.Context, data_dir: Path | None) -> None:
+def cli(click_ctx: click.Context, data_dir: Path | None, as_user: str | None) -> None:
     """gcrm: a Geographic CRM. Customers, leads and territories on a map.
 
     \b
@@ -61,7 +71,10 @@ def cli(click_ctx: click.Context, data_dir: Path | None) -> None:
 
     The database is GCRM_DATABASE_URL (default: the local PostGIS set up by `make demo`).
     """
-    click_ctx.obj = Context(get_settings(data_dir=data_dir))
+    ctx = Context(get_settings(data_dir=data_dir), as_user=as_user)
+    click_ctx.obj = ctx
+    # Whom every transaction and audit record of the command is for, until it ends.
+    click_ctx.with_resource(act_as(ctx.principal() or operator()))
 
 
 for _command in (
@@ -81,6 +94,9 @@ for _command in (
     flows_command,
     serve_command,
     demo_command,
+    users,
+    tokens,
+    audit_command,
 ):
     cli.add_command(_command)
 

@@ -9,6 +9,7 @@ import click
 from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.options import area_option, out_option, precision_option, segment_option
 from gcrm.exports import EXPORT_FORMATS, export_points
+from gcrm.privacy import forget_customer
 
 __all__ = ["customers"]
 
@@ -42,7 +43,7 @@ def customers_export_command(
       gcrm customers export -o smb_d01.csv --segment smb --status active --area district:D01
       gcrm customers export -o rough.gpkg --precision street,postcode
     """
-    with ctx.engine.connect() as conn:
+    with ctx.engine.begin() as conn:  # commits the audit record
         path = export_points(
             conn,
             entity="customers",
@@ -53,3 +54,29 @@ def customers_export_command(
             precision=precision or (),
         )
     click.echo(f"customers -> {path}")
+
+
+@customers.command("forget")
+@click.argument("customer_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def customers_forget_command(ctx: Context, customer_id: str, yes: bool) -> None:
+    """Forget a customer: their record, orders, enrichment and what the geocode cache
+    remembers of their address; the next cube build no longer counts them. Logged in the
+    audit log (the id only). Cannot be undone.
+
+    \b
+    Example:
+      gcrm customers forget C000042 --yes
+    """
+    if not yes:
+        click.confirm(
+            f"Forget customer {customer_id!r} everywhere? This cannot be undone", abort=True
+        )
+    with ctx.engine.begin() as conn:
+        gone = forget_customer(conn, customer_id)
+    click.echo(
+        f"customer {gone.external_id!r} forgotten: record, {gone.orders} orders, "
+        f"{gone.enrichment_rows} enrichment row(s), {gone.cache_entries} geocode cache entr(y/ies); "
+        "rebuild the cube (gcrm cube build) to drop them from its figures now"
+    )

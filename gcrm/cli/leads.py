@@ -94,6 +94,6 @@ def leads_export_command(
       gcrm leads export -o leads.xlsx
       gcrm leads export -o cafes_d02.geojson --category cafe --area district:D02
     """
-    with ctx.engine.connect() as conn:
+    with ctx.engine.begin() as conn:  # commits the audit record
         path = export_points(conn, entity="leads", path=out, area=area, category=category)
     click.echo(f"leads -> {path}")

@@ -26,7 +26,7 @@ def serve(
 
     host = host or settings.host
     port = port or settings.port
-    app = create_app(settings, **({"region_name": region_name} if region_name else {}))
+    app = create_app(settings, region_name=region_name) if region_name else create_app(settings)
     click.echo(f"gcrm dashboard: http://{host}:{port}/   API: http://{host}:{port}/api/health")
     app.run(host=host, port=port, debug=debug)
 

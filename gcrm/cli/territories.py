@@ -50,7 +50,8 @@ def report(
     """
     cube = load_cube(ctx.settings.cube_path)
     target = out_dir or ctx.settings.out_dir / "territories"
-    with ctx.engine.connect() as conn:
+    # A transaction that commits: the report is recorded in the audit log.
+    with ctx.engine.begin() as conn:
         result = build_territory_report(
             conn, cube=cube, level=level, out_dir=target, period=period, map_kpi=map_kpi
         )

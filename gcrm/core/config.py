@@ -6,6 +6,7 @@ Library code never reads ``os.environ``; the CLI and the app factory call :func:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,35 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Dashboard/API host.")
     port: int = Field(default=8050, description="Dashboard/API port.")
+    app_database_url: str | None = Field(
+        default=None,
+        description="The server's own login for reading data: a role that is a member of "
+        "gcrm_app (subject to row-level security; not a superuser, not the owner). Unset: the "
+        "server uses database_url and switches to gcrm_app in every transaction.",
+    )
+    auth: Literal["on", "off"] = Field(
+        default="on",
+        description="'off' runs without login for one person on their own machine; accepted "
+        "only when the server binds to 127.0.0.1 or localhost.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs session cookies. Unset: a random key kept in DATA_DIR/.secret_key.",
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description="Send the session cookie over HTTPS only (browsers treat localhost as "
+        "secure, so local use works); false only behind a proxy that is itself plain HTTP.",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect issuer URL (its /.well-known/openid-configuration is read); "
+        "with oidc_client_id and oidc_client_secret, the login page offers it.",
+    )
+    oidc_client_id: str | None = Field(default=None, description="OpenID Connect client id.")
+    oidc_client_secret: str | None = Field(
+        default=None, description="OpenID Connect client secret."
+    )
 
     @property
     def region_dir(self) -> Path:

@@ -200,7 +200,7 @@ def run_demo(
         bar.update(1)
 
         bar.set_postfix_str("territories")
-        with engine.connect() as conn:
+        with engine.begin() as conn:
             report = build_territory_report(
                 conn, cube=ds, level=spec.report_level, out_dir=out / "territories"
             )

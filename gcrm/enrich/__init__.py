@@ -5,7 +5,13 @@ and drive time to the nearest branch, for every customer and lead.
 """
 
 from gcrm.enrich.drive_times import DRIVE_TIME_STAGES, can_compute_drive_times, compute_drive_times
-from gcrm.enrich.points import ENTITIES, VECTOR_THRESHOLD, EnrichReport, enrich_points
+from gcrm.enrich.points import (
+    ENTITIES,
+    VECTOR_THRESHOLD,
+    EnrichReport,
+    enrich_points,
+    forget_points,
+)
 
 __all__ = [
     "DRIVE_TIME_STAGES",
@@ -15,4 +21,5 @@ __all__ = [
     "can_compute_drive_times",
     "compute_drive_times",
     "enrich_points",
+    "forget_points",
 ]

@@ -35,6 +35,7 @@ __all__ = [
     "VECTOR_THRESHOLD",
     "EnrichReport",
     "enrich_points",
+    "forget_points",
 ]
 
 ENTITIES = {name: e.view for name, e in POINT_ENTITIES.items()}
@@ -184,3 +185,15 @@ def _run_engine(
         step(label)
         conn.execute(text(entity.fill(_SQL[name])))
     conn.execute(text(entity.fill(_SQL["finish"])))
+
+
+def forget_points(conn: Connection, entity: str, external_ids: list[str]) -> int:
+    """Remove the enrichment rows of ``external_ids`` (points deleted from their records);
+    return how many went."""
+    ent = point_entity(entity)
+    return int(
+        conn.execute(
+            text(f"DELETE FROM {ent.enrichment} WHERE external_id = ANY(:ids)"),
+            {"ids": list(external_ids)},
+        ).rowcount
+    )

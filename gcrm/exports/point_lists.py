@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection
 
+from gcrm.access import record_access
 from gcrm.areas import area_profiles, level_names
 from gcrm.core import ValidationError, parse_area_id
 from gcrm.io import ALL_FORMATS, check_suffix, write_frame
@@ -169,7 +170,8 @@ def export_points(
     Returns
     -------
     Path
-        ``path``.
+        ``path``. The export is recorded in the audit log (who, what, how many rows, which
+        fields, which filter) on ``conn``'s transaction: commit it.
 
     Raises
     ------
@@ -192,4 +194,14 @@ def export_points(
         precision=precision,
         category=category,
     )
-    return write_frame(gdf, Path(path), layer=entity, formats=EXPORT_FORMATS)
+    written = write_frame(gdf, Path(path), layer=entity, formats=EXPORT_FORMATS)
+    filters = {"segment": segment, "status": status, "area": area, "precision": precision}
+    record_access(
+        conn,
+        action=f"{entity} export",
+        rows=len(gdf),
+        fields=[c for c in gdf.columns if c != gdf.geometry.name],
+        target=str(written),
+        detail={k: v for k, v in {**filters, "category": category}.items() if v},
+    )
+    return written

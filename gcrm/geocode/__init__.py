@@ -8,6 +8,7 @@ from gcrm.geocode.ladder import (
     geocode_address,
     geocode_batch,
     geocode_frame,
+    input_keys,
     normalize_address_fields,
 )
 from gcrm.geocode.normalize import (
@@ -24,7 +25,7 @@ from gcrm.geocode.providers import (
     nominatim_provider,
     refine_with_provider,
 )
-from gcrm.geocode.reference import refresh_reference
+from gcrm.geocode.reference import forget_inputs, refresh_reference
 from gcrm.geocode.reverse import ReverseResult, reverse_geocode, reverse_geocode_frame
 
 __all__ = [
@@ -35,9 +36,11 @@ __all__ = [
     "Provider",
     "ReferenceProvider",
     "ReverseResult",
+    "forget_inputs",
     "geocode_address",
     "geocode_batch",
     "geocode_frame",
+    "input_keys",
     "nominatim_provider",
     "normalize_address_fields",
     "normalize_city",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-__all__ = ["REFERENCE_VIEWS", "refresh_reference"]
+__all__ = ["REFERENCE_VIEWS", "forget_inputs", "refresh_reference"]
 
 REFERENCE_VIEWS = ("address_streets", "address_postcodes", "address_localities")
 
@@ -22,3 +22,17 @@ def refresh_reference(conn: Connection, *, changed: bool = True) -> None:
         conn.execute(text(f"REFRESH MATERIALIZED VIEW gcrm.{view}"))
     if changed:
         conn.execute(text("TRUNCATE gcrm.geocode_cache"))
+
+
+def forget_inputs(conn: Connection, keys: list[str]) -> int:
+    """Remove what the cache remembers of these normalised inputs (:func:`input_keys`), by the
+    reference and by any online provider (``"<provider>|<key>"``); return how many went."""
+    return int(
+        conn.execute(
+            text(
+                "DELETE FROM gcrm.geocode_cache c USING unnest(CAST(:keys AS text[])) AS k(key) "
+                "WHERE c.input_key = k.key OR right(c.input_key, length(k.key) + 1) = '|' || k.key"
+            ),
+            {"keys": list(keys)},
+        ).rowcount
+    )

@@ -6,7 +6,13 @@ the way in (:mod:`gcrm.geocode`).
 """
 
 from gcrm.ingest.area_import import import_area_levels, import_area_stats, import_areas
-from gcrm.ingest.crm import STATUS_ALIASES, import_customers, import_orders, parse_dates
+from gcrm.ingest.crm import (
+    STATUS_ALIASES,
+    delete_customer,
+    import_customers,
+    import_orders,
+    parse_dates,
+)
 from gcrm.ingest.frames import import_frame
 from gcrm.ingest.hierarchy import check_area_hierarchy
 from gcrm.ingest.load import (
@@ -33,6 +39,7 @@ __all__ = [
     "LayerSpec",
     "check_area_hierarchy",
     "delete_addresses",
+    "delete_customer",
     "import_addresses",
     "import_area_levels",
     "import_area_stats",

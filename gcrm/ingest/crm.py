@@ -9,6 +9,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
+from gcrm.core import NotFoundError
 from gcrm.geocode import geocode_frame
 from gcrm.ingest.mapping import apply_mapping
 from gcrm.ingest.readers import read_records
@@ -22,7 +23,13 @@ from gcrm.ingest.validate import (
 )
 from gcrm.store import stage_frame, to_ewkb_hex, upsert_from_stage
 
-__all__ = ["STATUS_ALIASES", "import_customers", "import_orders", "parse_dates"]
+__all__ = [
+    "STATUS_ALIASES",
+    "delete_customer",
+    "import_customers",
+    "import_orders",
+    "parse_dates",
+]
 
 #: What CRM exports write for a customer's status, and what gcrm stores.
 STATUS_ALIASES = {
@@ -277,3 +284,33 @@ def _existing(conn: Connection, table: str, column: str, values: pd.Series) -> s
         text(f"SELECT {column} FROM {table} WHERE {column} = ANY(:v)"), {"v": wanted}
     )
     return {r[0] for r in rows}
+
+
+def delete_customer(conn: Connection, external_id: str) -> dict[str, object]:
+    """Remove a customer's record and orders; return the record as it was (its address is
+    what other caches were keyed on) and how many orders went.
+
+    Raises
+    ------
+    NotFoundError
+        When there is no customer ``external_id``.
+    """
+    # Orders first: they reference the record.
+    orders = conn.execute(
+        text("DELETE FROM gcrm.orders WHERE customer_external_id = :id"), {"id": external_id}
+    ).rowcount
+    row = (
+        conn.execute(
+            text(
+                "DELETE FROM gcrm.customer_records WHERE external_id = :id "
+                "RETURNING external_id, street, housenumber, postcode, city"
+            ),
+            {"id": external_id},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        msg = f"customer {external_id!r} not found; check the id (the CRM's customer_id)"
+        raise NotFoundError(msg)
+    return {**dict(row), "orders": int(orders)}

@@ -11,6 +11,7 @@ import pandas as pd
 from branca.element import Element, Figure
 from sqlalchemy import Connection
 
+from gcrm.access import record_access
 from gcrm.core import NotFoundError, Period, ValidationError
 from gcrm.maps import build_territory_map, format_value, save_offline
 from gcrm.territories.kpis import (
@@ -193,7 +194,9 @@ def build_territory_report(
     Returns
     -------
     TerritoryReport
-        Paths of the workbook and of the page, and the summary (one row per territory).
+        Paths of the workbook and of the page, and the summary (one row per territory). The
+        report names customers: it is recorded in the audit log on ``conn``'s transaction
+        (commit it).
 
     Raises
     ------
@@ -219,6 +222,14 @@ def build_territory_report(
         cube, area_ids=list(summary["area_id"]), period=resolved, measures=_SERIES
     )
     top = top_customers(conn, level=level, period=resolved, n=top_n)
+    record_access(
+        conn,
+        action="territories report",
+        rows=len(top),
+        fields=["external_id", "name", "segment", "status", "revenue", "orders"],
+        target=str(out_dir),
+        detail={"level": level, "period": resolved.label},
+    )
     out_dir = Path(out_dir)
     xlsx = write_workbook(
         out_dir / f"territories_{level}.xlsx",

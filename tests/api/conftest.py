@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from gcrm.api import create_api_blueprint
 from gcrm.core import Settings
 from gcrm.cube import save_cube
+from gcrm.web import Services, install
 
 MEASURES_3D = ("customers", "active", "new", "churned", "revenue", "orders")
 
@@ -51,8 +52,13 @@ def tiny_cube() -> xr.Dataset:
 
 
 def make_client(settings: Settings) -> FlaskClient:
+    """The API on a bare Flask app, as the one local user (``GCRM_AUTH=off``)."""
+    local = settings.model_copy(update={"auth": "off"})
+    services = Services(local)
     app = flask.Flask(__name__)
-    app.register_blueprint(create_api_blueprint(settings), url_prefix="/api")
+    app.secret_key = "test"
+    install(app, services)
+    app.register_blueprint(create_api_blueprint(services), url_prefix="/api")
     return app.test_client()
 
 

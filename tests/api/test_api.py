@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from gcrm.api import STATUS_BY_ERROR, cube_slice, status_of
+from gcrm.api import cube_slice
 from gcrm.core import DatabaseError, GcrmError, NotFoundError, Settings, ValidationError
+from gcrm.web import STATUS_BY_ERROR, status_of
 from tests.api.conftest import make_client, tiny_cube
 
 

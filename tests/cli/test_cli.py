@@ -52,7 +52,7 @@ def test_help_teaches(demo) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_db_init_is_idempotent(demo) -> None:  # type: ignore[no-untyped-def]
-    assert "revision 0005" in run_gcrm(demo.settings, "db", "init").stdout
+    assert "revision 0006" in run_gcrm(demo.settings, "db", "init").stdout
 
 
 def test_reimport_of_the_demo_customers_changes_nothing(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -137,9 +137,10 @@ def test_serve_answers_dashboard_and_api(demo) -> None:  # type: ignore[no-untyp
         **os.environ,
         "GCRM_DATABASE_URL": demo.settings.database_url,
         "GCRM_DATA_DIR": str(demo.settings.data_dir),
+        "GCRM_AUTH": "off",
     }
     proc = subprocess.Popen(
-        [GCRM, "serve", "--port", str(port)],
+        [GCRM, "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

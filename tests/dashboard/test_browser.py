@@ -57,7 +57,7 @@ def _hide_customer_points(dash_duo) -> None:  # type: ignore[no-untyped-def]
 def test_dashboard_choropleth_measure_click_and_drill(dash_duo, demo) -> None:  # type: ignore[no-untyped-def]
     ds = load_cube(demo.cube_path)
     districts = [str(a) for a in ds["area"].values[ds["level"].values == "district"]]
-    app = create_app(demo.settings)
+    app = create_app(demo.settings.model_copy(update={"auth": "off"}))
     dash_duo.driver.set_window_size(1440, 1300)
     dash_duo.start_server(app)
 

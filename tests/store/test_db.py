@@ -24,8 +24,8 @@ def bare_database_url() -> Iterator[str]:
 
 
 def test_schema_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0005"
-    assert init_schema(engine) == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
+    assert init_schema(engine) == "0006"
     with engine.connect() as conn:
         exts = {r[0] for r in conn.execute(text("SELECT extname FROM pg_extension"))}
     assert {"postgis", "pg_trgm", "fuzzystrmatch"} <= exts
@@ -72,7 +72,7 @@ def test_migration_0005_moves_enrichment_out_and_back(bare_database_url: str) ->
                     "NULL, NULL, NULL)"
                 )
             )
-        assert init_schema(eng) == "0005"
+        assert init_schema(eng, revision="0005") == "0005"
         query = (
             "SELECT external_id, area_codes, road_class, drive_time_s, enriched_at IS NOT NULL "
             "FROM gcrm.customers ORDER BY 1"
@@ -98,5 +98,41 @@ def test_migration_0005_moves_enrichment_out_and_back(bare_database_url: str) ->
             command.downgrade(cfg, "0004")
         with eng.connect() as c:
             assert [tuple(r) for r in c.execute(text(query))] == rows
+    finally:
+        eng.dispose()
+
+
+def test_migration_0006_access_goes_down_and_up_again(bare_database_url: str) -> None:
+    """Row-level security, users and the audit log come and go with 0006, and come back."""
+    from alembic import command
+
+    from gcrm.store.migrate import _config
+
+    eng = create_db_engine(bare_database_url)
+    rls = (
+        "SELECT relname FROM pg_class WHERE relrowsecurity AND relnamespace = 'gcrm'::regnamespace "
+        "ORDER BY 1"
+    )
+    try:
+        assert init_schema(eng) == "0006"
+        with eng.connect() as c:
+            protected = list(c.execute(text(rls)).scalars())
+        assert protected == [
+            "area_stats",
+            "areas",
+            "customer_enrichment",
+            "customer_records",
+            "lead_enrichment",
+            "lead_records",
+            "orders",
+        ]
+        cfg = _config()
+        with eng.begin() as c:
+            cfg.attributes["connection"] = c
+            command.downgrade(cfg, "0005")
+        with eng.connect() as c:
+            assert list(c.execute(text(rls)).scalars()) == []
+            assert c.execute(text("SELECT to_regclass('gcrm.users')")).scalar() is None
+        assert init_schema(eng) == "0006"
     finally:
         eng.dispose()

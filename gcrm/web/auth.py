@@ -1,0 +1,148 @@
+"""Who a request acts for: an API token, a login session, or the one local user.
+
+:func:`install` hooks into a Flask server: before every request it resolves the principal
+(``Authorization: Bearer TOKEN``; else the session cookie of a logged-in user; with
+``GCRM_AUTH=off`` the local user) and runs the request as that principal
+(:func:`gcrm.access.act_as`), so every transaction on the data engine reads under their
+scope. Routes then ask for a permission with :func:`require`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+from flask_login import LoginManager, UserMixin, current_user
+
+from gcrm.access import Principal, act_as, load_principal, principal_of_token
+from gcrm.core import ConfigurationError
+from gcrm.web.errors import Forbidden, Unauthorized
+from gcrm.web.services import Services
+
+__all__ = [
+    "LOCAL",
+    "SessionUser",
+    "check_auth_off",
+    "current_request_principal",
+    "install",
+    "require",
+]
+
+#: The one user of ``GCRM_AUTH=off``: the owner's view, every area, no login.
+LOCAL = Principal(name="local", role="admin", all_areas=True, scoped=False)
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class SessionUser(UserMixin):
+    """The logged-in user of a session (Flask-Login), carrying their principal."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    def get_id(self) -> str:
+        return str(self.principal.user_id)
+
+
+def check_auth_off(host: str) -> None:
+    """``GCRM_AUTH=off`` is for one person on their own machine: refuse any other host.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``host`` is not 127.0.0.1, localhost or ::1.
+    """
+    if host not in _LOCAL_HOSTS:
+        msg = (
+            f"GCRM_AUTH=off with --host {host}: without login the server may only listen on "
+            "127.0.0.1 or localhost; bind there, or turn login on (unset GCRM_AUTH)"
+        )
+        raise ConfigurationError(msg)
+
+
+def current_request_principal() -> Principal | None:
+    """The principal of the current request (None: nobody logged in)."""
+    principal = flask.g.get("gcrm_principal")
+    return principal if isinstance(principal, Principal) else None
+
+
+def require(permission: str) -> Principal:
+    """The request's principal when it has ``permission``.
+
+    Raises
+    ------
+    Unauthorized
+        When nobody is logged in and no valid token was sent (401).
+    Forbidden
+        When the principal's role lacks ``permission`` (403).
+    """
+    principal = current_request_principal()
+    if principal is None:
+        msg = (
+            "no valid credentials: send `Authorization: Bearer TOKEN` (gcrm tokens create "
+            "NAME) or log in at /login"
+        )
+        raise Unauthorized(msg)
+    if not principal.can(permission):
+        msg = f"user {principal.name!r} (role {principal.role}) may not {permission.replace('_', ' ')}"
+        raise Forbidden(msg)
+    return principal
+
+
+def _bearer_token() -> str | None:
+    header = flask.request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _resolve(services: Services) -> Principal | None:
+    if services.settings.auth == "off":
+        return LOCAL
+    token = _bearer_token()
+    if token is not None:
+        with services.owner.begin() as conn:
+            return principal_of_token(conn, token)
+    if current_user.is_authenticated:
+        return current_user.principal
+    return None
+
+
+def install(server: flask.Flask, services: Services) -> LoginManager:
+    """Resolve every request's principal and run the request as them.
+
+    Also sets up Flask-Login (sessions reload the user, so a disabled user is out at their
+    next request) with a session cookie that is HttpOnly, SameSite=Lax and, unless
+    ``cookie_secure`` is off, Secure.
+    """
+    server.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=services.settings.cookie_secure,
+        SESSION_COOKIE_NAME="gcrm_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=services.settings.cookie_secure,
+    )
+    manager = LoginManager(server)
+
+    @manager.user_loader
+    def _load(user_id: str) -> SessionUser | None:
+        if not user_id.isdigit():
+            return None
+        with services.owner.connect() as conn:
+            principal = load_principal(conn, int(user_id))
+        return SessionUser(principal) if principal is not None else None
+
+    @server.before_request
+    def _enter() -> None:
+        principal = _resolve(services)
+        flask.g.gcrm_principal = principal
+        context = act_as(principal)
+        context.__enter__()
+        flask.g.gcrm_act_as = context
+
+    @server.teardown_request
+    def _leave(_exc: BaseException | None) -> None:
+        context: Any = flask.g.pop("gcrm_act_as", None)
+        if context is not None:
+            context.__exit__(None, None, None)
+
+    return manager
