@@ -61,6 +61,26 @@ class Settings(BaseSettings):
     oidc_client_secret: str | None = Field(
         default=None, description="OpenID Connect client secret."
     )
+    workers: int = Field(
+        default=2, ge=1, description="Server worker processes (gunicorn), one per core."
+    )
+    threads: int = Field(default=8, ge=1, description="Threads per server worker.")
+    proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        description="Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host "
+        "headers are trusted (0: none; 1 behind one nginx or Caddy).",
+    )
+    rate_limit: str = Field(
+        default="120/minute",
+        description="Limit per token (or per client address without one) on the expensive "
+        "routes: batch geocoding and drive-time search ('N/second|minute|hour').",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where rate-limit counters live (a 'limits' storage URI): memory:// counts "
+        "per worker process; redis://HOST:6379 shares counts between workers and servers.",
+    )
 
     @property
     def region_dir(self) -> Path:
