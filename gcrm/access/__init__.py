@@ -6,7 +6,14 @@ package manages the users and sets, per transaction, whom the application reads 
 
 from gcrm.access.audit import read_audit, record_access
 from gcrm.access.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
-from gcrm.access.roles import PERMISSIONS, ROLES, Principal, check_role, role_table
+from gcrm.access.roles import (
+    PERMISSION_LABELS,
+    PERMISSIONS,
+    ROLES,
+    Principal,
+    check_role,
+    role_table,
+)
 from gcrm.access.scoping import APP_ROLE, act_as, current_principal, operator, scoped_engine
 from gcrm.access.tokens import (
     TOKEN_PREFIX,
@@ -36,6 +43,7 @@ __all__ = [
     "LOCK_MINUTES",
     "MAX_FAILED_LOGINS",
     "MIN_PASSWORD_LENGTH",
+    "PERMISSION_LABELS",
     "PERMISSIONS",
     "ROLES",
     "TOKEN_PREFIX",

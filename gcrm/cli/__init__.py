@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from gcrm.access import act_as, operator
+from gcrm.access import act_as
 from gcrm.cli.areas import flows_command, profiles_command
 from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.cube import cube
@@ -74,7 +74,7 @@ def cli(click_ctx: click.Context, data_dir: Path | None, as_user: str | None) ->
     ctx = Context(get_settings(data_dir=data_dir), as_user=as_user)
     click_ctx.obj = ctx
     # Whom every transaction and audit record of the command is for, until it ends.
-    click_ctx.with_resource(act_as(ctx.principal() or operator()))
+    click_ctx.with_resource(act_as(ctx.acting()))
 
 
 for _command in (

@@ -8,7 +8,7 @@ from typing import cast
 import click
 
 from gcrm.areas import area_profiles, origin_destination_flows
-from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.options import html_option, level_option, out_option, period_option
 from gcrm.exports import PROFILE_FORMATS, export_profiles
 from gcrm.io import TABLE_FORMATS, check_suffix, write_frame
@@ -21,6 +21,7 @@ __all__ = ["flows_command", "profiles_command"]
 @click.command("profiles")
 @level_option(required=True, help="Area level to profile, e.g. district.")
 @out_option(formats=PROFILE_FORMATS)
+@requires("view_aggregates")
 @pass_ctx
 def profiles_command(ctx: Context, level: str, out: Path) -> None:
     """Profile every area of a level: population, households, dwellings, businesses,
@@ -52,6 +53,7 @@ def profiles_command(ctx: Context, level: str, out: Path) -> None:
 )
 @out_option(formats=TABLE_FORMATS, help="CSV (.csv) or Excel (.xlsx) table to write.")
 @html_option(help="Also write an offline HTML flow map.")
+@requires("view_aggregates")
 @pass_ctx
 def flows_command(
     ctx: Context, level: str, period: str | None, weight: str, out: Path, html_out: Path | None

@@ -1,15 +1,34 @@
-"""The object every ``gcrm`` command receives: settings, and an engine made on first use."""
+"""The object every ``gcrm`` command receives: settings, whom it acts for, and an engine.
+
+``--as USER`` runs a reading command for a gcrm user: the command first asks for the
+permission it needs (:func:`requires`), and its engine reads under the user's scope. Commands
+that change data or administer gcrm ask for none, and refuse ``--as``.
+"""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine
 
-from gcrm.access import Principal, principal_by_name, scoped_engine
+from gcrm.access import PERMISSION_LABELS, Principal, operator, principal_by_name, scoped_engine
 from gcrm.core import Settings
+from gcrm.cube import ensure_scope_cube
 from gcrm.store import create_db_engine
 
-__all__ = ["Context", "pass_ctx"]
+__all__ = ["Context", "pass_ctx", "requires"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The commands that read under a user's scope, for the message of the others.
+READING_COMMANDS = (
+    "leads near, leads export, customers export, territories report, map, profiles, flows, "
+    "cube show"
+)
 
 
 class Context:
@@ -25,6 +44,8 @@ class Context:
         self.as_user = as_user
         self._engine: Engine | None = None
         self._owner: Engine | None = None
+        self._principal: Principal | None = None
+        self._checked = False
 
     @property
     def owner_engine(self) -> Engine:
@@ -35,10 +56,23 @@ class Context:
 
     @property
     def engine(self) -> Engine:
-        """The engine commands use: the owner's, or with ``--as`` one under the user's scope."""
+        """The engine commands use: the owner's, or with ``--as`` one under the user's scope.
+
+        Raises
+        ------
+        click.UsageError
+            With ``--as``, in a command that did not ask for a permission (it changes data).
+        """
         if self._engine is None:
             if self.as_user is None:
                 self._engine = self.owner_engine
+            elif not self._checked:
+                msg = (
+                    f"--as {self.as_user}: this command changes data or administers gcrm, so it "
+                    f"runs as the operator only; drop --as (commands that read for a user: "
+                    f"{READING_COMMANDS})"
+                )
+                raise click.UsageError(msg)
             else:
                 url = self.settings.app_database_url or self.settings.database_url
                 self._engine = scoped_engine(url)
@@ -48,8 +82,53 @@ class Context:
         """The user of ``--as`` (None: the operator)."""
         if self.as_user is None:
             return None
-        with self.owner_engine.connect() as conn:
-            return principal_by_name(conn, self.as_user)
+        if self._principal is None:
+            with self.owner_engine.connect() as conn:
+                self._principal = principal_by_name(conn, self.as_user)
+        return self._principal
+
+    def acting(self) -> Principal:
+        """Whom the command acts for: the ``--as`` user or the operator."""
+        return self.principal() or operator()
+
+    def require(self, permission: str) -> None:
+        """Allow the command under ``--as`` when the user's role has ``permission``.
+
+        Raises
+        ------
+        click.UsageError
+            When it does not.
+        """
+        principal = self.principal()
+        if principal is not None and not principal.can(permission):
+            msg = (
+                f"--as {principal.name}: role {principal.role} may not use "
+                f"{PERMISSION_LABELS[permission]}; see `gcrm users --help` for the roles"
+            )
+            raise click.UsageError(msg)
+        self._checked = True
+
+    def cube_path(self) -> Path:
+        """The cube the command reads: the full one, or with ``--as`` the user's scope's
+        (built under their scope first when the full one is newer)."""
+        principal = self.principal()
+        if principal is None:
+            return self.settings.cube_path
+        return ensure_scope_cube(self.engine, self.settings.cube_path, principal)
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def requires(permission: str) -> Callable[[F], F]:
+    """Declare the permission a reading command needs under ``--as`` (checked before it runs)."""
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            click.get_current_context().find_object(Context).require(permission)  # type: ignore[union-attr]
+            return function(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.options import (
     area_option,
     level_option,
@@ -99,8 +99,9 @@ def format_table(frame: pd.DataFrame) -> str:
     "cube_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="Cube store [default: DATA_DIR/cube.zarr].",
+    help="Cube store [default: DATA_DIR/cube.zarr; with --as, the user's scope's cube].",
 )
+@requires("view_aggregates")
 @pass_ctx
 def show_cmd(
     ctx: Context,
@@ -122,7 +123,10 @@ def show_cmd(
       gcrm cube show --level hex --parent district:D03 --measure penetration
       gcrm cube show --measure revenue --by quarter --segment smb
     """
-    ds = load_cube(cube_path or ctx.settings.cube_path)
+    if cube_path is not None and ctx.as_user is not None:
+        msg = f"--cube with --as {ctx.as_user}: a user reads their scope's cube; drop --cube"
+        raise click.UsageError(msg)
+    ds = load_cube(cube_path or ctx.cube_path())
     label = MEASURES[measure].label
     if by == "area":
         values = select_measure(

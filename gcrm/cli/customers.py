@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.options import area_option, out_option, precision_option, segment_option
 from gcrm.exports import EXPORT_FORMATS, export_points
 from gcrm.privacy import forget_customer
@@ -25,6 +25,7 @@ def customers() -> None:
 @click.option("--status", multiple=True, help="Keep this status (repeatable): active, churned.")
 @area_option(help="Only customers in this area, e.g. district:D01.")
 @precision_option()
+@requires("read_customers")
 @pass_ctx
 def customers_export_command(
     ctx: Context,

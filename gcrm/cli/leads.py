@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from gcrm.cli.context import Context, pass_ctx
+from gcrm.access import record_access
+from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.options import area_option, out_option
 from gcrm.exports import EXPORT_FORMATS, export_points
 from gcrm.leads import export_leads, find_nearby_leads, format_lead_table, resolve_origin
@@ -34,6 +35,7 @@ def leads() -> None:
     help="Keep this zoning class (repeatable), e.g. commercial.",
 )
 @out_option(required=False, help=f"Also write the list ({', '.join(EXPORT_FORMATS)}).")
+@requires("read_leads")
 @pass_ctx
 def near(
     ctx: Context,
@@ -75,13 +77,24 @@ def near(
     )
     click.echo(format_lead_table(found))
     if out is not None:
-        click.echo(f"written to {export_leads(found, out, origin=origin)}")
+        path = export_leads(found, out, origin=origin)
+        with ctx.engine.begin() as conn:
+            record_access(
+                conn,
+                action="leads near",
+                rows=len(found),
+                fields=[c for c in found.columns if c != found.geometry.name],
+                target=str(path),
+                detail={"origin": origin.label, "radius_m": radius_m},
+            )
+        click.echo(f"written to {path}")
 
 
 @leads.command("export")
 @out_option(formats=EXPORT_FORMATS)
 @area_option(help="Only leads in this area, e.g. district:D01.")
 @click.option("--category", multiple=True, help="Keep this category (repeatable), e.g. cafe.")
+@requires("read_leads")
 @pass_ctx
 def leads_export_command(
     ctx: Context, out: Path, area: str | None, category: tuple[str, ...]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.options import (
     level_option,
     measure_option,
@@ -44,6 +44,7 @@ __all__ = ["map_command"]
     "(Fisher-Jenks) or equal_interval.",
 )
 @out_option(required=False, help="HTML file to write [default: <data-dir>/out/map.html].")
+@requires("view_aggregates")
 @pass_ctx
 def map_command(
     ctx: Context,
@@ -67,7 +68,7 @@ def map_command(
       gcrm map --measure approximate_share --precision street,postcode,locality --colour-by precision
       gcrm map --measure revenue --classes natural_breaks
     """
-    cube = load_cube(ctx.settings.cube_path)
+    cube = load_cube(ctx.cube_path())
     target = out or ctx.settings.out_dir / "map.html"
     with ctx.engine.connect() as conn:
         path = make_region_map(

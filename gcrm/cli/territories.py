@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gcrm.cli.context import Context, pass_ctx
+from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.options import level_option, period_option
 from gcrm.cube import load_cube
 from gcrm.territories import KPIS, build_territory_report, format_summary
@@ -37,6 +37,7 @@ def territories() -> None:
     default=None,
     help="Folder for the XLSX and HTML [default: <data-dir>/out/territories].",
 )
+@requires("territory_reports")
 @pass_ctx
 def report(
     ctx: Context, level: str, period: str | None, map_kpi: str, out_dir: Path | None
@@ -48,7 +49,7 @@ def report(
       gcrm territories report --level district
       gcrm territories report --level postcode --period 2025-Q1 --kpi penetration -o reports/
     """
-    cube = load_cube(ctx.settings.cube_path)
+    cube = load_cube(ctx.cube_path())
     target = out_dir or ctx.settings.out_dir / "territories"
     # A transaction that commits: the report is recorded in the audit log.
     with ctx.engine.begin() as conn:

@@ -13,6 +13,7 @@ from gcrm.cube.ops import (
     time_series,
 )
 from gcrm.cube.persist import load_cube, save_cube
+from gcrm.cube.scoped import cube_mtime, ensure_scope_cube, scope_cube_path
 
 __all__ = [
     "FLOW_MEASURES",
@@ -22,11 +23,14 @@ __all__ = [
     "Measure",
     "build_region_cube",
     "children",
+    "cube_mtime",
     "cube_levels",
+    "ensure_scope_cube",
     "load_cube",
     "periods",
     "rollup_period",
     "save_cube",
+    "scope_cube_path",
     "select_measure",
     "time_series",
 ]

@@ -76,6 +76,8 @@ def _flow_style(feature: dict) -> dict:
 
 
 def _add_flow_layer(m: folium.Map, lines: gpd.GeoDataFrame, *, weight: str) -> None:
+    if lines.empty:
+        return  # no order names a branch in the period: the areas and branches alone
     data = lines.assign(
         origin=lines["origin_name"].fillna(lines["origin_code"]).astype(str).map(html.escape),
         branch=(lines["branch_code"] + ": " + lines["branch_name"].fillna("")).map(html.escape),

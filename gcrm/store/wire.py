@@ -53,7 +53,14 @@ EWKB_POINT_DTYPE = np.dtype(
 
 
 def driver_connection(conn: Connection) -> psycopg.Connection[Any]:
-    """The psycopg connection under a SQLAlchemy connection (for COPY)."""
+    """The psycopg connection under a SQLAlchemy connection (for COPY), inside its transaction.
+
+    The SQLAlchemy transaction is begun first when it has not been yet: statements sent to
+    the driver directly would otherwise run before the connection's ``begin`` hooks, outside
+    the scope that :func:`gcrm.access.scoped_engine` sets for every transaction.
+    """
+    if not conn.in_transaction():
+        conn.begin()
     raw = conn.connection.driver_connection
     if raw is None:
         msg = "the SQLAlchemy connection is closed; use it inside its `with` block"
