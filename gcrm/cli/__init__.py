@@ -18,7 +18,7 @@ from gcrm.cli.areas import flows_command, profiles_command
 from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.cube import cube
 from gcrm.cli.customers import customers
-from gcrm.cli.db import db
+from gcrm.cli.db import backup_command, db, restore_command
 from gcrm.cli.demo import demo_command
 from gcrm.cli.enrich import drive_times_command, enrich_command
 from gcrm.cli.geocode import geocode_command, reverse_geocode_command
@@ -79,6 +79,8 @@ def cli(click_ctx: click.Context, data_dir: Path | None, as_user: str | None) ->
 
 for _command in (
     db,
+    backup_command,
+    restore_command,
     import_group,
     geocode_command,
     reverse_geocode_command,

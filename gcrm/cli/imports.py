@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 
 from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.options import (
@@ -17,6 +20,7 @@ from gcrm.cli.options import (
     mapping_options,
     rejects_option,
 )
+from gcrm.core import DatabaseError
 from gcrm.ingest import (
     OSM_LAYERS,
     ImportReport,
@@ -27,6 +31,7 @@ from gcrm.ingest import (
     import_orders,
     import_osm,
 )
+from gcrm.io import first_line
 
 __all__ = ["import_group"]
 
@@ -38,10 +43,24 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     return rejects_option(mapping_options(command))
 
 
-def _run(ctx: Context, fn: Callable[..., ImportReport], *args: Any, **kwargs: Any) -> ImportReport:
-    # One transaction per file: it lands whole or not at all.
-    with ctx.engine.begin() as conn:
-        report = fn(conn, *args, **kwargs)
+@contextmanager
+def _transaction(ctx: Context, file: Path) -> Iterator[Connection]:
+    """One transaction per file: it lands whole or not at all; a lost connection says so."""
+    try:
+        with ctx.engine.begin() as conn:
+            yield conn
+    except OperationalError as exc:
+        msg = (
+            f"the database failed during the import of {str(file)!r} "
+            f"({first_line(exc.orig or exc, limit=150)}); nothing of it was loaded (an import "
+            "is one transaction): run the same command again once the database is back"
+        )
+        raise DatabaseError(msg) from None
+
+
+def _run(ctx: Context, fn: Callable[..., ImportReport], file: Path, **kwargs: Any) -> ImportReport:
+    with _transaction(ctx, file) as conn:
+        report = fn(conn, file, **kwargs)
     click.echo(report.summary())
     return report
 
@@ -204,7 +223,10 @@ def _layer_command(kind: str, doc: str) -> click.Command:
         rejects_path: Path | None,
         mapping: dict[str, str],
     ) -> None:
-        _run(ctx, import_layer, kind, file, rejects_path=rejects_path, mapping=mapping, crs=crs)
+        def load(conn: Connection, path: Path, **kwargs: Any) -> ImportReport:
+            return import_layer(conn, kind, path, **kwargs)
+
+        _run(ctx, load, file, rejects_path=rejects_path, mapping=mapping, crs=crs)
 
     return command
 
@@ -315,7 +337,7 @@ def osm_command(
           --postcode-fill-m 300 --rejects-dir rejects/
     """
     # One transaction for the extract: it lands whole or not at all.
-    with ctx.engine.begin() as conn:
+    with _transaction(ctx, file) as conn:
         reports = import_osm(
             conn,
             file,

@@ -22,6 +22,9 @@ from gcrm.store import stage_frame, upsert_from_stage
 
 __all__ = ["import_area_levels", "import_area_stats", "import_areas"]
 
+#: Levels nest a few deep (county > tract > block); a rank beyond this is a broken file.
+_MAX_RANK = 100
+
 
 def import_area_levels(conn: Connection, path: Path) -> ImportReport:
     """Load the level definitions (level, parent_level, rank, label, derivation)."""
@@ -33,9 +36,11 @@ def import_area_levels(conn: Connection, path: Path) -> ImportReport:
     frame["level"] = frame["level"].str.strip().str.lower()
     parent = frame.get("parent_level", pd.Series("", index=frame.index)).str.strip().str.lower()
     rank = pd.to_numeric(frame["rank"], errors="coerce")
-    if rank.isna().any():
-        bad = frame.loc[rank.isna(), "_row"].tolist()
-        msg = f"area levels file {str(path)!r}: rank is not a whole number at rows {bad}"
+    whole = rank.notna() & (rank % 1 == 0) & rank.between(0, _MAX_RANK)
+    if not whole.all():
+        bad = frame.loc[~whole, "_row"].tolist()
+        shown = f"{bad[:10]}{' and more' if len(bad) > 10 else ''}"
+        msg = f"area levels file {str(path)!r}: rank is not a whole number from 0 to {_MAX_RANK} at rows {shown}"
         raise ValidationError(msg)
     unknown = set(parent[parent != ""]) - set(frame["level"]) - known_levels(conn)
     if unknown:

@@ -21,7 +21,7 @@ from gcrm.geocode import (
     refresh_reference,
 )
 from gcrm.ingest.hierarchy import check_area_hierarchy, known_levels
-from gcrm.ingest.validate import ImportReport, RowChecks
+from gcrm.ingest.validate import ImportReport, RowChecks, shown
 
 __all__ = ["after_load", "check_kind"]
 
@@ -42,7 +42,7 @@ def _address_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> 
     clean["source"] = clean["source"].fillna("import")
     checks.reject(
         clean["housenumber_norm"].isna() & clean["housenumber"].notna(),
-        "housenumber " + clean["housenumber"].map(repr) + " has no number",
+        "housenumber " + shown(clean["housenumber"]) + " has no number",
     )
     return clean
 
@@ -51,7 +51,7 @@ def _areas_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> pd
     known = known_levels(conn)
     checks.reject(
         ~clean["level"].isin(known),
-        "level " + clean["level"].map(repr) + f" unknown; known levels {sorted(known)}; "
+        "level " + shown(clean["level"]) + f" unknown; known levels {sorted(known)}; "
         "import the levels first (gcrm import areas FILE --levels LEVELS.csv)",
     )
     clean["derivation"] = clean["derivation"].fillna("imported")
@@ -64,7 +64,7 @@ def _stats_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> pd
     ids = area_ids(clean["level"].fillna(""), clean["code"].fillna(""))
     checks.reject(
         ~ids.isin(known),
-        "area " + ids.map(repr) + " not found in gcrm.areas; import the areas first",
+        "area " + shown(ids) + " not found in gcrm.areas; import the areas first",
     )
     return clean
 
@@ -75,7 +75,7 @@ def _postcodes_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -
     clean["source"] = clean["source"].fillna("import")
     checks.reject(
         clean["postcode_norm"].isna() & clean["postcode"].notna(),
-        "postcode " + clean["postcode"].map(repr) + " has no 4-5 digit code",
+        "postcode " + shown(clean["postcode"]) + " has no 4-5 digit code",
     )
     return clean
 

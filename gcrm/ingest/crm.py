@@ -17,8 +17,12 @@ from gcrm.ingest.runs import log_import_run
 from gcrm.ingest.validate import (
     ImportReport,
     RowChecks,
+    check_text_fields,
     default_rejects_path,
+    reject_empty_rows,
     require_columns,
+    shown,
+    storable,
     write_rejects,
 )
 from gcrm.store import stage_frame, to_ewkb_hex, upsert_from_stage
@@ -55,14 +59,22 @@ CUSTOMER_COLUMNS = (
 )
 OPTIONAL_CUSTOMER_COLUMNS = ("email", "phone", "churn_date")
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount")
+OPTIONAL_ORDER_COLUMNS = ("channel", "branch_code")
+#: numeric(12, 2): the largest amount gcrm.orders holds is just under ten billion.
+MAX_AMOUNT = 10**10
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
-    """ISO dates (2024-03-31) or Finnish/European day-first ones (31.3.2024); else NaT."""
+    """ISO dates (2024-03-31) or Finnish/European day-first ones (31.3.2024); else NaT.
+
+    An ISO date with a time of day (``2024-03-31 00:00:00``, what a date cell of an Excel
+    workbook reads as) is that date.
+    """
     s = values.str.strip()
     iso = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
     dmy = pd.to_datetime(s, format="%d.%m.%Y", errors="coerce")
-    return iso.fillna(dmy)
+    cell = pd.to_datetime(s, format="%Y-%m-%d %H:%M:%S", errors="coerce").dt.normalize()
+    return iso.fillna(dmy).fillna(cell)
 
 
 def _strip(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
@@ -73,6 +85,8 @@ def _strip(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
 
 def _validate_customers(frame: pd.DataFrame) -> tuple[RowChecks, pd.DataFrame]:
     checks = RowChecks(frame)
+    reject_empty_rows(frame, checks)
+    check_text_fields(frame, checks, CUSTOMER_COLUMNS + OPTIONAL_CUSTOMER_COLUMNS)
     cid = frame["customer_id"]
     checks.reject(cid == "", "customer_id is empty")
     checks.reject(frame["name"] == "", "name is empty")
@@ -84,22 +98,20 @@ def _validate_customers(frame: pd.DataFrame) -> tuple[RowChecks, pd.DataFrame]:
     status = frame["status"].str.lower().map(STATUS_ALIASES)
     checks.reject(
         status.isna(),
-        "status "
-        + frame["status"].map(repr)
-        + f" unknown; expected one of {sorted(STATUS_ALIASES)}",
+        "status " + shown(frame["status"]) + f" unknown; expected one of {sorted(STATUS_ALIASES)}",
     )
     segment = frame["segment"].str.lower().str.strip()
     checks.reject(segment == "", "segment is empty")
     signup = parse_dates(frame["signup_date"])
     checks.reject(
         signup.isna(),
-        "signup_date " + frame["signup_date"].map(repr) + " is not a date; use YYYY-MM-DD",
+        "signup_date " + shown(frame["signup_date"]) + " is not a date; use YYYY-MM-DD",
     )
     churn_raw = frame["churn_date"] if "churn_date" in frame else pd.Series("", index=frame.index)
     churn = parse_dates(churn_raw)
     checks.reject(
         (churn_raw != "") & churn.isna(),
-        "churn_date " + churn_raw.map(repr) + " is not a date; use YYYY-MM-DD or leave it empty",
+        "churn_date " + shown(churn_raw) + " is not a date; use YYYY-MM-DD or leave it empty",
     )
     checks.reject(churn < signup, "churn_date is before signup_date")
     checks.reject((status == "churned") & churn.isna(), "status is churned but churn_date is empty")
@@ -219,30 +231,42 @@ def import_orders(
         read_records(path, argument="orders file"), mapping, source=f"orders file {str(path)!r}"
     )
     require_columns(frame, ORDER_COLUMNS, source=f"orders file {str(path)!r}")
-    _strip(frame, ORDER_COLUMNS + ("channel", "branch_code"))
+    _strip(frame, ORDER_COLUMNS + OPTIONAL_ORDER_COLUMNS)
     checks = RowChecks(frame)
+    reject_empty_rows(frame, checks)
+    check_text_fields(frame, checks, ORDER_COLUMNS + OPTIONAL_ORDER_COLUMNS)
     checks.reject(frame["order_id"] == "", "order_id is empty")
     checks.reject(frame["order_id"].duplicated(keep="first"), "duplicate order_id")
     date = parse_dates(frame["order_date"])
     checks.reject(
         date.isna(),
-        "order_date " + frame["order_date"].map(repr) + " is not a date; use YYYY-MM-DD",
+        "order_date " + shown(frame["order_date"]) + " is not a date; use YYYY-MM-DD",
     )
-    amount = pd.to_numeric(frame["amount"].str.replace(",", ".", regex=False), errors="coerce")
-    checks.reject(amount.isna(), "amount " + frame["amount"].map(repr) + " is not a number")
+    # Rounded as stored (numeric(12, 2)) before the range is checked.
+    amount = pd.to_numeric(
+        frame["amount"].str.replace(",", ".", regex=False), errors="coerce"
+    ).round(2)
+    checks.reject(
+        ~np.isfinite(amount.to_numpy(float)),
+        "amount " + shown(frame["amount"]) + " is not a number",
+    )
     checks.reject(amount < 0, "amount is negative")
+    checks.reject(
+        amount >= MAX_AMOUNT,
+        "amount " + shown(frame["amount"]) + f" is too large; at most {MAX_AMOUNT - 0.01:,.2f}",
+    )
     known_customers = _existing(conn, "gcrm.customer_records", "external_id", frame["customer_id"])
     checks.reject(
         ~frame["customer_id"].isin(known_customers),
         "customer_id "
-        + frame["customer_id"].map(repr)
+        + shown(frame["customer_id"])
         + " not found in gcrm.customers; import customers first",
     )
     branch = frame["branch_code"] if "branch_code" in frame else pd.Series("", index=frame.index)
     known_branches = _existing(conn, "gcrm.branches", "code", branch)
     checks.reject(
         (branch != "") & ~branch.isin(known_branches),
-        "branch_code " + branch.map(repr) + " not found in gcrm.branches; import branches first",
+        "branch_code " + shown(branch) + " not found in gcrm.branches; import branches first",
     )
     ok = checks.ok
     good = (
@@ -251,7 +275,7 @@ def import_orders(
                 "order_id": frame["order_id"],
                 "customer_external_id": frame["customer_id"],
                 "order_date": date.dt.date,
-                "amount": amount.round(2),
+                "amount": amount,
                 "channel": frame["channel"].str.lower() if "channel" in frame else None,
                 "branch_code": branch,
             }
@@ -279,7 +303,8 @@ def import_orders(
 
 
 def _existing(conn: Connection, table: str, column: str, values: pd.Series) -> set[str]:
-    wanted = np.unique(values[values != ""].to_numpy(str)).tolist()
+    # Only values the database can hold are asked for (the others are rejected anyway).
+    wanted = np.unique(values[(values != "") & storable(values)].to_numpy(str)).tolist()
     rows = conn.execute(
         text(f"SELECT {column} FROM {table} WHERE {column} = ANY(:v)"), {"v": wanted}
     )

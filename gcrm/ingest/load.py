@@ -24,11 +24,15 @@ from gcrm.ingest.specs import LayerSpec, layer_spec
 from gcrm.ingest.validate import (
     ImportReport,
     RowChecks,
+    check_text_fields,
     default_rejects_path,
+    reject_empty_rows,
     require_columns,
+    shown,
     write_rejects,
 )
-from gcrm.store import stage_frame, to_ewkb_hex, upsert_from_stage
+from gcrm.io import GEOMETRY_PROBLEM, READ_WARNINGS
+from gcrm.store import stage_frame, to_ewkb_hex, upsert_from_stage, upsert_outcomes
 
 __all__ = [
     "as_text",
@@ -49,6 +53,20 @@ _FAMILY_TYPES = {
     "Point": {"Point", "Polygon", "MultiPolygon"},  # polygons stand in as a representative point
     "LineString": {"LineString", "MultiLineString"},
     "Polygon": {"Polygon", "MultiPolygon"},
+}
+#: The key suffix of the second and later parts of a multi-part line (``<ref>#<n>``).
+_PART_SUFFIX = r"#\d+$"
+#: shapely's type ids and the names geopandas (and GeoJSON) give them.
+_TYPE_NAMES = {
+    -1: "None",
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
 }
 _TRUE = {"1", "true", "t", "yes", "y", "-1"}
 _FALSE = {"0", "false", "f", "no", "n", ""}
@@ -103,6 +121,8 @@ def _check_rows(spec: LayerSpec, frame: pd.DataFrame, checks: RowChecks) -> pd.D
         clean[col] = (
             frame[col] if col in frame else pd.Series("", index=frame.index, dtype="string")
         )
+    reject_empty_rows(frame, checks)
+    check_text_fields(clean, checks, spec.columns)
     for col in spec.lowercase:
         clean[col] = clean[col].str.lower()
     for col in spec.key + spec.not_empty:
@@ -112,35 +132,121 @@ def _check_rows(spec: LayerSpec, frame: pd.DataFrame, checks: RowChecks) -> pd.D
     for col, allowed in spec.allowed.items():
         checks.reject(
             ~clean[col].isin(allowed),
-            col + " " + clean[col].map(repr) + f" unknown; expected one of {list(allowed)}",
+            col + " " + shown(clean[col]) + f" unknown; expected one of {list(allowed)}",
         )
+    _check_numbers(spec, frame, clean, checks)
+    _check_booleans(spec, clean, checks)
+    if spec.family:
+        clean["geom"] = _check_geometry(spec.family, frame, checks)
+    if spec.family == "LineString":
+        k = spec.key[0]
+        checks.reject(
+            clean[k].str.contains(_PART_SUFFIX, regex=True),
+            k + " " + shown(clean[k]) + " ends in #<number>, which gcrm gives the parts of "
+            "multi-part lines; rename it",
+        )
+    return clean.replace({"": None})
+
+
+def _check_numbers(
+    spec: LayerSpec, frame: pd.DataFrame, clean: pd.DataFrame, checks: RowChecks
+) -> None:
+    """Numeric columns as floats (a decimal comma allowed); anything else is rejected."""
     for col in spec.numeric:
         if col not in frame:
             clean[col] = np.nan
             continue
         values = pd.to_numeric(clean[col].str.replace(",", ".", regex=False), errors="coerce")
+        # inf and NaN parse as numbers; as figures they are not.
+        values = values.where(np.isfinite(values.to_numpy(float)))
         checks.reject(
             (clean[col] != "") & values.isna(),
-            col + " " + clean[col].map(repr) + " is not a number",
+            col + " " + shown(clean[col]) + " is not a number",
         )
         if col in spec.required:
             checks.reject(clean[col] == "", f"{col} is empty")
         clean[col] = values
+
+
+def _check_booleans(spec: LayerSpec, clean: pd.DataFrame, checks: RowChecks) -> None:
+    """Yes/no columns as booleans; anything but yes/no, true/false, 1/0 (or empty) is rejected."""
     for col in spec.boolean:
         text_ = clean[col].str.lower()
         checks.reject(
             ~text_.isin(_TRUE | _FALSE),
-            col + " " + clean[col].map(repr) + " is not yes/no",
+            col + " " + shown(clean[col]) + " is not yes/no",
         )
         clean[col] = text_.isin(_TRUE)
-    if spec.family:
-        geom = frame.geometry
-        gtype = geom.geom_type
-        checks.reject(geom.isna() | geom.is_empty, "geometry is missing or empty")
-        wrong = geom.notna() & ~gtype.isin(_FAMILY_TYPES[spec.family])
-        checks.reject(wrong, "geometry is " + gtype.astype(str) + f"; expected {spec.family}")
-        clean["geom"] = geom
-    return clean.replace({"": None})
+
+
+def _check_geometry(family: str, frame: pd.DataFrame, checks: RowChecks) -> pd.Series:
+    """Reject missing, undecodable, mistyped, out-of-range and degenerate geometries;
+    return them in 2D (the tables hold no Z or M)."""
+    if GEOMETRY_PROBLEM in frame:
+        problem = frame[GEOMETRY_PROBLEM].astype("string").fillna("")
+        checks.reject(
+            problem != "",
+            "geometry is broken (" + problem + "); fix it in a GIS (QGIS: Fix geometries) "
+            "and export again",
+        )
+    geoms = shapely.force_2d(frame.geometry.to_numpy())
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    checks.reject(missing, "geometry is missing or empty")
+    gtype = pd.Series(shapely.get_type_id(geoms), index=frame.index).map(_TYPE_NAMES)
+    checks.reject(
+        ~missing & ~gtype.isin(_FAMILY_TYPES[family]),
+        "geometry is " + gtype.astype(str) + f"; expected {family}",
+    )
+    inside = _inside_lon_lat(geoms)
+    checks.reject(
+        ~missing & ~inside,
+        "geometry has coordinates outside longitude -180..180, latitude -90..90 (or not "
+        "numbers); check the coordinates, and the file's CRS (--crs)",
+    )
+    short = _short_rings(geoms)
+    checks.reject(
+        short,
+        "geometry has a ring of fewer than 4 points (a polygon needs 3 corners and the first "
+        "point again); fix it in a GIS (QGIS: Fix geometries) and export again",
+    )
+    measurable = ~missing & inside & ~short & gtype.isin(_FAMILY_TYPES[family]).to_numpy()
+    _check_size(family, geoms, measurable, checks)
+    return pd.Series(geoms, index=frame.index, dtype=object)
+
+
+def _inside_lon_lat(geoms: np.ndarray) -> np.ndarray:
+    """True where every coordinate is a number within longitude/latitude."""
+    bounds = shapely.bounds(geoms)
+    return (
+        np.isfinite(bounds).all(axis=1)
+        & (bounds[:, 0] >= -180)
+        & (bounds[:, 2] <= 180)
+        & (bounds[:, 1] >= -90)
+        & (bounds[:, 3] <= 90)
+    )
+
+
+def _check_size(family: str, geoms: np.ndarray, measurable: np.ndarray, checks: RowChecks) -> None:
+    """Reject polygons without area and lines without length (points have no size)."""
+    if family not in ("Polygon", "LineString"):
+        return
+    size = np.zeros(len(geoms))
+    if family == "Polygon":
+        # Area after the repair the database will make: a bow-tie keeps its area.
+        size[measurable] = shapely.area(shapely.make_valid(geoms[measurable]))
+    else:
+        size[measurable] = shapely.length(geoms[measurable])
+    what = "polygon has no area" if family == "Polygon" else "line has no length"
+    checks.reject(measurable & (size == 0), f"{what} (all its points coincide or lie on one line)")
+
+
+def _short_rings(geoms: np.ndarray) -> np.ndarray:
+    """True where a polygon has a ring of fewer than 4 points: GEOS reads it, PostGIS not."""
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    short = np.zeros(len(geoms), dtype=bool)
+    short[part_of[ring_of[shapely.get_num_coordinates(rings) < 4]]] = True
+    return short
 
 
 def import_layer(
@@ -167,9 +273,9 @@ def import_layer(
     """
     spec = layer_spec(kind)
     path = Path(path)
-    frame = apply_mapping(
-        read_layer(spec, path, crs=crs), mapping, source=f"{kind} file {str(path)!r}"
-    )
+    frame = read_layer(spec, path, crs=crs)
+    read_warnings = list(frame.attrs.get(READ_WARNINGS, []))
+    frame = apply_mapping(frame, mapping, source=f"{kind} file {str(path)!r}")
     for field_name, value in (defaults or {}).items():
         if field_name not in frame.columns or (frame[field_name] == "").all():
             frame[field_name] = value
@@ -181,39 +287,31 @@ def import_layer(
         frame,
         source=str(path),
         rejects_path=rejects_path or default_rejects_path(path),
+        details={"warnings while reading the file": read_warnings} if read_warnings else None,
     )
 
 
 def load_layer(
-    conn: Connection, spec: LayerSpec, frame: pd.DataFrame, *, source: str, rejects_path: Path
+    conn: Connection,
+    spec: LayerSpec,
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    rejects_path: Path,
+    details: dict[str, object] | None = None,
 ) -> ImportReport:
-    """Check, upsert and report ``frame`` (text columns, ``_row``, EPSG:4326 ``geometry``)."""
+    """Check, upsert and report ``frame`` (text columns, ``_row``, EPSG:4326 ``geometry``).
+
+    Counts are of the rows read: a multi-part line loads as one row per part (keyed
+    ``<ref>#<n>``) and counts once, so rows read = inserted + updated + unchanged + rejected.
+    """
     kind = spec.kind
     require_columns(frame, spec.required, source=f"{kind} file {source!r}")
     checks = RowChecks(frame)
-    clean = _check_rows(spec, frame, checks)
-    clean = check_kind(kind, conn, clean, checks)
+    clean = check_kind(kind, conn, _check_rows(spec, frame, checks), checks)
     good = clean.loc[checks.ok].copy()
-    if spec.family == "LineString":
-        good = _explode_lines(good, spec.key)
-    details: dict[str, object] = {}
-    if spec.family:
-        geoms = good["geom"].to_numpy()
-        invalid = int((~shapely.is_valid(geoms)).sum())
-        if invalid:
-            details["invalid geometries repaired (ST_MakeValid)"] = invalid
-        good["geom"] = to_ewkb_hex(geoms)
-    good = pd.DataFrame(good)
-    stage = stage_frame(conn, good, like=spec.table, name=f"_stage_{spec.table.split('.')[-1]}")
-    geom_expr = {"geom": spec.geom_sql} if spec.family else {}
-    inserted, updated = upsert_from_stage(
-        conn,
-        stage=stage,
-        table=spec.table,
-        key=list(spec.key),
-        columns=list(good.columns),
-        expressions=geom_expr,
-    )
+    details = {**(details or {}), **_geometry_details(spec, frame, good, checks)}
+    inserted, updated = _upsert_rows(conn, spec, good, details)
     # Fresh planner statistics: a bulk load changes the table's size by orders of magnitude.
     conn.execute(text(f"ANALYZE {spec.table}"))
     rejects = checks.rejects()
@@ -233,16 +331,76 @@ def load_layer(
     return report
 
 
-def _explode_lines(good: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFrame:
-    """MultiLineStrings become one row per part, keyed ``<ref>#<n>`` past the first."""
+def _geometry_details(
+    spec: LayerSpec, frame: pd.DataFrame, good: pd.DataFrame, checks: RowChecks
+) -> dict[str, object]:
+    """What the load does to the good rows' geometry: Z dropped, invalid ones repaired."""
+    if not spec.family:
+        return {}
+    details: dict[str, object] = {}
+    flattened = int(shapely.has_z(frame.geometry.to_numpy()[checks.ok.to_numpy()]).sum())
+    if flattened:
+        details["z coordinates dropped (the tables are 2D)"] = flattened
+    invalid = int((~shapely.is_valid(good["geom"].to_numpy())).sum())
+    if invalid:
+        details["invalid geometries repaired (ST_MakeValid)"] = invalid
+    return details
+
+
+def _upsert_rows(
+    conn: Connection, spec: LayerSpec, good: pd.DataFrame, details: dict[str, object]
+) -> tuple[int, int]:
+    """Stage and upsert the good rows; ``(inserted, updated)`` counted by row of the file.
+
+    A multi-part line is staged as one row per part; it counts as inserted when a part is
+    new, else as updated when a part changed.
+    """
+    features = len(good)
+    if spec.family == "LineString":
+        good, feature_of_part = _explode_lines(good, spec.key)
+        if len(good) > features:
+            details["multi-part lines loaded as one row per part"] = len(good) - features
+    if spec.family:
+        good["geom"] = to_ewkb_hex(good["geom"].to_numpy())
+    good = pd.DataFrame(good)
+    stage = stage_frame(conn, good, like=spec.table, name=f"_stage_{spec.table.split('.')[-1]}")
+    key, columns = list(spec.key), list(good.columns)
+    expressions = {"geom": spec.geom_sql} if spec.family else {}
+    if spec.family != "LineString":
+        return upsert_from_stage(
+            conn, stage=stage, table=spec.table, key=key, columns=columns, expressions=expressions
+        )
+    outcomes = upsert_outcomes(
+        conn, stage=stage, table=spec.table, key=key, columns=columns, expressions=expressions
+    )
+    return _feature_counts(outcomes, feature_of_part, key=spec.key[0])
+
+
+def _explode_lines(good: pd.DataFrame, key: tuple[str, ...]) -> tuple[pd.DataFrame, pd.Series]:
+    """MultiLineStrings become one row per part, keyed ``<ref>#<n>`` past the first; also
+    returns each part's feature (its row's index in ``good``), by part key."""
     gdf = gpd.GeoDataFrame(good, geometry="geom")
     parts = gdf.explode(index_parts=True)
+    feature = parts.index.get_level_values(0).to_numpy()
     part_no = parts.index.get_level_values(-1).to_numpy()
     parts = pd.DataFrame(parts).reset_index(drop=True)
     k = key[0]
     suffix = np.where(part_no == 0, "", "#" + part_no.astype(str))
     parts[k] = parts[k].astype(str) + suffix
-    return parts
+    return parts, pd.Series(feature, index=parts[k].to_numpy())
+
+
+def _feature_counts(
+    outcomes: pd.DataFrame, feature_of_part: pd.Series, *, key: str
+) -> tuple[int, int]:
+    """(inserted, updated) features: a feature with a new part is inserted, else with a
+    changed part updated."""
+    features = feature_of_part.reindex(outcomes[key].to_numpy()).to_numpy()
+    by_feature = (
+        pd.Series(outcomes["inserted"].to_numpy(bool), index=features).groupby(level=0).any()
+    )
+    inserted = int(by_feature.sum())
+    return inserted, len(by_feature) - inserted
 
 
 def import_addresses(conn: Connection, path: Path, **kw: object) -> ImportReport:

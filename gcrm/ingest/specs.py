@@ -10,7 +10,63 @@ from dataclasses import dataclass, field
 
 from gcrm.core import BUILDING_USES, ZONE_CLASSES, ValidationError
 
-__all__ = ["LAYERS", "LayerSpec", "layer_spec"]
+__all__ = [
+    "DEFAULT_FIELD_LIMIT",
+    "FIELD_LIMITS",
+    "LAYERS",
+    "LayerSpec",
+    "field_limit",
+    "layer_spec",
+]
+
+#: The most characters a text field of an import may hold. A longer value is rejected with
+#: its row and the reason, never cut: a 2 MB "name" is a broken export, not a name. Ids 100;
+#: names 200; a street 300 (the longest real ones are under 100); e-mail 254 (the longest
+#: address SMTP carries, RFC 5321); phone 50; a URL 2048 (what browsers and servers accept).
+FIELD_LIMITS: dict[str, int] = {
+    # identifiers (the file's and gcrm's names for them)
+    "customer_id": 100,
+    "external_id": 100,
+    "order_id": 100,
+    "ref": 100,
+    "code": 100,
+    "parent_code": 100,
+    "branch_code": 100,
+    # names
+    "name": 200,
+    "label": 200,
+    # address parts
+    "street": 300,
+    "house_number": 50,
+    "housenumber": 50,
+    "unit": 50,
+    "postcode": 20,
+    "city": 100,
+    # contact
+    "email": 254,
+    "phone": 50,
+    "website": 2048,
+    # classes, categories, levels
+    "segment": 100,
+    "status": 50,
+    "channel": 100,
+    "class": 100,
+    "use": 100,
+    "building": 100,
+    "landuse": 100,
+    "surface": 100,
+    "category_group": 100,
+    "category": 100,
+    "level": 100,
+    "measure": 100,
+    # provenance
+    "source": 300,
+    "vintage": 50,
+    "method": 300,
+    "derivation": 300,
+}
+#: The limit of a stored text field not named in :data:`FIELD_LIMITS`.
+DEFAULT_FIELD_LIMIT = 1000
 
 _POINT = (
     "CASE WHEN GeometryType(s.geom) = 'POINT' THEN s.geom "
@@ -151,3 +207,8 @@ def layer_spec(kind: str) -> LayerSpec:
         msg = f"layer kind {kind!r} unknown; expected one of {sorted(LAYERS)}"
         raise ValidationError(msg)
     return LAYERS[kind]
+
+
+def field_limit(name: str) -> int:
+    """The most characters field ``name`` may hold (:data:`FIELD_LIMITS`)."""
+    return FIELD_LIMITS.get(name, DEFAULT_FIELD_LIMIT)

@@ -10,8 +10,45 @@ import numpy as np
 import pandas as pd
 
 from gcrm.core import ValidationError
+from gcrm.ingest.specs import field_limit
 
-__all__ = ["ImportReport", "RowChecks", "default_rejects_path", "require_columns", "write_rejects"]
+__all__ = [
+    "ImportReport",
+    "RowChecks",
+    "check_text_fields",
+    "default_rejects_path",
+    "reject_empty_rows",
+    "require_columns",
+    "shown",
+    "storable",
+    "write_rejects",
+]
+
+#: Characters PostgreSQL's text cannot hold (NUL) and lone surrogates, which are not Unicode
+#: (what a broken UTF-16 or JSON escape leaves).
+_UNSTORABLE = r"[\x00\ud800-\udfff]"
+#: How much of a bad value a reason quotes.
+_SHOWN = 40
+#: How many columns a message lists.
+_LISTED = 30
+
+
+def shown(values: pd.Series, *, limit: int = _SHOWN) -> pd.Series:
+    """Each value's ``repr``, cut to ``limit`` characters: what a reason quotes of a bad value."""
+    text = values.astype("string").fillna("")
+    cut = text.str.slice(0, limit) + np.where(text.str.len() > limit, "...", "")
+    return cut.map(repr).astype(object)
+
+
+def storable(values: pd.Series) -> pd.Series:
+    """True where a text value holds no character PostgreSQL cannot store."""
+    return ~values.astype("string").fillna("").str.contains(_UNSTORABLE, regex=True)
+
+
+def _listed(columns: Iterable[str]) -> str:
+    names = [repr(c if len(c) <= _SHOWN else c[:_SHOWN] + "...") for c in columns]
+    more = f", ... ({len(names) - _LISTED} more)" if len(names) > _LISTED else ""
+    return "[" + ", ".join(names[:_LISTED]) + more + "]"
 
 
 def require_columns(
@@ -20,8 +57,10 @@ def require_columns(
     """Raise when a column is missing, naming every missing and every present column."""
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        present = sorted(c for c in frame.columns if not c.startswith("_") and c != "geometry")
-        msg = f"{source}: column(s) {missing} missing; found {present}."
+        present = sorted(
+            str(c) for c in frame.columns if not str(c).startswith("_") and c != "geometry"
+        )
+        msg = f"{source}: column(s) {missing} missing; found {_listed(present)}."
         if hint:
             msg += f" {hint}"
         raise ValidationError(msg)
@@ -51,14 +90,51 @@ class RowChecks:
         return self._reasons == ""
 
     def rejects(self) -> pd.DataFrame:
+        """The rejected rows as read (private columns and geometry left out), with ``row`` and
+        ``reason`` first."""
         bad = ~self.ok
-        out = self.frame.loc[bad].copy()
+        private = [c for c in self.frame.columns if str(c).startswith("_") and c != "_row"]
+        out = pd.DataFrame(self.frame.loc[bad].drop(columns=private))
         if "geometry" in out:
             out = pd.DataFrame(out.drop(columns="geometry"))
         out.insert(0, "reason", self._reasons[bad])
         out = out.rename(columns={"_row": "row"})
         cols = ["row", "reason"] + [c for c in out.columns if c not in ("row", "reason")]
         return out[cols]
+
+
+def reject_empty_rows(frame: pd.DataFrame, checks: RowChecks) -> None:
+    """Reject rows with no value in any column (and no geometry): an empty line of the file."""
+    empty = pd.Series(True, index=frame.index)
+    for col in frame.columns:
+        if col == "geometry":
+            empty &= frame[col].isna()
+        elif not str(col).startswith("_"):
+            empty &= frame[col].astype("string").fillna("").str.strip() == ""
+    checks.reject(empty, "row is empty")
+
+
+def check_text_fields(frame: pd.DataFrame, checks: RowChecks, columns: Iterable[str]) -> None:
+    """Reject values longer than their field's limit, or holding NUL or lone surrogates.
+
+    The limits are :data:`gcrm.ingest.specs.FIELD_LIMITS`; a value is rejected with its
+    length and the limit, never cut.
+    """
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        values = frame[col].astype("string").fillna("")
+        limit = field_limit(col)
+        length = values.str.len()
+        checks.reject(
+            length > limit,
+            f"{col} is " + length.astype(str) + f" characters long; at most {limit} are allowed: "
+            "shorten it in the file",
+        )
+        checks.reject(
+            ~storable(values),
+            f"{col} holds a NUL character or a broken (surrogate) character; remove it in the file",
+        )
 
 
 def default_rejects_path(path: Path) -> Path:
@@ -98,7 +174,25 @@ class ImportReport:
 
 
 def write_rejects(rejects: pd.DataFrame, path: Path) -> Path:
-    """Write the rejects file (always, so it never shows a previous run's rows)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rejects.to_csv(path, index=False)
+    """Write the rejects file (always, so it never shows a previous run's rows).
+
+    Characters UTF-8 cannot encode (lone surrogates) are written as backslash escapes.
+
+    Raises
+    ------
+    ValidationError
+        When the file cannot be written (a folder without write permission, a full disk).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # CRLF: a value holding a lone carriage return or line feed is then quoted.
+        rejects.to_csv(
+            path, index=False, encoding="utf-8", errors="backslashreplace", lineterminator="\r\n"
+        )
+    except OSError as exc:
+        msg = (
+            f"rejects file {str(path)!r} cannot be written ({exc.strerror or exc}); "
+            "pass --rejects PATH in a folder you can write to"
+        )
+        raise ValidationError(msg) from None
     return path

@@ -1,7 +1,14 @@
 """File formats: reading the tables and spatial files users bring, writing what they open."""
 
-from gcrm.io.spatial import VECTOR_SUFFIXES, read_features
-from gcrm.io.tables import TABLE_SUFFIXES, check_exists, read_table, sniff_text
+from gcrm.io.spatial import GEOMETRY_PROBLEM, READ_WARNINGS, VECTOR_SUFFIXES, read_features
+from gcrm.io.tables import (
+    TABLE_SUFFIXES,
+    check_exists,
+    first_line,
+    read_bytes,
+    read_table,
+    sniff_text,
+)
 from gcrm.io.writers import (
     ALL_FORMATS,
     SPATIAL_FORMATS,
@@ -15,13 +22,17 @@ from gcrm.io.writers import (
 
 __all__ = [
     "ALL_FORMATS",
+    "GEOMETRY_PROBLEM",
+    "READ_WARNINGS",
     "SPATIAL_FORMATS",
     "TABLE_FORMATS",
     "TABLE_SUFFIXES",
     "VECTOR_SUFFIXES",
     "check_exists",
     "check_suffix",
+    "first_line",
     "fit_columns",
+    "read_bytes",
     "read_features",
     "read_table",
     "sniff_text",

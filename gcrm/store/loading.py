@@ -16,7 +16,7 @@ from gcrm.core.crs import STORAGE_CRS, STORAGE_SRID
 from gcrm.store.bulk_in import copy_frame, copy_frame_timed
 from gcrm.store.wire import quote_ident
 
-__all__ = ["stage_frame", "upsert_from_stage", "write_geodataframe"]
+__all__ = ["stage_frame", "upsert_from_stage", "upsert_outcomes", "write_geodataframe"]
 
 _log = logging.getLogger(__name__)
 
@@ -38,6 +38,40 @@ def stage_frame(conn: Connection, frame: pd.DataFrame, *, like: str, name: str) 
     return name
 
 
+def _upsert_sql(
+    *,
+    stage: str,
+    table: str,
+    key: Sequence[str],
+    columns: Sequence[str],
+    expressions: dict[str, str] | None,
+    where: str | None,
+    on_update: str | None,
+    returning: str,
+) -> str:
+    expressions = expressions or {}
+    select = ", ".join(expressions.get(c, f's."{c}"') for c in columns)
+    target_cols = ", ".join(f'"{c}"' for c in columns)
+    value_cols = [c for c in columns if c not in key]
+    set_clause = ", ".join(
+        [f'"{c}" = EXCLUDED."{c}"' for c in value_cols] + ([on_update] if on_update else [])
+    )
+    old = ", ".join(f't."{c}"' for c in value_cols)
+    new = ", ".join(f'EXCLUDED."{c}"' for c in value_cols)
+    conflict = ", ".join(f'"{c}"' for c in key)
+    return (
+        f"INSERT INTO {table} AS t ({target_cols}) SELECT {select} FROM {stage} s "
+        + (f"WHERE {where} " if where else "")
+        + f"ON CONFLICT ({conflict}) "
+        + (
+            f"DO UPDATE SET {set_clause} WHERE ({old}) IS DISTINCT FROM ({new}) "
+            if value_cols
+            else "DO NOTHING "
+        )
+        + f"RETURNING {returning}"
+    )
+
+
 def upsert_from_stage(
     conn: Connection,
     *,
@@ -56,30 +90,51 @@ def upsert_from_stage(
     (e.g. geometry repair); ``where`` filters staging rows; ``on_update`` adds assignments
     made only when a row really changed (e.g. ``updated_at = now()``).
     """
-    expressions = expressions or {}
-    select = ", ".join(expressions.get(c, f's."{c}"') for c in columns)
-    target_cols = ", ".join(f'"{c}"' for c in columns)
-    value_cols = [c for c in columns if c not in key]
-    set_clause = ", ".join(
-        [f'"{c}" = EXCLUDED."{c}"' for c in value_cols] + ([on_update] if on_update else [])
-    )
-    old = ", ".join(f't."{c}"' for c in value_cols)
-    new = ", ".join(f'EXCLUDED."{c}"' for c in value_cols)
-    conflict = ", ".join(f'"{c}"' for c in key)
-    sql = (
-        f"INSERT INTO {table} AS t ({target_cols}) SELECT {select} FROM {stage} s "
-        + (f"WHERE {where} " if where else "")
-        + f"ON CONFLICT ({conflict}) "
-        + (
-            f"DO UPDATE SET {set_clause} WHERE ({old}) IS DISTINCT FROM ({new}) "
-            if value_cols
-            else "DO NOTHING "
-        )
-        + "RETURNING (xmax = 0) AS inserted"
+    sql = _upsert_sql(
+        stage=stage,
+        table=table,
+        key=key,
+        columns=columns,
+        expressions=expressions,
+        where=where,
+        on_update=on_update,
+        returning="(xmax = 0) AS inserted",
     )
     flags = [row[0] for row in conn.execute(text(sql))]
     inserted = sum(flags)
     return inserted, len(flags) - inserted
+
+
+def upsert_outcomes(
+    conn: Connection,
+    *,
+    stage: str,
+    table: str,
+    key: Sequence[str],
+    columns: Sequence[str],
+    expressions: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """The upsert of :func:`upsert_from_stage`, returning which rows it wrote and how.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per inserted or updated row: its ``key`` columns and ``inserted`` (True for a
+        new row, False for a changed one). Unchanged rows are not in it.
+    """
+    returning = ", ".join([*(f't."{c}"' for c in key), "(xmax = 0) AS inserted"])
+    sql = _upsert_sql(
+        stage=stage,
+        table=table,
+        key=key,
+        columns=columns,
+        expressions=expressions,
+        where=None,
+        on_update=None,
+        returning=returning,
+    )
+    rows = conn.execute(text(sql)).all()
+    return pd.DataFrame(rows, columns=[*key, "inserted"])
 
 
 _PG_TYPES = {

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from gcrm.core import ValidationError
-from gcrm.ingest import import_customers
+from gcrm.ingest import import_customers, import_orders
 
 HEADER = "customer_id,name,email,phone,street,house_number,postcode,city,segment,status,signup_date,churn_date\n"
 # (row in file, line): row numbers are what a spreadsheet shows (header = 1).
@@ -137,3 +137,39 @@ def test_excel_style_exports_read_like_utf8_csv(
     assert (report.rows_read, report.inserted, report.rejected) == (13, 8, 5)
     names = dict(conn.execute(text("SELECT external_id, name FROM gcrm.customers")).all())
     assert names["C3"] == "Liisa Mäkinen" and names["C13"] == "Pekka Yrjö"
+
+
+def test_workbook_date_cells_are_dates(conn: Connection, reference: Path, tmp_path: Path) -> None:
+    """A date cell of a workbook reads as '2023-01-05 00:00:00'; it is that date."""
+    frame = pd.read_csv(_write(tmp_path, ROWS[:3]), dtype=str, keep_default_na=False)
+    for column in ("signup_date", "churn_date"):
+        frame[column] = pd.to_datetime(frame[column], errors="coerce", format="mixed")
+    xlsx = tmp_path / "crm.xlsx"
+    frame.to_excel(xlsx, index=False)
+    report = import_customers(conn, xlsx)
+    assert (report.inserted, report.rejected) == (3, 0)
+    dates = dict(conn.execute(text("SELECT external_id, churn_date FROM gcrm.customers")).all())
+    assert str(dates["C3"]) == "2024-03-31" and dates["C1"] is None
+
+
+def test_orders_rounded_over_the_column_are_rejected_not_an_error(
+    conn: Connection, reference: Path, tmp_path: Path
+) -> None:
+    """numeric(12, 2): 9999999999.99 fits; 9999999999.999 rounds to ten billion, which does
+    not, so it is rejected with the row like any other bad amount."""
+    import_customers(conn, _write(tmp_path, ROWS[:1]))
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,order_date,amount\n"
+        "O1,C1,2024-01-02,9999999999.99\nO2,C1,2024-01-02,9999999999.999\n"
+        "O3,C1,2024-01-02,inf\nO4,C1,2024-01-02,\n",
+        encoding="utf-8",
+    )
+    report = import_orders(conn, orders)
+    assert (report.inserted, report.rejected) == (1, 3)
+    rejects = pd.read_csv(report.rejects_path, dtype=str, keep_default_na=False)
+    assert rejects["reason"].tolist() == [
+        "amount '9999999999.999' is too large; at most 9,999,999,999.99",
+        "amount 'inf' is not a number",
+        "amount '' is not a number",
+    ]
