@@ -1,42 +1,112 @@
-"""The Flask blueprint: thin routes over :mod:`gcrm.api.shaping` and the library."""
+"""The Flask blueprint: the routes of :data:`OPERATIONS`, registered from the same table that
+writes the OpenAPI document, thin handlers over the library, one JSON shape for every error."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, NoReturn, cast
 
-import pandas as pd
+import flask
+import psycopg
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from flask_limiter import RateLimitExceeded
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DataError, OperationalError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RoutingException
 
-from gcrm.api.params import float_arg, int_arg, list_arg, str_arg
+from gcrm.access import Principal, record_access
+from gcrm.api import models as m
+from gcrm.api.customers import read_customer, read_customer_page
+from gcrm.api.docs import docs_asset, docs_page
+from gcrm.api.limits import RouteLimits
+from gcrm.api.openapi import Operation, openapi_document
+from gcrm.api.params import parse_path, parse_query
 from gcrm.api.shaping import (
     address_frame,
     cube_slice,
+    geocode_record,
     geocode_records,
-    leads_collection,
     reverse_record,
 )
-from gcrm.core import GcrmError, NotFoundError, ValidationError
-from gcrm.geocode import geocode_frame, reverse_geocode
-from gcrm.leads import find_nearby_leads, resolve_origin
+from gcrm.areas import level_names
+from gcrm.core import GcrmError, NotFoundError, ValidationError, parse_area_id
+from gcrm.geocode import geocode_frame, geocode_one, reverse_geocode
+from gcrm.leads import nearby_geojson, resolve_origin
 from gcrm.web import Services, current_request_principal, error_response, require
 
-__all__ = ["create_api_blueprint"]
+__all__ = ["OPERATIONS", "create_api_blueprint"]
 
-DEFAULT_RADIUS_M = 1000.0
-MAX_RADIUS_M = 50_000.0
-DEFAULT_LIMIT = 50
-DEFAULT_REVERSE_M = 250.0
-MAX_REVERSE_M = 10_000.0
+_LOG = logging.getLogger(__name__)
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_CATCH_ALL = "no_route"
+#: Lead fields that name or reach a person (a sole trader's name, address, phone, website):
+#: lead lists count as personal data in the audit log.
+LEAD_PERSONAL_FIELDS = ("name", "street", "housenumber", "postcode", "city", "phone", "website")
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET", "/health", "health", "Database and cube status",
+        "Whether the database answers and the cube of the caller's scope loads. Public.",
+        m.Health, "service", other_bodies=((503, m.Health),),
+    ),
+    Operation(
+        "GET", "/leads/near", "leads_near", "Leads near a point, an address or a customer",
+        "Leads within radius_m of exactly one origin (lon and lat, address, or customer_id), "
+        "nearest first, as a GeoJSON FeatureCollection with the origin as a foreign member.",
+        m.LeadCollection, "leads", permission="read_leads", query=m.LeadsNearQuery,
+        errors=(404, 422), personal_data=True,
+    ),
+    Operation(
+        "GET", "/cube/slice", "cube_slice", "One measure per area of a level",
+        "A slice of the cube of the caller's scope: one value per area, by area id.",
+        list[m.CubeRow], "cube", permission="view_aggregates", query=m.CubeSliceQuery,
+        errors=(404,),
+    ),
+    Operation(
+        "GET", "/geocode", "geocode_one", "Geocode one address",
+        "The offline reference's answer for one address (placed or not: an unplaced address "
+        "answers precision none with null coordinates).",
+        m.GeocodeAnswer, "geocoding", permission="geocode", query=m.GeocodeQuery,
+    ),
+    Operation(
+        "POST", "/geocode", "geocode_many", "Geocode up to 10,000 addresses",
+        "Results in the order of the addresses sent. Rate-limited per token.",
+        list[m.GeocodeAnswer], "geocoding", permission="geocode",
+        body=m.GeocodeBody,
+        rate_limited=True,
+    ),
+    Operation(
+        "GET", "/reverse", "reverse", "The nearest reference address to a point",
+        "404 when no reference address lies within max_distance_m.",
+        m.ReverseAnswer, "geocoding", permission="geocode", query=m.ReverseQuery,
+        errors=(404,),
+    ),
+    Operation(
+        "GET", "/customers", "customers", "Customers, a page at a time",
+        "The customers the caller may see, by id, optionally in one area; with the total "
+        "and the offset of the next page.",
+        m.CustomerPage, "customers", permission="read_customers", query=m.CustomersQuery,
+        personal_data=True,
+    ),
+    Operation(
+        "GET", "/customers/<customer_id>", "customer", "One customer",
+        "404 for an id that does not exist and for a customer outside the caller's scope "
+        "alike.",
+        m.Customer, "customers", permission="read_customers", path=m.CustomerPath,
+        errors=(404,), personal_data=True,
+    ),
+)  # fmt: skip
 
 
 def create_api_blueprint(services: Services, *, name: str = "gcrm_api") -> Blueprint:
     """Create the JSON API blueprint; mount it with ``app.register_blueprint(bp, url_prefix="/api")``.
 
     The server must resolve each request's principal first (:func:`gcrm.web.install`): every
-    route asks for a permission, and reads through ``services.data``, under the principal's
-    scope.
+    route but ``/health`` asks for a permission, and reads through ``services.data``, under
+    the principal's scope.
 
     Parameters
     ----------
@@ -48,19 +118,178 @@ def create_api_blueprint(services: Services, *, name: str = "gcrm_api") -> Bluep
     Returns
     -------
     flask.Blueprint
-        With ``/health``, ``/leads/near``, ``/cube/slice``, ``/geocode`` (GET one, POST a
-        batch) and ``/reverse``.
+        The routes of :data:`OPERATIONS`, ``/openapi.json``, ``/docs``, and a JSON 404 or 405
+        for any other path below the prefix.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``services.settings.rate_limit`` is not a rate.
     """
     bp = Blueprint(name, __name__)
+    limits = RouteLimits(services.settings)
+    bp.record_once(lambda state: limits.init_app(cast(flask.Flask, state.app)))
+    handlers = _handlers(services)
+    for op in OPERATIONS:
+        view = _view(op, handlers[op.name])
+        bp.add_url_rule(
+            op.rule, op.name, limits.limit(view) if op.rate_limited else view, methods=[op.method]
+        )
+    document = json.dumps(openapi_document(OPERATIONS))
+    bp.add_url_rule(
+        "/openapi.json", "openapi", lambda: Response(document, mimetype="application/json")
+    )
+    bp.add_url_rule("/docs", "docs", lambda: _docs(name))
+    bp.add_url_rule("/docs/<name>", "docs_asset", docs_asset)
+    no_route = _no_route_view(name)
+    for rule in ("", "/", "/<path:path>"):
+        bp.add_url_rule(rule, _CATCH_ALL, no_route, methods=_METHODS)
+    bp.register_error_handler(RateLimitExceeded, limits.exceeded)
+    bp.register_error_handler(HTTPException, _http_error)
     bp.register_error_handler(GcrmError, error_response)
     bp.register_error_handler(OperationalError, error_response)
-    bp.add_url_rule("/health", "health", lambda: _health(services))
-    bp.add_url_rule("/leads/near", "leads_near", lambda: _leads_near(services))
-    bp.add_url_rule("/cube/slice", "cube_slice", lambda: _cube_slice(services))
-    bp.add_url_rule("/geocode", "geocode_one", lambda: _geocode_one(services), methods=["GET"])
-    bp.add_url_rule("/geocode", "geocode_many", lambda: _geocode_many(services), methods=["POST"])
-    bp.add_url_rule("/reverse", "reverse", lambda: _reverse(services))
+    bp.register_error_handler(DataError, _data_error)
+    bp.register_error_handler(psycopg.DataError, _data_error)
+    bp.register_error_handler(Exception, _unexpected)
     return bp
+
+
+Handler = Callable[..., Response | tuple[Response, int]]
+
+
+def _view(op: Operation, handler: Handler) -> Callable[..., Response | tuple[Response, int]]:
+    """The route of ``op``: the permission first (401/403 before any 400), then the
+    parameters through the route's models, then the handler."""
+
+    def view(**path: str) -> Response | tuple[Response, int]:
+        principal = require(op.permission) if op.permission is not None else None
+        kwargs: dict[str, Any] = {"principal": principal}
+        query = parse_query(op.query or m.NoQuery, request.args)
+        if op.query is not None:
+            kwargs["query"] = query
+        if op.path is not None:
+            kwargs["path"] = parse_path(op.path, path)
+        return handler(**kwargs)
+
+    # flask-limiter tells limits apart by the view's name.
+    view.__name__ = view.__qualname__ = f"api_{op.name}"
+    return view
+
+
+def _handlers(services: Services) -> dict[str, Handler]:
+    """The route handlers by operation name, over ``services``."""
+
+    def health(principal: Principal | None) -> tuple[Response, int]:
+        return _health(services)
+
+    def leads_near(principal: Principal, query: m.LeadsNearQuery) -> Response:
+        with services.data.begin() as conn:
+            origin = resolve_origin(
+                conn,
+                lon=query.lon,
+                lat=query.lat,
+                address=query.address,
+                customer_id=query.customer_id,
+            )
+            found = nearby_geojson(
+                conn,
+                origin,
+                radius_m=query.radius_m,
+                limit=query.limit,
+                categories=query.category,
+                zoning_classes=query.zoning_class,
+            )
+            if found.features:
+                _audit(conn, "GET /api/leads/near", found.features, LEAD_PERSONAL_FIELDS, query)
+        return Response(found.body, mimetype="application/json")
+
+    def cube(principal: Principal, query: m.CubeSliceQuery) -> Response:
+        rows = cube_slice(
+            services.cube_for(principal),
+            level=query.level,
+            measure=query.measure,
+            period=None if query.period == "all" else query.period,
+            segment=query.segment,
+            parent=query.parent,
+        )
+        return jsonify(rows)
+
+    def geocode_address(principal: Principal, query: m.GeocodeQuery) -> Response:
+        # A transaction: an address the fast path cannot place climbs the whole ladder,
+        # which stages it in a temporary table.
+        with services.data.begin() as conn:
+            return jsonify(geocode_record(geocode_one(conn, query.address)))
+
+    def geocode_many(principal: Principal) -> Response:
+        frame = address_frame(request.get_json(silent=True))
+        with services.data.begin() as conn:
+            results = geocode_frame(conn, frame)
+        return jsonify(geocode_records(results))
+
+    def reverse(principal: Principal, query: m.ReverseQuery) -> Response:
+        with services.data.connect() as conn:
+            found = reverse_geocode(
+                conn, lon=query.lon, lat=query.lat, max_distance_m=query.max_distance_m
+            )
+        if found.ref is None:
+            msg = (
+                f"no reference address within max_distance_m={query.max_distance_m:g} of "
+                f"lon={query.lon}, lat={query.lat}; pass a larger max_distance_m or check the "
+                "coordinates (EPSG:4326)"
+            )
+            raise NotFoundError(msg)
+        return jsonify(reverse_record(found))
+
+    def customers(principal: Principal, query: m.CustomersQuery) -> Response:
+        with services.data.begin() as conn:
+            area = None
+            if query.area is not None:
+                area = parse_area_id(query.area, levels=level_names(conn))
+            page = read_customer_page(conn, area=area, limit=query.limit, offset=query.offset)
+            if page.rows:
+                _audit(conn, "GET /api/customers", page.rows, _CUSTOMER_FIELDS, query)
+        following = query.offset + page.rows
+        body = (
+            f'{{"customers": {page.body}, "total": {page.total}, "limit": {query.limit}, '
+            f'"offset": {query.offset}, '
+            f'"next_offset": {following if following < page.total else "null"}}}'
+        )
+        return Response(body, mimetype="application/json")
+
+    def customer(principal: Principal, path: m.CustomerPath) -> Response:
+        with services.data.begin() as conn:
+            body = read_customer(conn, path.customer_id)
+            _audit(conn, "GET /api/customers/{id}", 1, _CUSTOMER_FIELDS, path)
+        return Response(body, mimetype="application/json")
+
+    return {
+        "health": health,
+        "leads_near": leads_near,
+        "cube_slice": cube,
+        "geocode_one": geocode_address,
+        "geocode_many": geocode_many,
+        "reverse": reverse,
+        "customers": customers,
+        "customer": customer,
+    }
+
+
+_CUSTOMER_FIELDS = (*m.Customer.model_fields, "area_<level>")
+
+
+def _audit(
+    conn: Connection, action: str, rows: int, fields: tuple[str, ...], params: m.ApiQuery
+) -> None:
+    """Record who read ``rows`` rows of personal ``fields`` (and with which parameters)."""
+    given = params.model_dump(exclude_defaults=True)
+    record_access(
+        conn,
+        action=action,
+        rows=rows,
+        fields=fields,
+        target=str(given.get("customer_id") or given.get("area") or "") or None,
+        detail=given,
+    )
 
 
 def _health(services: Services) -> tuple[Response, int]:
@@ -81,115 +310,58 @@ def _health(services: Services) -> tuple[Response, int]:
     return jsonify(status), code
 
 
-def _cube_slice(services: Services) -> Response:
-    principal = require("view_aggregates")
-    args = request.args
-    level = str_arg(args, "level")
-    measure = str_arg(args, "measure")
-    for name, value in (("level", level), ("measure", measure)):
-        if value is None:
-            msg = f"{name} is missing; pass e.g. /api/cube/slice?level=district&measure=revenue"
-            raise ValidationError(msg)
-    period = str_arg(args, "period")
-    rows = cube_slice(
-        services.cube_for(principal),
-        level=str(level),
-        measure=str(measure),
-        period=None if period == "all" else period,
-        segment=str_arg(args, "segment"),
-        parent=str_arg(args, "parent"),
+def _docs(blueprint: str) -> Response:
+    return docs_page(
+        spec_url=flask.url_for(f"{blueprint}.openapi"),
+        assets_url=flask.url_for(f"{blueprint}.docs_asset", name="x").rsplit("/", 1)[0],
     )
-    return jsonify(rows)
 
 
-def _leads_near(services: Services) -> Response:
-    require("read_leads")
-    args = request.args
-    origin_kwargs = _origin_kwargs(args)
-    radius_m = float_arg(
-        args, "radius_m", default=DEFAULT_RADIUS_M, minimum=1.0, maximum=MAX_RADIUS_M
+def _no_route_view(blueprint: str) -> Callable[..., NoReturn]:
+    def no_route(path: str = "") -> NoReturn:
+        _no_route(blueprint)
+
+    return no_route
+
+
+def _no_route(blueprint: str) -> NoReturn:
+    """No route for this path: 405 (with Allow) when another method has one, else 404."""
+    adapter = flask.current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in _METHODS:
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except (HTTPException, RoutingException):
+            continue
+        if endpoint != f"{blueprint}.{_CATCH_ALL}":
+            allowed.append(method)
+    if allowed:
+        msg = f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
+        raise MethodNotAllowed(valid_methods=allowed, description=msg)
+    msg = f"no route {request.method} {request.path}; the routes are listed at /api/docs"
+    raise NotFound(description=msg)
+
+
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    """A werkzeug error in the one JSON shape, keeping its headers (Allow on a 405)."""
+    response, status = error_response(exc)
+    for key, value in exc.get_headers():
+        if key.lower() != "content-type":
+            response.headers[key] = value
+    return response, status
+
+
+def _data_error(exc: Exception) -> tuple[Response, int]:
+    """A value PostgreSQL refused (SQLAlchemy's DataError, or psycopg's from a COPY)."""
+    msg = (
+        "a value sent cannot be stored or compared by PostgreSQL (e.g. a NUL character or a "
+        "number out of range); check the values and send them again"
     )
-    limit = int_arg(args, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=1000)
-    with services.data.connect() as conn:
-        origin = resolve_origin(conn, **origin_kwargs)
-        leads = find_nearby_leads(
-            conn,
-            lon=origin.lon,
-            lat=origin.lat,
-            radius_m=radius_m,
-            limit=limit,
-            categories=list_arg(args, "category"),
-            zoning_classes=list_arg(args, "zoning_class"),
-        )
-    return jsonify(leads_collection(leads, origin=origin))
+    return error_response(ValidationError(msg))
 
 
-def _origin_kwargs(args: Any) -> dict[str, Any]:
-    """Exactly one of lon+lat, address, customer_id."""
-    lon = float_arg(args, "lon", minimum=-180.0, maximum=180.0)
-    lat = float_arg(args, "lat", minimum=-90.0, maximum=90.0)
-    address = str_arg(args, "address")
-    customer_id = str_arg(args, "customer_id")
-    given = [
-        name
-        for name, present in (
-            ("lon/lat", lon is not None or lat is not None),
-            ("address", address is not None),
-            ("customer_id", customer_id is not None),
-        )
-        if present
-    ]
-    if len(given) != 1:
-        msg = (
-            f"origin given as {given or 'nothing'}; pass exactly one of lon and lat, "
-            "address, or customer_id"
-        )
-        raise ValidationError(msg)
-    if given == ["lon/lat"]:
-        if lon is None or lat is None:
-            msg = f"lon={lon!r}, lat={lat!r}: pass both lon and lat"
-            raise ValidationError(msg)
-        return {"lon": lon, "lat": lat}
-    return {"address": address} if address is not None else {"customer_id": customer_id}
-
-
-def _geocode_one(services: Services) -> Response:
-    require("geocode")
-    address = str_arg(request.args, "address")
-    if address is None:
-        msg = "address is missing; pass e.g. /api/geocode?address=Mannerheimintie%2010,%20Helsinki"
-        raise ValidationError(msg)
-    # A transaction: the geocoder remembers what it found in its cache.
-    with services.data.begin() as conn:
-        results = geocode_frame(conn, pd.DataFrame({"address": [address]}))
-    return jsonify(geocode_records(results)[0])
-
-
-def _geocode_many(services: Services) -> Response:
-    require("geocode")
-    frame = address_frame(request.get_json(silent=True))
-    with services.data.begin() as conn:
-        results = geocode_frame(conn, frame)
-    return jsonify(geocode_records(results))
-
-
-def _reverse(services: Services) -> Response:
-    require("geocode")
-    args = request.args
-    lon = float_arg(args, "lon", minimum=-180.0, maximum=180.0)
-    lat = float_arg(args, "lat", minimum=-90.0, maximum=90.0)
-    if lon is None or lat is None:
-        msg = f"lon={lon!r}, lat={lat!r}: pass both, e.g. /api/reverse?lon=24.9402&lat=60.1692"
-        raise ValidationError(msg)
-    max_m = float_arg(
-        args, "max_distance_m", default=DEFAULT_REVERSE_M, minimum=1.0, maximum=MAX_REVERSE_M
-    )
-    with services.data.connect() as conn:
-        found = reverse_geocode(conn, lon=lon, lat=lat, max_distance_m=max_m)
-    if found.ref is None:
-        msg = (
-            f"no reference address within max_distance_m={max_m:g} of lon={lon}, lat={lat}; "
-            "pass a larger max_distance_m or check the coordinates (EPSG:4326)"
-        )
-        raise NotFoundError(msg)
-    return jsonify(reverse_record(found))
+def _unexpected(exc: Exception) -> tuple[Response, int]:
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    _LOG.exception("unexpected error in %s %s", request.method, request.path)
+    return error_response(exc)

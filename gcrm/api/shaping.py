@@ -7,23 +7,24 @@ import math
 from typing import Any
 
 import pandas as pd
+import pydantic
 import xarray as xr
 
+from gcrm.api.models import MAX_BATCH, AddressParts
 from gcrm.core import ValidationError
 from gcrm.cube import select_measure
-from gcrm.geocode import parse_addresses
+from gcrm.geocode import GeocodeResult, parse_addresses
 
 __all__ = [
     "MAX_BATCH",
     "address_frame",
     "cube_slice",
+    "geocode_record",
     "geocode_records",
     "leads_collection",
     "reverse_record",
 ]
 
-#: Most addresses one POST /api/geocode may carry.
-MAX_BATCH = 10_000
 _ADDRESS_FIELDS = ("street", "housenumber", "postcode", "city")
 _RESULT_FIELDS = ("lon", "lat", "precision", "score", "source", "matched_address")
 
@@ -108,31 +109,55 @@ def _batch_items(payload: Any) -> list[Any]:
     return items
 
 
+def _part_text(value: str | float | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
 def _split_item(i: int, item: Any) -> dict[str, str | None]:
+    """One item as address parts, checked by :class:`gcrm.api.models.AddressParts`."""
     if isinstance(item, str):
-        return {"address": item}
+        item = {"address": item}
     if not isinstance(item, dict):
         msg = f"addresses[{i}]={item!r} is neither a string nor an object; send one of them"
         raise ValidationError(msg)
-    unknown = set(item) - set(_ADDRESS_FIELDS) - {"address"}
+    unknown = set(item) - set(AddressParts.model_fields)
     if unknown:
         msg = f"addresses[{i}] has unknown keys {sorted(unknown)}; use {list(_ADDRESS_FIELDS)}"
         raise ValidationError(msg)
-    return {k: None if v is None else str(v) for k, v in item.items()}
+    try:
+        parts = AddressParts.model_validate(item, strict=True)
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        key = error["loc"][0]
+        value = item.get(str(key))
+        msg = (
+            f"addresses[{i}].{key}={_shown(value)} is not accepted ({error['msg'].lower()}); "
+            "send text or a number, at most 500 characters, without NUL characters"
+        )
+        raise ValidationError(msg) from None
+    return {k: _part_text(v) for k, v in parts.model_dump().items()}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def address_frame(payload: Any) -> pd.DataFrame:
     """The geocoder's input frame from a POST body, in the body's order.
 
-    ``payload`` is ``{"addresses": [...]}`` or a bare list; each item a one-line address
-    string or an object with ``street``, ``housenumber``, ``postcode``, ``city`` (any may be
-    missing) or ``address``.
+    ``payload`` is ``{"addresses": [...]}`` or a bare list (:class:`gcrm.api.models.GeocodeBatch`);
+    each item a one-line address string or an object with ``street``, ``housenumber``,
+    ``postcode``, ``city`` (any may be missing) or ``address``.
 
     Raises
     ------
     ValidationError
         When the body has another shape, an item is neither string nor object, an object has
-        unknown keys, or there are more than :data:`MAX_BATCH` items.
+        unknown keys or a value that is not text or a number, or there are more than
+        :data:`MAX_BATCH` items.
     """
     rows = pd.DataFrame.from_records(
         [_split_item(i, item) for i, item in enumerate(_batch_items(payload))],
@@ -164,6 +189,18 @@ def geocode_records(results: pd.DataFrame) -> list[dict[str, Any]]:
     matched_address (missing values as ``None``)."""
     # One dict per row is what JSON needs; at most MAX_BATCH rows.
     return [_record(row) for row in results[list(_RESULT_FIELDS)].itertuples(index=False)]
+
+
+def geocode_record(result: GeocodeResult) -> dict[str, Any]:
+    """One :class:`gcrm.geocode.GeocodeResult` as the JSON object of :func:`geocode_records`."""
+    return {
+        "lon": None if result.lon is None else _json_number(result.lon),
+        "lat": None if result.lat is None else _json_number(result.lat),
+        "precision": result.precision,
+        "score": _json_number(result.score),
+        "source": result.source,
+        "matched_address": result.matched_address,
+    }
 
 
 def reverse_record(found: Any) -> dict[str, Any]:

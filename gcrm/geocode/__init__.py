@@ -1,6 +1,8 @@
 """Offline geocoding: normalisation rules, the ladder, fuzzy streets, providers, reverse
-geocoding, accuracy measurement, and geocoding the tables users bring."""
+geocoding, accuracy measurement, geocoding the tables users bring, and one address on a fast
+path (:func:`geocode_one`)."""
 
+from gcrm.geocode.keys import AddressKeys, address_keys
 from gcrm.geocode.ladder import (
     LADDER_STEPS,
     RESULT_COLUMNS,
@@ -27,19 +29,23 @@ from gcrm.geocode.providers import (
 )
 from gcrm.geocode.reference import forget_inputs, refresh_reference
 from gcrm.geocode.reverse import ReverseResult, reverse_geocode, reverse_geocode_frame
+from gcrm.geocode.single import geocode_one
 
 __all__ = [
     "LADDER_STEPS",
     "RESULT_COLUMNS",
+    "AddressKeys",
     "GeocodeResult",
     "GeopyProvider",
     "Provider",
     "ReferenceProvider",
     "ReverseResult",
+    "address_keys",
     "forget_inputs",
     "geocode_address",
     "geocode_batch",
     "geocode_frame",
+    "geocode_one",
     "input_keys",
     "nominatim_provider",
     "normalize_address_fields",

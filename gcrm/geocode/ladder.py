@@ -57,6 +57,8 @@ LADDER_STEPS: tuple[str | Callable[[Connection], None], ...] = (
     "unmatched",
     "remember",
 )
+#: The largest house number the ladder interpolates (PostgreSQL's integer).
+_MAX_NUMBER = 2**31 - 1
 #: Steps that read or fill ``gcrm.geocode_cache`` (skipped with ``use_cache=False``).
 _CACHE_STEPS = frozenset({"cache", "remember"})
 
@@ -124,9 +126,11 @@ def geocode_frame(conn: Connection, frame: pd.DataFrame, *, use_cache: bool = Tr
             keys["street_norm"].notna() | keys["postcode_norm"].notna() | keys["city_norm"].notna()
         ),
     )
-    stage["number_int"] = pd.to_numeric(
+    number = pd.to_numeric(
         keys["housenumber_norm"].str.extract(r"^(\d+)", expand=False), errors="coerce"
-    ).astype("Int64")
+    )
+    # _geo.number_int is an integer, as the reference's is: a longer number is no house's.
+    stage["number_int"] = number.where(number <= _MAX_NUMBER).astype("Int64")
     conn.execute(text("DROP TABLE IF EXISTS _geo"))
     conn.execute(text(_SQL["create_geo"]))
     copy_frame(conn, "_geo", stage)

@@ -12,11 +12,19 @@ from sqlalchemy import Connection, text
 
 from gcrm.areas import level_names
 from gcrm.core import GeocodingError, NotFoundError, ValidationError
-from gcrm.geocode import geocode_address
+from gcrm.geocode import geocode_one
 from gcrm.ingest import LAYERS
 from gcrm.store import load_queries, read_geodataframe
 
-__all__ = ["MAX_LIMIT", "Origin", "find_nearby_leads", "resolve_origin"]
+__all__ = [
+    "LEAD_COLUMNS",
+    "MAX_LIMIT",
+    "NEAREST_SQL",
+    "Origin",
+    "find_nearby_leads",
+    "resolve_origin",
+    "search_params",
+]
 
 #: Upper bound on ``limit``: a call list, not a table dump.
 MAX_LIMIT = 10_000
@@ -29,10 +37,11 @@ LEAD_COLUMNS = [
     "road_distance_m",
 ]
 
-_NEARBY_SQL = load_queries(__package__, "nearby.sql")["nearby"].format(
-    lead_columns=", ".join(f"l.{c}" for c in LEAD_COLUMNS), columns=", ".join(LEAD_COLUMNS)
-)
-_CUSTOMER_SQL = load_queries(__package__, "nearby.sql")["customer_origin"]
+_QUERIES = load_queries(__package__, "nearby.sql")
+#: The search both statements share (``nearest`` in ``nearby.sql``).
+NEAREST_SQL = _QUERIES["nearest"].format(lead_columns=", ".join(f"l.{c}" for c in LEAD_COLUMNS))
+_NEARBY_SQL = _QUERIES["nearby"].format(nearest=NEAREST_SQL, columns=", ".join(LEAD_COLUMNS))
+_CUSTOMER_SQL = _QUERIES["customer_origin"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,34 @@ def _expand_area_codes(gdf: gpd.GeoDataFrame, levels: list[str]) -> gpd.GeoDataF
     return gpd.GeoDataFrame(out, geometry=geometry, crs=gdf.crs)
 
 
+def search_params(
+    *,
+    lon: float,
+    lat: float,
+    radius_m: float,
+    limit: int,
+    categories: Sequence[str] | None,
+    zoning_classes: Sequence[str] | None,
+) -> dict[str, object]:
+    """The bound parameters of the ``nearest`` search, checked.
+
+    Raises
+    ------
+    ValidationError
+        When a coordinate, ``radius_m``, ``limit`` or a filter is invalid.
+    """
+    _check_point(lon, lat)
+    _check_options(radius_m, limit)
+    return {
+        "lon": float(lon),
+        "lat": float(lat),
+        "radius_m": float(radius_m),
+        "limit": int(limit),
+        "categories": _text_array(categories, name="categories"),
+        "zoning": _text_array(zoning_classes, name="zoning_classes"),
+    }
+
+
 def find_nearby_leads(
     conn: Connection,
     *,
@@ -122,16 +159,14 @@ def find_nearby_leads(
     ValidationError
         When a coordinate, ``radius_m``, ``limit`` or a filter is invalid.
     """
-    _check_point(lon, lat)
-    _check_options(radius_m, limit)
-    params = {
-        "lon": float(lon),
-        "lat": float(lat),
-        "radius_m": float(radius_m),
-        "limit": int(limit),
-        "categories": _text_array(categories, name="categories"),
-        "zoning": _text_array(zoning_classes, name="zoning_classes"),
-    }
+    params = search_params(
+        lon=lon,
+        lat=lat,
+        radius_m=radius_m,
+        limit=limit,
+        categories=categories,
+        zoning_classes=zoning_classes,
+    )
     gdf = read_geodataframe(conn, _NEARBY_SQL, params)
     gdf["distance_m"] = gdf["distance_m"].astype(float)
     gdf["rank"] = gdf["rank"].astype(int)
@@ -169,7 +204,7 @@ def _origin_of_address(conn: Connection, address: str) -> Origin:
     if not address.strip():
         msg = "address='' is empty; pass a street and house number, e.g. 'Mannerheimintie 10'"
         raise ValidationError(msg)
-    result = geocode_address(conn, address)
+    result = geocode_one(conn, address)
     if result.precision == "none" or result.lon is None or result.lat is None:
         msg = (
             f"address={address!r} could not be geocoded: no street, postcode or locality in the "
@@ -201,7 +236,7 @@ def resolve_origin(
     conn
         Connection to the gcrm database.
     address
-        Free-text address, geocoded with :func:`gcrm.ingest.geocode_address`.
+        Free-text address, geocoded with :func:`gcrm.geocode.geocode_one` (the ladder's answer).
     customer_id
         A customer's external id; its geocoded location is used.
     lon, lat

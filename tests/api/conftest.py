@@ -1,9 +1,11 @@
-"""API fixtures: a Flask app with the blueprint over a real PostGIS and a small saved cube."""
+"""API fixtures: a Flask app with the blueprint over a real PostGIS and a small saved cube;
+with login on, users of two scopes and their API tokens on the committed tiny region."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import flask
 import numpy as np
@@ -13,9 +15,11 @@ import xarray as xr
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
+from gcrm.access import add_user, create_token, revoke_token
 from gcrm.api import create_api_blueprint
 from gcrm.core import Settings
 from gcrm.cube import save_cube
+from gcrm.store import create_db_engine
 from gcrm.web import Services, install
 
 MEASURES_3D = ("customers", "active", "new", "churned", "revenue", "orders")
@@ -51,15 +55,84 @@ def tiny_cube() -> xr.Dataset:
     return ds
 
 
-def make_client(settings: Settings) -> FlaskClient:
-    """The API on a bare Flask app, as the one local user (``GCRM_AUTH=off``)."""
-    local = settings.model_copy(update={"auth": "off"})
-    services = Services(local)
+def make_app(settings: Settings) -> flask.Flask:
+    """The API on a bare Flask app, as a server mounts it (principal first, then the routes)."""
+    services = Services(settings)
     app = flask.Flask(__name__)
     app.secret_key = "test"
     install(app, services)
     app.register_blueprint(create_api_blueprint(services), url_prefix="/api")
-    return app.test_client()
+    return app
+
+
+def make_client(settings: Settings) -> FlaskClient:
+    """The API as the one local user (``GCRM_AUTH=off``)."""
+    return make_app(settings.model_copy(update={"auth": "off"})).test_client()
+
+
+def make_secure_client(settings: Settings, **overrides: object) -> FlaskClient:
+    """The API with login on (``GCRM_AUTH=on``): every route but /health wants a token."""
+    return make_app(settings.model_copy(update={"auth": "on", **overrides})).test_client()
+
+
+@dataclass(frozen=True)
+class People:
+    """Users of the tiny region and their tokens (``Authorization`` headers).
+
+    anna manages district D01 (customers C1, C2; lead L1), bert manages D02 (C3; L2), vera
+    is a viewer of D01, pia a prospector of D01, root an admin of every area (C1-C4; L1, L2).
+    """
+
+    headers: dict[str, dict[str, str]]
+    revoked: dict[str, str]
+    expired: dict[str, str]
+
+    def __getitem__(self, name: str) -> dict[str, str]:
+        return self.headers[name]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def people(seeded: Settings) -> People:
+    """Users and tokens committed in the module's tiny region (``seeded``)."""
+    engine = create_db_engine(seeded.database_url)
+    users = {
+        "anna": ("manager", ["district:D01"]),
+        "bert": ("manager", ["district:D02"]),
+        "vera": ("viewer", ["district:D01"]),
+        "pia": ("prospector", ["district:D01"]),
+        "root": ("admin", ["all"]),
+    }
+    try:
+        with engine.begin() as conn:
+            for name, (role, scopes) in users.items():
+                add_user(conn, name, role=role, scopes=scopes)
+            tokens = {name: create_token(conn, name, name="test") for name in users}
+            revoked = create_token(conn, "anna", name="revoked")
+            revoke_token(conn, revoked[:11])
+            expired = create_token(conn, "anna", name="expired", expires_days=1)
+            conn.execute(
+                text(
+                    "UPDATE gcrm.api_tokens SET expires_at = now() - interval '1 minute' "
+                    "WHERE name = 'expired'"
+                )
+            )
+    finally:
+        engine.dispose()
+    return People(
+        headers={name: bearer(token) for name, token in tokens.items()},
+        revoked=bearer(revoked),
+        expired=bearer(expired),
+    )
+
+
+@pytest.fixture(scope="module")
+def secure(seeded: Settings) -> FlaskClient:
+    """The API over the tiny region with login on."""
+    return make_secure_client(seeded)
 
 
 @pytest.fixture

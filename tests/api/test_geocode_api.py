@@ -131,3 +131,22 @@ def test_reverse_errors(geo_client: FlaskClient, query: str, status: int, fragme
     response = geo_client.get(f"/api/reverse?{query}")
     assert response.status_code == status
     assert fragment in response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Mannerheimintie 10, 00100 Helsinki",
+        "MANNERHEIMINT. 12",
+        "Yrjönkatu 3b",
+        "Fabianinkatu 5, 00990 Helsinki",
+        "Manerheimnitie 12, 00100 Helsinki",
+        "00170 Helsinki",
+        "Nowhere street 1",
+    ],
+)
+def test_one_address_answers_as_the_batch(geo_client: FlaskClient, address: str) -> None:
+    """GET takes the fast path, POST the ladder: the same answer."""
+    one = geo_client.get("/api/geocode", query_string={"address": address}).get_json()
+    batch = geo_client.post("/api/geocode", json={"addresses": [address]}).get_json()
+    assert one == batch[0]

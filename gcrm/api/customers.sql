@@ -1,0 +1,41 @@
+-- The integrator's read of customers (gcrm.api.customers), through gcrm.customers: row-level
+-- security shows each user the customers of their scope only. PostgreSQL builds the JSON.
+-- {customer} is the statement `customer` below; {levels} the statement `levels`.
+
+-- name: levels
+-- The area levels, coarsest first: every customer carries area_<level> for each.
+SELECT ARRAY(SELECT level FROM gcrm.area_levels ORDER BY rank, level) AS keys;
+
+-- name: customer
+-- One customer p as a JSON object (lv.keys: the levels). jsonb keeps float8 exactly.
+jsonb_build_object(
+    'id', p.external_id, 'external_id', p.external_id, 'name', p.name,
+    'street', p.street, 'housenumber', p.housenumber, 'postcode', p.postcode, 'city', p.city,
+    'address', nullif(concat_ws(', ', nullif(concat_ws(' ', p.street, p.housenumber), ''),
+                                      nullif(concat_ws(' ', p.postcode, p.city), '')), ''),
+    'segment', p.segment, 'status', p.status,
+    'geocode_precision', p.geocode_precision, 'geocode_score', p.geocode_score,
+    'lon', ST_X(p.geom), 'lat', ST_Y(p.geom))
+|| coalesce((SELECT jsonb_object_agg('area_' || k, p.area_codes -> k)
+             FROM unnest(lv.keys) AS k), '{}');
+
+-- name: customer_page
+-- One page by id of the customers whose area at :level is :code (every customer when
+-- :level is null), and how many match in all.
+WITH lv AS ({levels}),
+chosen AS NOT MATERIALIZED (
+    SELECT c.* FROM gcrm.customers AS c
+    WHERE CAST(:level AS text) IS NULL
+       OR c.area_codes ->> CAST(:level AS text) = CAST(:code AS text)
+),
+page AS (
+    SELECT * FROM chosen ORDER BY external_id LIMIT :limit OFFSET :offset
+)
+SELECT (SELECT count(*) FROM chosen) AS total, count(p.external_id) AS n,
+       coalesce(json_agg({customer} ORDER BY p.external_id), '[]')::text AS customers
+FROM page AS p, lv;
+
+-- name: customer_by_id
+SELECT ({customer})::text AS customer
+FROM gcrm.customers AS p, ({levels}) AS lv
+WHERE p.external_id = :id;

@@ -1,0 +1,161 @@
+"""One address on the fast path: the same keys and the same answers as the ladder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, text
+
+from gcrm.geocode import (
+    GeocodeResult,
+    address_keys,
+    geocode_frame,
+    geocode_one,
+    input_keys,
+    normalize_address_fields,
+    parse_addresses,
+)
+from gcrm.geocode.keys import city_key, housenumber_key, postcode_key, street_key
+from gcrm.geocode.normalize import (
+    normalize_city,
+    normalize_housenumber,
+    normalize_postcode,
+    normalize_street,
+)
+from gcrm.ingest import import_addresses
+
+# Letters with and without diacritics, digits, the punctuation addresses carry, and the
+# whitespace on which Python's re and pyarrow's RE2 disagree (\x0b, no-break space, em space).
+_ALPHABET = "abkKlLtTvVgGäÄöÖåÅéßøı0123456789 .,-_/#'()\t\x0b\u00a0\u2003"
+_PIECES = st.sampled_from(
+    ["katu", "k.", "tie", "t.", "v.", "gatan", "g.", "vägen", "st.", "ave.", "apt", "as", "bst"]
+)
+_TEXT = st.lists(st.one_of(st.text(_ALPHABET, max_size=6), _PIECES), max_size=6).map(" ".join)
+
+
+def _vectorised(fn, value: str) -> object:  # type: ignore[no-untyped-def]
+    out = fn(pd.Series([value], dtype="string"))
+    if isinstance(out, pd.DataFrame):
+        return tuple(None if pd.isna(v) else v for v in out.iloc[0])
+    first = out.iloc[0]
+    return None if pd.isna(first) else first
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(_TEXT)
+def test_keys_agree_with_the_vectorised_normalisers(value: str) -> None:
+    assert street_key(value) == _vectorised(normalize_street, value)
+    assert city_key(value) == _vectorised(normalize_city, value)
+    assert postcode_key(value) == _vectorised(normalize_postcode, value)
+    assert housenumber_key(value) == _vectorised(normalize_housenumber, value)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(_TEXT, min_size=1, max_size=4).map(", ".join))
+def test_address_keys_agree_with_the_ladders(address: str) -> None:
+    keys = normalize_address_fields(parse_addresses(pd.Series([address], dtype="string")))
+    expected = tuple(None if pd.isna(v) else v for v in keys.iloc[0])
+    found = address_keys(address)
+    assert (
+        found.street_norm,
+        found.housenumber_norm,
+        found.unit,
+        found.postcode_norm,
+        found.city_norm,
+    ) == expected
+    if found.input_key is not None:
+        assert found.input_key == input_keys(keys).iloc[0]
+
+
+def _ladder(conn: Connection, address: str) -> GeocodeResult:
+    row = geocode_frame(conn, pd.DataFrame({"address": [address]}), use_cache=False).iloc[0]
+    return GeocodeResult(
+        lon=None if pd.isna(row["lon"]) else float(row["lon"]),
+        lat=None if pd.isna(row["lat"]) else float(row["lat"]),
+        precision=str(row["precision"]),
+        score=float(row["score"]),
+        source=str(row["source"]),
+        matched_address=None if pd.isna(row["matched_address"]) else str(row["matched_address"]),
+    )
+
+
+ADDRESSES = [
+    "Mannerheimintie 10, 00100 Helsinki",  # exact, postcode right
+    "MANNERHEIMINT. 12",  # exact, abbreviated, no postcode
+    "Mannerheimintie 10, 00990 Helsinki",  # exact, wrong postcode
+    "Yrjönkatu 3b, Helsinki",  # exact with a letter
+    "yrjonkatu 3 B 5, 00120",  # a unit not in the reference
+    "Manerheimnitie 12, 00100 Helsinki",  # fuzzy: the ladder's
+    "Annankatu 6, 00120 Helsinki",  # interpolated
+    "Rantatie 1",  # the same address in two places: ambiguous, steps down
+    "Rantatie 1, 02100 Espoo",  # ... unless the postcode decides
+    "00170 Helsinki",  # postcode centroid
+    "Helsinki",  # locality
+    "Nowhere street 1",  # unplaced
+    "Annankatu 10912322353361802, Helsinki",  # a number beyond PostgreSQL's integer
+]
+
+
+@pytest.fixture
+def wider_reference(conn: Connection, reference: Path, tmp_path: Path) -> None:
+    path = tmp_path / "more.csv"
+    path.write_text(
+        "ref,street,housenumber,postcode,city,lon,lat\n"
+        "b4,Annankatu,4,00120,Helsinki,24.9360,60.1655\n"
+        "b10,Annankatu,10,00120,Helsinki,24.9360,60.1664\n"
+        "d1,Rantatie,1,02100,Espoo,24.80,60.18\n"
+        "d2,Rantatie,1,04400,Järvenpää,25.09,60.47\n",
+        encoding="utf-8",
+    )
+    import_addresses(conn, path)
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_the_same_answer_as_the_ladder(
+    conn: Connection, wider_reference: None, address: str
+) -> None:
+    assert geocode_one(conn, address) == _ladder(conn, address)
+
+
+def test_a_cached_answer_comes_first(conn: Connection, reference: Path) -> None:
+    """What the cache remembers wins, as on the ladder; the fast path itself writes none."""
+    address = "Fabianinkatu 5, 00130 Helsinki"
+    assert geocode_one(conn, address).source == "reference:exact"
+    count = "SELECT count(*) FROM gcrm.geocode_cache"
+    assert conn.execute(text(count)).scalar_one() == 0
+    key = address_keys(address).input_key
+    conn.execute(
+        text(
+            "INSERT INTO gcrm.geocode_cache (input_key, lon, lat, precision, score, source, "
+            "matched_address) VALUES (:k, 1.5, 2.5, 'street', 0.4, 'reference:street', 'X')"
+        ),
+        {"k": key},
+    )
+    assert geocode_one(conn, address) == GeocodeResult(
+        1.5, 2.5, "street", 0.4, "reference:street", "X"
+    )
+
+
+def test_demo_sample_gives_the_ladders_answers(demo_conn: Connection) -> None:
+    """Every way of writing 150 demo addresses: the fast path and the ladder agree."""
+    rows = demo_conn.execute(
+        text(
+            "SELECT street, housenumber, postcode, city FROM gcrm.address_points "
+            "ORDER BY md5(ref) LIMIT 150"
+        )
+    ).all()
+    forms = [
+        lambda s, n, p, c: f"{s} {n}, {p or ''} {c or ''}",
+        lambda s, n, p, c: f"{s.upper()} {n}",
+        lambda s, n, p, c: f"{p or ''} {c or ''}, {s} {n}",
+        lambda s, n, p, c: f"{s[:-1]} {n}, {c or ''}",
+    ]
+    addresses = [form(*row) for i, row in enumerate(rows) for form in forms[i % 4 : i % 4 + 1]]
+    fast = [geocode_one(demo_conn, a) for a in addresses]
+    slow = [_ladder(demo_conn, a) for a in addresses]
+    assert fast == slow
+    assert sum(r.source == "reference:exact" for r in fast) > len(fast) / 2
