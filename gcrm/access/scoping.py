@@ -54,13 +54,16 @@ def operator() -> Principal:
     return Principal(name=f"cli:{getpass.getuser()}", role="admin", all_areas=True, scoped=False)
 
 
+_ENTER = text("SELECT set_config('role', :role, true), set_config('gcrm.user_id', :user, true)")
+
+
 def _enter_scope(conn: Connection) -> None:
     principal = _CURRENT.get()
     if principal is not None and not principal.scoped:
         return  # the owner's own work (imports, the full cube): no role switch
-    conn.exec_driver_sql(f"SET LOCAL ROLE {APP_ROLE}")
     user = "" if principal is None or principal.user_id is None else str(principal.user_id)
-    conn.execute(text("SELECT set_config('gcrm.user_id', :user, true)"), {"user": user})
+    # One round trip: set_config('role', ..., true) is SET LOCAL ROLE (membership checked).
+    conn.execute(_ENTER, {"role": APP_ROLE, "user": user})
 
 
 def scoped_engine(database_url: str, *, check: bool = True) -> Engine:
