@@ -5,17 +5,48 @@ from __future__ import annotations
 from pathlib import Path
 
 import dash
+from dash import html
 
 from dashboard.cache import DataByScope
 from dashboard.callbacks import register_callbacks
-from dashboard.layout import build_layout
+from dashboard.layout import Account, build_layout, layout_skeleton, notice_page
 from gcrm.api import create_api_blueprint
-from gcrm.core import Settings
-from gcrm.web import Services, install
+from gcrm.core import NotFoundError, Settings
+from gcrm.web import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    Services,
+    csrf_token,
+    current_request_principal,
+    install,
+)
 
 __all__ = ["create_app"]
 
 ASSETS = Path(__file__).parent / "assets"
+
+
+def _page_for_request(data: DataByScope, settings: Settings) -> html.Div:
+    """The page of the request's user: their scope's areas and figures, their account (or,
+    when there is nothing to show yet, a page that says why)."""
+    principal = current_request_principal()
+    if principal is None:
+        # Dash checks the layout once, on whichever request comes first, before the request's
+        # user is known; every real page request has one (gcrm.web's gate sees to that).
+        return layout_skeleton()
+    account = Account(
+        name=principal.name,
+        role=principal.role,
+        scope=principal.describe_scope(),
+        csrf_token=csrf_token() if settings.auth == "on" else None,
+    )
+    try:
+        return build_layout(data.for_principal(principal), account=account)
+    except NotFoundError as exc:
+        # No cube yet, or nothing in the user's scope: say so (the message names the fix)
+        # rather than leave the page loading.
+        message = f"Nothing to show for {principal.describe_scope()} yet: {exc}"
+        return notice_page(message, region_name=data.region_name, account=account)
 
 
 def create_app(
@@ -28,12 +59,15 @@ def create_app(
 
     Every request acts for its principal (a logged-in user, an API token, or with
     ``GCRM_AUTH=off`` the local user): the dashboard and the API read under their scope.
+    Pages need a login (``/login``); callbacks carry the session's CSRF token (Dash's
+    renderer reads it from the ``gcrm_csrf`` cookie into the ``X-CSRF-Token`` header); every
+    response has the security headers of :mod:`gcrm.web.headers`.
 
     Parameters
     ----------
     settings
         Database URLs, cube path (``settings.cube_path``, written by ``gcrm cube build``),
-        authentication settings.
+        authentication, session and proxy settings.
     region_name
         Shown in the header and as the name of the whole-region scope.
     services
@@ -42,12 +76,15 @@ def create_app(
     Returns
     -------
     dash.Dash
-        The app; its Flask server (``app.server``) also serves the JSON API under ``/api``.
+        The app; its Flask server (``app.server``) also serves the JSON API under ``/api``,
+        the login pages and ``/healthz``, ``/readyz``.
 
     Raises
     ------
     gcrm.core.DatabaseError
         When the database cannot be reached.
+    gcrm.core.ConfigurationError
+        When the session key is too short or cannot be kept in the data directory.
     """
     services = services or Services(settings)
     services.owner  # noqa: B018 - connect now: a wrong URL fails here, with its message
@@ -58,10 +95,14 @@ def create_app(
         assets_folder=str(ASSETS),
         serve_locally=True,
         suppress_callback_exceptions=False,
+        csrf_token_name=CSRF_COOKIE,
+        csrf_header_name=CSRF_HEADER,
     )
-    install(app.server, services)
-    # A function, so every page load starts from the initial view of the user's scope.
-    app.layout = lambda: build_layout(data.for_request())
+    # Before the layout: Dash would otherwise call the layout function once, outside any
+    # request, and send what it returned to every browser as its validation layout.
+    app.validation_layout = layout_skeleton()  # type: ignore[assignment] # Dash types it None
+    app.layout = lambda: _page_for_request(data, services.settings)
     register_callbacks(app, data.for_request)
     app.server.register_blueprint(create_api_blueprint(services), url_prefix="/api")
+    install(app.server, services, script_hashes=app.csp_hashes())
     return app

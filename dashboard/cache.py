@@ -16,9 +16,9 @@ from dashboard.view import View, areas_in_view
 from gcrm.access import Principal
 from gcrm.areas import AreaLevel, read_area_levels
 from gcrm.maps import area_geojson, point_geojson
-from gcrm.web import LOCAL, Services, Unauthorized, current_request_principal
+from gcrm.web import Services, Unauthorized, current_request_principal
 
-__all__ = ["DashboardData", "DataByScope", "filter_features"]
+__all__ = ["DashboardData", "DataByScope", "filter_features", "scope_title"]
 
 
 def filter_features(collection: Mapping[str, Any], area_ids: Sequence[str]) -> dict[str, Any]:
@@ -28,6 +28,17 @@ def filter_features(collection: Mapping[str, Any], area_ids: Sequence[str]) -> d
         "type": "FeatureCollection",
         "features": [f for f in collection["features"] if f["id"] in keep],
     }
+
+
+def scope_title(principal: Principal, cube: xr.Dataset, *, region_name: str) -> str:
+    """What a user's whole view is called: the region, or the names of their scope's areas
+    (the dashboard's totals are theirs, so its labels must say whose they are)."""
+    if principal.scope_key == "all":
+        return region_name
+    ids = [f"{level}:{code}" for level, code in principal.scopes]
+    known = set(cube.indexes["area"])
+    names = [str(cube["name"].sel(area=a).item()) if a in known else a for a in ids]
+    return ", ".join(names) or "no area"
 
 
 @dataclass
@@ -92,24 +103,20 @@ class DataByScope:
         with self._lock:
             data = self._by_key.get(key)
             if data is None or data.cube is not cube:
-                data = DashboardData(
-                    engine=self.services.data, cube=cube, region_name=self.region_name
-                )
+                title = scope_title(principal, cube, region_name=self.region_name)
+                data = DashboardData(engine=self.services.data, cube=cube, region_name=title)
                 self._by_key[key] = data
             return data
 
     def for_request(self) -> DashboardData:
-        """The dashboard data of the current request's principal (outside a request, as
-        when Dash checks the layout at start-up, the full region's).
+        """The dashboard data of the current request's principal.
 
         Raises
         ------
         Unauthorized
-            When nobody is logged in.
+            When nobody is logged in (or there is no request).
         """
-        if not flask.has_request_context():
-            return self.for_principal(LOCAL)
-        principal = current_request_principal()
+        principal = current_request_principal() if flask.has_request_context() else None
         if principal is None:
             msg = "log in at /login to see the dashboard"
             raise Unauthorized(msg)

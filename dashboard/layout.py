@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dash_leaflet as dl
@@ -13,12 +14,17 @@ from dashboard import view as v
 from dashboard.cache import DashboardData
 from gcrm.maps import Classes
 from gcrm.maps.style import OSM_ATTRIBUTION
+from gcrm.web import CSRF_FIELD
 
 __all__ = [
     "ATTRIBUTION",
+    "Account",
+    "account_badge",
     "build_layout",
     "kpi_row",
+    "layout_skeleton",
     "legend",
+    "notice_page",
     "point_legend",
     "selection_panel",
     "top_table",
@@ -39,18 +45,62 @@ def _dropdown(cid: str, options: list[dict[str, str]], value: str) -> dcc.Dropdo
     return dcc.Dropdown(id=cid, options=options, value=value, clearable=False, searchable=False)
 
 
-def sidebar(data: DashboardData, view: v.View) -> html.Aside:
+@dataclass(frozen=True)
+class Account:
+    """Who is logged in, for the header: name, role, scope, and the session's CSRF token
+    for the logout form (None: no login, ``GCRM_AUTH=off``)."""
+
+    name: str
+    role: str
+    scope: str
+    csrf_token: str | None
+
+
+@dataclass(frozen=True)
+class _Choices:
+    """The options of the sidebar's dropdowns that depend on the user's cube."""
+
+    levels: list[dict[str, str]]
+    periods: list[dict[str, str]]
+    segments: list[dict[str, str]]
+
+
+def account_badge(account: Account | None) -> html.Div:
+    """The header's account: name, role and scope, and a logout button (a form that posts
+    the CSRF token to ``/logout``)."""
+    if account is None:
+        return html.Div(id="account", className="account")
+    parts: list[Any] = [
+        html.Span(account.name, id="account-name", className="account-name"),
+        html.Span(account.role, id="account-role", className="account-role"),
+        html.Span(account.scope, id="account-scope", className="account-scope"),
+    ]
+    if account.csrf_token is None:
+        parts.append(html.Span("login off", className="account-role"))
+    else:
+        parts.append(
+            html.Form(
+                [
+                    dcc.Input(type="hidden", name=CSRF_FIELD, value=account.csrf_token),
+                    html.Button("Log out", id="logout", type="submit", className="btn btn-logout"),
+                ],
+                id="logout-form",
+                method="post",
+                action="/logout",
+            )
+        )
+    return html.Div(parts, id="account", className="account")
+
+
+def sidebar(view: v.View, choices: _Choices) -> html.Aside:
     """Controls (level, measure, period, segment, classes) and the selection panel."""
-    ds = data.cube
     return html.Aside(
         [
             html.H2("View", className="sidebar-title"),
-            _control(
-                "Area level", _dropdown("level", v.level_options(data.levels, ds), view["level"])
-            ),
+            _control("Area level", _dropdown("level", choices.levels, view["level"])),
             _control("Measure", _dropdown("measure", p.measure_options(), "revenue")),
-            _control("Period", _dropdown("period", p.period_options(ds), "all")),
-            _control("Segment", _dropdown("segment", p.segment_options(ds), "all")),
+            _control("Period", _dropdown("period", choices.periods, "all")),
+            _control("Segment", _dropdown("segment", choices.segments, "all")),
             _control("Classes", _dropdown("scheme", p.scheme_options(), "quantiles")),
             _control(
                 "Points (clustered)",
@@ -91,10 +141,10 @@ def sidebar(data: DashboardData, view: v.View) -> html.Aside:
     )
 
 
-def _map(data: DashboardData, view: v.View) -> dl.Map:
+def _map(geometry: dict[str, Any]) -> dl.Map:
     areas = dl.GeoJSON(
         id="areas",
-        data=data.view_geometry(view),
+        data=geometry,
         style=MAP_STYLE,
         hoverStyle={"variable": "gcrm.hoverStyle"},
         hideout={"colors": {}, "selected": None},
@@ -208,36 +258,85 @@ def selection_panel(crumbs: Sequence[tuple[str | None, str]], *, selected: str |
     ]
 
 
-def build_layout(data: DashboardData) -> html.Div:
-    """The whole page, opened on the coarsest level of the region."""
+def build_layout(data: DashboardData, *, account: Account | None = None) -> html.Div:
+    """The whole page of ``data``'s scope, opened on the coarsest level of the region."""
     view = v.initial_view(data.levels, data.cube)
+    choices = _Choices(
+        levels=v.level_options(data.levels, data.cube),
+        periods=p.period_options(data.cube),
+        segments=p.segment_options(data.cube),
+    )
+    return _page(
+        view,
+        choices,
+        geometry=data.view_geometry(view),
+        region_name=data.region_name,
+        account=account,
+    )
+
+
+def layout_skeleton() -> html.Div:
+    """The page's components with no data: what Dash validates callbacks against and sends
+    to every browser (``validation_layout``), so it must hold nobody's areas or figures."""
+    return _page(
+        v.view_for_level(""), _Choices([], [], []), geometry=EMPTY, region_name="", account=None
+    )
+
+
+def notice_page(message: str, *, region_name: str, account: Account | None) -> html.Div:
+    """A page with the header and one message instead of the dashboard (e.g. a scope with no
+    data yet); it holds none of the controls, so no callback runs."""
+    return html.Div(
+        [
+            _header(region_name, account),
+            html.Main(
+                html.Div(message, id="notice", className="card notice"), className="notice-main"
+            ),
+        ],
+        className="page",
+    )
+
+
+def _header(region_name: str, account: Account | None) -> html.Header:
+    return html.Header(
+        [
+            html.Div(
+                [
+                    html.Span("g", className="logo-mark"),
+                    html.Span("gcrm", className="logo-text"),
+                ],
+                className="logo",
+            ),
+            html.Div("Geographic CRM · Regional dashboard", className="header-subtitle"),
+            html.Div(region_name, id="header-region", className="header-region"),
+            account_badge(account),
+        ],
+        className="header",
+    )
+
+
+def _page(
+    view: v.View,
+    choices: _Choices,
+    *,
+    geometry: dict[str, Any],
+    region_name: str,
+    account: Account | None,
+) -> html.Div:
     return html.Div(
         [
             dcc.Store(id="view", data=view),
             dcc.Store(id="geo-key", data={"level": view["level"], "parent": None}),
-            html.Header(
-                [
-                    html.Div(
-                        [
-                            html.Span("g", className="logo-mark"),
-                            html.Span("gcrm", className="logo-text"),
-                        ],
-                        className="logo",
-                    ),
-                    html.Div("Geographic CRM · Regional dashboard", className="header-subtitle"),
-                    html.Div(data.region_name, className="header-region"),
-                ],
-                className="header",
-            ),
+            _header(region_name, account),
             html.Div(
                 [
-                    sidebar(data, view),
+                    sidebar(view, choices),
                     html.Main(
                         [
                             html.Div(id="kpis", className="kpi-row"),
                             html.Div(
                                 [
-                                    _map(data, view),
+                                    _map(geometry),
                                     html.Div(id="legend", className="legend"),
                                     html.Div(id="point-legend", className="legend point-legend"),
                                 ],

@@ -32,7 +32,11 @@ window.gcrm = Object.assign({}, window.gcrm, {
       radius: 5, color: "#ffffff", weight: 1, fillColor: color, fillOpacity: 0.95,
     });
     if (feature.properties && feature.properties.tooltip) {
-      marker.bindTooltip(feature.properties.tooltip);
+      // Leaflet inserts a string tooltip as HTML; names are data (from OSM or a CRM), so the
+      // tooltip gets an element whose text is set, never parsed.
+      var label = document.createElement("span");
+      label.textContent = String(feature.properties.tooltip);
+      marker.bindTooltip(label);
     }
     return marker;
   },

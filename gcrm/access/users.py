@@ -27,10 +27,12 @@ __all__ = [
     "authenticate",
     "disable_user",
     "grant",
+    "link_oidc",
     "list_users",
     "load_principal",
     "parse_scopes",
     "principal_by_name",
+    "principal_of_oidc_subject",
     "revoke",
     "set_password",
     "user_id",
@@ -177,6 +179,56 @@ def disable_user(conn: Connection, name: str, *, disabled: bool = True) -> None:
         text("UPDATE gcrm.users SET disabled = :d WHERE id = :id"),
         {"d": disabled, "id": user_id(conn, name)},
     )
+
+
+def link_oidc(conn: Connection, name: str, subject: str) -> None:
+    """Let user ``name`` log in through OpenID Connect as the provider's ``subject`` (the ID
+    token's ``sub``); replaces an earlier link of the user.
+
+    Raises
+    ------
+    NotFoundError
+        When the user does not exist.
+    ValidationError
+        When ``subject`` is empty or already linked to another user.
+    """
+    uid = user_id(conn, name)
+    subject = subject.strip()
+    if not subject:
+        msg = "SUBJECT is empty; give the `sub` the identity provider reports for the user"
+        raise ValidationError(msg)
+    owner = conn.execute(
+        text("SELECT name FROM gcrm.users WHERE oidc_subject = :s AND id <> :id"),
+        {"s": subject, "id": uid},
+    ).scalar()
+    if owner is not None:
+        msg = (
+            f"subject {subject!r} is linked to user {owner!r}; unlink it there first "
+            f"(gcrm users link-oidc {owner} OTHER-SUBJECT) or check the subject"
+        )
+        raise ValidationError(msg)
+    conn.execute(
+        text("UPDATE gcrm.users SET oidc_subject = :s WHERE id = :id"), {"s": subject, "id": uid}
+    )
+
+
+def principal_of_oidc_subject(conn: Connection, subject: str) -> Principal | None:
+    """The principal of the user linked to OpenID Connect ``subject`` (None: nobody is).
+
+    Raises
+    ------
+    LoginFailed
+        When the linked user is disabled.
+    """
+    row = conn.execute(
+        text("SELECT id, disabled FROM gcrm.users WHERE oidc_subject = :s"), {"s": subject}
+    ).first()
+    if row is None:
+        return None
+    if row.disabled:
+        msg = "this gcrm account is disabled; ask an admin (gcrm users enable NAME)"
+        raise LoginFailed(msg)
+    return load_principal(conn, int(row.id))
 
 
 def list_users(conn: Connection) -> pd.DataFrame:

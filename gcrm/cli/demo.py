@@ -8,8 +8,24 @@ from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.options import host_option, port_option
 from gcrm.cli.serve import serve
 from gcrm.demo import REGIONS, run_demo
+from gcrm.demo.run import DemoLogin
 
 __all__ = ["demo_command"]
+
+
+def _echo_logins(logins: list[DemoLogin], *, auth_off: bool) -> None:
+    rows = [("user", "role", "scope", "password")] + [
+        (login.name, login.role, login.scope, login.password) for login in logins
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    click.echo("\nLogins (new passwords on every run of `gcrm demo`; log in at /login):")
+    for row in rows:
+        click.echo(
+            "  " + "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True))
+        )
+    if auth_off:
+        click.echo("(GCRM_AUTH=off: the dashboard asks for no login)")
+    click.echo("")
 
 
 @click.command("demo")
@@ -52,7 +68,8 @@ def demo_command(
     bayarea: the San Francisco Bay Area's 1,454 travel-model zones (activitysim example
       data), US ZIP centroids, synthetic customers placed by households and leads by jobs.
     Steps: schema, region files, import (all layers, customers, orders), enrich, cube,
-    HTML map, territory report, nearby leads; then `gcrm serve` unless --no-serve.
+    HTML map, territory report, nearby leads, users (an admin and one manager per top-level
+    area, with new passwords printed every run); then `gcrm serve` unless --no-serve.
 
     \b
     Examples:
@@ -66,5 +83,6 @@ def demo_command(
             f"this region's database: GCRM_DATABASE_URL={result.settings.database_url} "
             f"GCRM_DATA_DIR={result.settings.data_dir}"
         )
+    _echo_logins(result.logins, auth_off=ctx.settings.auth == "off")
     if not no_serve:
         serve(result.settings, host=host, port=port, debug=False, region_name=REGIONS[region].label)

@@ -13,6 +13,7 @@ from gcrm.access import (
     create_token,
     disable_user,
     grant,
+    link_oidc,
     list_tokens,
     list_users,
     read_audit,
@@ -153,6 +154,23 @@ def users_enable(ctx: Context, name: str) -> None:
     with ctx.engine.begin() as conn:
         disable_user(conn, name, disabled=False)
     click.echo(f"user {name!r} enabled")
+
+
+@users.command("link-oidc")
+@click.argument("name")
+@click.argument("subject")
+@pass_ctx
+def users_link_oidc(ctx: Context, name: str, subject: str) -> None:
+    """Let a user log in through OpenID Connect: SUBJECT is the `sub` the identity provider
+    reports for them (the login page shows it to anyone whose account is not linked yet).
+
+    \b
+    Example:
+      gcrm users link-oidc anna 248289761001
+    """
+    with ctx.engine.begin() as conn:
+        link_oidc(conn, name, subject)
+    click.echo(f"user {name!r} logs in through OpenID Connect as subject {subject!r}")
 
 
 @users.command("list")

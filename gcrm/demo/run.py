@@ -12,15 +12,19 @@ to the configured one, with its files under ``DATA_DIR/bayarea``.
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
-from gcrm.core import Settings, ValidationError
+from gcrm.access import add_user, list_users, set_password
+from gcrm.areas import read_area_levels
+from gcrm.core import NotFoundError, Settings, ValidationError
 from gcrm.cube import build_region_cube, save_cube
 from gcrm.demo.bayarea import build_bayarea_region
 from gcrm.demo.helsinki_region import build_demo_region
@@ -40,11 +44,19 @@ from gcrm.ingest import (
     import_zones,
 )
 from gcrm.leads import export_leads, find_nearby_leads
-from gcrm.maps import make_region_map
+from gcrm.maps import make_region_map, read_areas
 from gcrm.store import create_db_engine, ensure_database, init_schema
 from gcrm.territories import build_territory_report
 
-__all__ = ["REGIONS", "DemoResult", "Region", "region_settings", "run_demo"]
+__all__ = [
+    "REGIONS",
+    "DemoLogin",
+    "DemoResult",
+    "Region",
+    "create_demo_logins",
+    "region_settings",
+    "run_demo",
+]
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,16 @@ REGIONS = {
 }
 
 
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo user and the password it got on this run."""
+
+    name: str
+    role: str
+    scope: str
+    password: str
+
+
 @dataclass
 class DemoResult:
     """What the demo run produced."""
@@ -74,6 +96,7 @@ class DemoResult:
     map_path: Path | None = None
     report_paths: list[Path] = field(default_factory=list)
     leads_path: Path | None = None
+    logins: list[DemoLogin] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
 
 
@@ -136,6 +159,50 @@ def _load_region(engine: Engine, region: Path, say: Callable[[str], None]) -> No
         say(report.summary())
 
 
+def _top_level(conn: Connection) -> str:
+    """The level the demo's managers are made for: a level of rank 1, preferably the root of
+    a hierarchy (another level nests in it), as Helsinki's districts are."""
+    levels = read_area_levels(conn)
+    top = [lv.level for lv in levels if lv.rank == 1]
+    if not top:
+        msg = "the demo region has no area level of rank 1; rebuild it with `gcrm demo`"
+        raise NotFoundError(msg)
+    parents = {lv.parent_level for lv in levels}
+    return next((level for level in top if level in parents), top[0])
+
+
+def _user_name(code: str) -> str:
+    # User names allow letters, digits and . _ @ - (gcrm.access); area codes may hold more.
+    return "manager-" + re.sub(r"[^a-z0-9._@-]+", "-", code.lower()).strip("-")
+
+
+def create_demo_logins(conn: Connection) -> list[DemoLogin]:
+    """An admin (every area) and one manager per area of the top level, each with a new
+    random password; users already there from an earlier run get a new password (and lose
+    any lock-out), so the printed logins always work.
+
+    Returns
+    -------
+    list of DemoLogin
+        Name, role, scope and password of each.
+    """
+    level = _top_level(conn)
+    codes = read_areas(conn, level=level)["code"].astype(str)
+    wanted = [("admin", "admin", "all")] + [
+        (_user_name(code), "manager", f"{level}:{code}") for code in codes
+    ]
+    existing = set(list_users(conn)["name"])
+    logins = []
+    for name, role, scope in wanted:
+        password = secrets.token_urlsafe(12)
+        if name in existing:
+            set_password(conn, name, password)
+        else:
+            add_user(conn, name, role=role, scopes=[scope], password=password)
+        logins.append(DemoLogin(name, role, "all areas" if scope == "all" else scope, password))
+    return logins
+
+
 def run_demo(
     settings: Settings,
     *,
@@ -148,8 +215,10 @@ def run_demo(
     """Build a demo region and run every pipeline step on it.
 
     Idempotent: a second run reuses the region files when the build parameters are the same,
-    and the imports upsert (nothing changes); enrichment and the cube are recomputed.
-    ``settings`` are the user's; the region's own are :func:`region_settings`.
+    and the imports upsert (nothing changes); enrichment and the cube are recomputed. The
+    demo's users (:func:`create_demo_logins`) are kept, with new passwords, returned in
+    ``DemoResult.logins``. ``settings`` are the user's; the region's own are
+    :func:`region_settings`.
     """
     settings = region_settings(settings, region)  # validates ``region``
     spec = REGIONS[region]
@@ -162,7 +231,17 @@ def run_demo(
     result = DemoResult(
         region_dir=region_dir, cube_path=settings.cube_path, settings=settings, messages=messages
     )
-    steps = ["schema", "region files", "import", "enrich", "cube", "map", "territories", "leads"]
+    steps = [
+        "schema",
+        "region files",
+        "import",
+        "enrich",
+        "cube",
+        "map",
+        "territories",
+        "leads",
+        "users",
+    ]
     bar = tqdm(total=len(steps), desc=f"gcrm demo {region}", unit="step", disable=not progress)
     try:
         bar.set_postfix_str("schema")
@@ -220,6 +299,13 @@ def run_demo(
         emit(
             f"leads: {len(leads)} within {spec.leads_radius_m:.0f} m of the first branch -> {result.leads_path}"
         )
+        bar.update(1)
+
+        bar.set_postfix_str("users")
+        with engine.begin() as conn:
+            result.logins = create_demo_logins(conn)
+        managers = sum(login.role == "manager" for login in result.logins)
+        emit(f"users: an admin and {managers} managers, one per top-level area (logins below)")
         bar.update(1)
     finally:
         bar.close()

@@ -1,14 +1,17 @@
-"""The service around the library: who a request acts for (tokens, sessions), the engines
-and per-scope cubes a server reads from, and one JSON shape for errors."""
+"""The service around the library: who a request acts for (tokens, sessions, OpenID
+Connect), the login page, CSRF protection and security headers, health probes, the engines
+and per-scope cubes a server reads from, one JSON shape for errors, and the production
+server (gunicorn)."""
 
 from gcrm.web.auth import (
     LOCAL,
     SessionUser,
     check_auth_off,
     current_request_principal,
-    install,
+    install_principals,
     require,
 )
+from gcrm.web.csrf import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, check_csrf, csrf_token
 from gcrm.web.errors import (
     STATUS_BY_ERROR,
     Forbidden,
@@ -18,21 +21,39 @@ from gcrm.web.errors import (
     error_response,
     status_of,
 )
+from gcrm.web.headers import content_security_policy
+from gcrm.web.oidc import OIDC_CALLBACK, OidcProvider, oidc_configured
+from gcrm.web.production import gunicorn_options, run_gunicorn
+from gcrm.web.secret_key import load_secret_key
+from gcrm.web.server import install
 from gcrm.web.services import Services
 
 __all__ = [
+    "CSRF_COOKIE",
+    "CSRF_FIELD",
+    "CSRF_HEADER",
     "LOCAL",
+    "OIDC_CALLBACK",
     "STATUS_BY_ERROR",
     "Forbidden",
+    "OidcProvider",
     "Services",
     "SessionUser",
     "TooManyRequests",
     "Unauthorized",
     "check_auth_off",
+    "check_csrf",
+    "content_security_policy",
+    "csrf_token",
     "current_request_principal",
     "error_body",
     "error_response",
+    "gunicorn_options",
     "install",
+    "install_principals",
+    "load_secret_key",
+    "oidc_configured",
     "require",
+    "run_gunicorn",
     "status_of",
 ]

@@ -1,14 +1,16 @@
 """Who a request acts for: an API token, a login session, or the one local user.
 
-:func:`install` hooks into a Flask server: before every request it resolves the principal
-(``Authorization: Bearer TOKEN``; else the session cookie of a logged-in user; with
-``GCRM_AUTH=off`` the local user) and runs the request as that principal
+:func:`install_principals` hooks into a Flask server: before every request it resolves the
+principal (``Authorization: Bearer TOKEN``; else the session cookie of a logged-in user;
+with ``GCRM_AUTH=off`` the local user) and runs the request as that principal
 (:func:`gcrm.access.act_as`), so every transaction on the data engine reads under their
-scope. Routes then ask for a permission with :func:`require`.
+scope. Routes then ask for a permission with :func:`require`. :func:`gcrm.web.install` calls
+it with the rest of what a server needs (login pages, CSRF, headers).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import flask
@@ -21,16 +23,20 @@ from gcrm.web.services import Services
 
 __all__ = [
     "LOCAL",
+    "SESSION_IDLE",
     "SessionUser",
     "check_auth_off",
     "current_request_principal",
-    "install",
+    "install_principals",
     "require",
 ]
 
 #: The one user of ``GCRM_AUTH=off``: the owner's view, every area, no login.
 LOCAL = Principal(name="local", role="admin", all_areas=True, scoped=False)
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: A login session ends after this long without a request (the signed cookie carries its
+#: time, so a copied cookie stops working too).
+SESSION_IDLE = timedelta(hours=12)
 
 
 class SessionUser(UserMixin):
@@ -43,18 +49,25 @@ class SessionUser(UserMixin):
         return str(self.principal.user_id)
 
 
-def check_auth_off(host: str) -> None:
-    """``GCRM_AUTH=off`` is for one person on their own machine: refuse any other host.
+def check_auth_off(host: str, *, proxy_hops: int = 0) -> None:
+    """``GCRM_AUTH=off`` is for one person on their own machine: refuse any other host, and
+    any reverse proxy in front (it would pass the whole network through to the local port).
 
     Raises
     ------
     ConfigurationError
-        When ``host`` is not 127.0.0.1, localhost or ::1.
+        When ``host`` is not 127.0.0.1, localhost or ::1, or ``proxy_hops`` is not 0.
     """
     if host not in _LOCAL_HOSTS:
         msg = (
             f"GCRM_AUTH=off with --host {host}: without login the server may only listen on "
             "127.0.0.1 or localhost; bind there, or turn login on (unset GCRM_AUTH)"
+        )
+        raise ConfigurationError(msg)
+    if proxy_hops:
+        msg = (
+            f"GCRM_AUTH=off with GCRM_PROXY_HOPS={proxy_hops}: a reverse proxy would let the "
+            "network in without login; unset GCRM_PROXY_HOPS, or turn login on (unset GCRM_AUTH)"
         )
         raise ConfigurationError(msg)
 
@@ -106,12 +119,13 @@ def _resolve(services: Services) -> Principal | None:
     return None
 
 
-def install(server: flask.Flask, services: Services) -> LoginManager:
+def install_principals(server: flask.Flask, services: Services) -> LoginManager:
     """Resolve every request's principal and run the request as them.
 
     Also sets up Flask-Login (sessions reload the user, so a disabled user is out at their
     next request) with a session cookie that is HttpOnly, SameSite=Lax and, unless
-    ``cookie_secure`` is off, Secure.
+    ``cookie_secure`` is off, Secure; a login session ends after :data:`SESSION_IDLE`
+    without a request.
     """
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -120,6 +134,8 @@ def install(server: flask.Flask, services: Services) -> LoginManager:
         SESSION_COOKIE_NAME="gcrm_session",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=services.settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=SESSION_IDLE,
+        SESSION_REFRESH_EACH_REQUEST=True,
     )
     manager = LoginManager(server)
 

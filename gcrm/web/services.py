@@ -16,9 +16,9 @@ from pathlib import Path
 import xarray as xr
 from sqlalchemy import Engine
 
-from gcrm.access import Principal, act_as, scoped_engine
+from gcrm.access import Principal, scoped_engine
 from gcrm.core import Settings
-from gcrm.cube import build_region_cube, load_cube, save_cube
+from gcrm.cube import cube_mtime, ensure_scope_cube, load_cube, scope_cube_path
 from gcrm.store import create_db_engine
 
 __all__ = ["Services"]
@@ -64,9 +64,7 @@ class Services:
 
     def cube_path(self, principal: Principal) -> Path:
         """Where the cube of ``principal``'s scope is kept."""
-        if principal.scope_key == "all":
-            return self.settings.cube_path
-        return self.settings.data_dir / "cubes" / f"{principal.scope_key}.zarr"
+        return scope_cube_path(self.settings.cube_path, principal)
 
     def cube_for(self, principal: Principal) -> xr.Dataset:
         """The cube ``principal`` sees (loaded once; reloaded when rebuilt on disk).
@@ -77,18 +75,11 @@ class Services:
             When there is no full cube yet (`gcrm cube build`).
         """
         key = principal.scope_key
-        full = self.settings.cube_path
-        full_mtime = _mtime(full)
-        path = self.cube_path(principal)
         with self._lock:
             building = self._building.setdefault(key, threading.Lock())
         with building:
-            if key != "all" and (full_mtime is None or (_mtime(path) or 0.0) < full_mtime):
-                if full_mtime is None:
-                    load_cube(full)  # raises the message that says to build it
-                with act_as(principal), self.data.connect() as conn:
-                    save_cube(build_region_cube(conn), path)
-            mtime = _mtime(path) or 0.0
+            path = ensure_scope_cube(self.data, self.settings.cube_path, principal)
+            mtime = cube_mtime(path) or 0.0
             cached = self._cubes.get(key)
             if cached is None or cached[0] < mtime:
                 cached = (mtime, load_cube(path))
@@ -100,11 +91,3 @@ class Services:
         for engine in (self._owner, self._data):
             if engine is not None:
                 engine.dispose()
-
-
-def _mtime(path: Path) -> float | None:
-    # A Zarr store is a folder; its metadata file changes when the store is rewritten.
-    for candidate in (path / "zarr.json", path / ".zgroup", path):
-        if candidate.exists():
-            return candidate.stat().st_mtime
-    return None

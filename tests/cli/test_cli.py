@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def test_help_teaches(demo) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_db_init_is_idempotent(demo) -> None:  # type: ignore[no-untyped-def]
-    assert "revision 0006" in run_gcrm(demo.settings, "db", "init").stdout
+    assert "revision 0007" in run_gcrm(demo.settings, "db", "init").stdout
 
 
 def test_reimport_of_the_demo_customers_changes_nothing(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -132,6 +133,8 @@ def _free_port() -> int:
 
 
 def test_serve_answers_dashboard_and_api(demo) -> None:  # type: ignore[no-untyped-def]
+    """gunicorn with two workers: pages, API and probes answer with the security headers,
+    the access log records them, and SIGTERM shuts down cleanly."""
     port = _free_port()
     env = {
         **os.environ,
@@ -139,34 +142,42 @@ def test_serve_answers_dashboard_and_api(demo) -> None:  # type: ignore[no-untyp
         "GCRM_DATA_DIR": str(demo.settings.data_dir),
         "GCRM_AUTH": "off",
     }
+    command = [GCRM, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    options = ["--workers", "2", "--threads", "2", "--graceful-timeout", "5"]
     proc = subprocess.Popen(
-        [GCRM, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        [*command, *options], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/api/health", timeout=2) as resp:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:
                     assert resp.status == 200
                     break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     pytest.fail(
                         "gcrm serve did not answer: "
-                        + (proc.stdout.read() if proc.poll() is not None else "")
+                        + (proc.stdout.read() if proc.stdout and proc.poll() is not None else "")
                     )
                 time.sleep(0.5)
         with urllib.request.urlopen(f"{base}/", timeout=10) as resp:
             assert "gcrm" in resp.read().decode().lower()
+            assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
         with urllib.request.urlopen(
             f"{base}/api/cube/slice?level=district&measure=active", timeout=10
         ) as resp:
             assert resp.status == 200 and b"district:" in resp.read()
+            assert resp.headers["Cache-Control"] == "no-store"
+        with urllib.request.urlopen(f"{base}/readyz", timeout=10) as resp:
+            assert resp.status == 200
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "WARNING: GCRM_AUTH=off" in out
+    assert "Using worker: gthread" in out and out.count("Booting worker with pid") >= 2
+    assert '"GET /api/cube/slice?level=district&measure=active HTTP/1.1" 200' in out
+    assert "Handling signal: term" in out and "Shutting down: Master" in out

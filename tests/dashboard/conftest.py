@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+import zarr.core.sync
 from selenium.webdriver.chrome.options import Options
 from sqlalchemy import Connection, text
 
@@ -29,6 +31,20 @@ def pytest_setup_options() -> Options:
     ):
         options.add_argument(arg)
     return options
+
+
+@pytest.fixture(autouse=True)
+def _fresh_zarr_threads(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a browser test, let zarr start its I/O threads anew.
+
+    dash[testing] stops its app server by raising SystemExit in every thread started after
+    the server (its KillerThread), zarr's event loop and thread pool included when the app
+    read or wrote a cube; the next zarr read or write in this process would then wait
+    forever on a dead thread.
+    """
+    yield
+    if "dash_duo" in request.fixturenames:
+        zarr.core.sync.cleanup_resources()
 
 
 AREAS = [
