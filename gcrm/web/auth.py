@@ -10,6 +10,9 @@ it with the rest of what a server needs (login pages, CSRF, headers).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +26,9 @@ from gcrm.web.services import Services
 
 __all__ = [
     "LOCAL",
+    "PRINCIPAL_TTL_S",
     "SESSION_IDLE",
+    "PrincipalCache",
     "SessionUser",
     "check_auth_off",
     "current_request_principal",
@@ -37,6 +42,45 @@ _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 #: A login session ends after this long without a request (the signed cookie carries its
 #: time, so a copied cookie stops working too).
 SESSION_IDLE = timedelta(hours=12)
+#: How long an API token's principal is reused before it is read again: for API clients, a
+#: revoked token, a disabled user or a changed scope takes effect within this time (for
+#: login sessions, at the next request).
+PRINCIPAL_TTL_S = 10.0
+
+
+class PrincipalCache:
+    """Principals by API token, each kept :data:`PRINCIPAL_TTL_S` seconds, per process.
+
+    Saves the queries of resolving a token on every request of an API client. Only valid
+    tokens are kept (an unknown token is looked up each time), keyed by their SHA-256, never
+    as they are.
+    """
+
+    def __init__(self, ttl_s: float = PRINCIPAL_TTL_S, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(kind: str, credential: str) -> str:
+        """The cache key of a credential of some ``kind`` (e.g. ``"token"``)."""
+        return kind + ":" + hashlib.sha256(credential.encode()).hexdigest()
+
+    def get(self, key: str) -> Principal | None:
+        """The principal kept for ``key``, if it is still fresh."""
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        """Keep ``principal`` for ``key`` for the next :attr:`ttl_s` seconds."""
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self.ttl_s, principal)
 
 
 class SessionUser(UserMixin):
@@ -107,13 +151,19 @@ def _bearer_token() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _resolve(services: Services) -> Principal | None:
+def _resolve(services: Services, cache: PrincipalCache) -> Principal | None:
     if services.settings.auth == "off":
         return LOCAL
     token = _bearer_token()
     if token is not None:
-        with services.owner.begin() as conn:
-            return principal_of_token(conn, token)
+        key = cache.key("token", token)
+        principal = cache.get(key)
+        if principal is None:
+            with services.owner.begin() as conn:
+                principal = principal_of_token(conn, token)
+            if principal is not None:
+                cache.put(key, principal)
+        return principal
     if current_user.is_authenticated:
         return current_user.principal
     return None
@@ -138,18 +188,20 @@ def install_principals(server: flask.Flask, services: Services) -> LoginManager:
         SESSION_REFRESH_EACH_REQUEST=True,
     )
     manager = LoginManager(server)
+    cache = PrincipalCache()
 
     @manager.user_loader
     def _load(user_id: str) -> SessionUser | None:
         if not user_id.isdigit():
             return None
+        # Read on every request: a disabled user is out at their next click.
         with services.owner.connect() as conn:
             principal = load_principal(conn, int(user_id))
         return SessionUser(principal) if principal is not None else None
 
     @server.before_request
     def _enter() -> None:
-        principal = _resolve(services)
+        principal = _resolve(services, cache)
         flask.g.gcrm_principal = principal
         context = act_as(principal)
         context.__enter__()

@@ -111,6 +111,8 @@ def test_tokens_are_hashed_expire_and_revoke(conn: Connection, region: xr.Datase
 
 
 def test_audit_names_the_principal(conn: Connection, region: xr.Dataset) -> None:
+    # Other tests of the session commit audit records (the API's); start from none.
+    conn.execute(text("DELETE FROM gcrm.audit_log"))
     add_user(conn, "anna", role="manager", scopes=["district:D01"])
     record_access(conn, action="cli test", rows=3, fields=["name"])
     with act_as(principal_by_name(conn, "anna")):
