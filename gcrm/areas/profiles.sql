@@ -2,18 +2,11 @@
 -- Areas in m² and lengths in metres are measured on the spheroid (geography).
 
 -- name: profile
--- One row per area with the housing, building, customer and lead figures.
+-- One row per area with the building, customer and lead figures (its statistics, of one
+-- vintage, are joined in Python: gcrm.areas.read_area_stats).
 WITH a AS (
     SELECT level, code, name, parent_code, geom, ST_Area(geom::geography) AS area_m2
     FROM gcrm.areas WHERE level = :level
-),
-stats AS (
-    SELECT code,
-        max(value) FILTER (WHERE measure = 'population') AS population,
-        max(value) FILTER (WHERE measure = 'households') AS households,
-        max(value) FILTER (WHERE measure = 'dwellings') AS dwellings,
-        max(value) FILTER (WHERE measure = 'businesses') AS businesses
-    FROM gcrm.area_stats WHERE level = :level GROUP BY code
 ),
 -- Each building counts once, in the area holding its centroid (the smallest code on an edge);
 -- floor area is footprint x levels, one level where levels are unknown.
@@ -39,8 +32,6 @@ lead AS (
     FROM gcrm.leads WHERE area_codes ? :level GROUP BY 1
 )
 SELECT a.level, a.code, a.name, a.parent_code, a.area_m2 / 1e6 AS area_km2,
-    s.population, s.households, s.dwellings,
-    coalesce(s.businesses, coalesce(l.leads, 0)) AS businesses,
     coalesce(b.buildings, 0) AS buildings,
     coalesce(b.buildings, 0) / nullif(a.area_m2 / 1e6, 0) AS building_density_per_km2,
     b.residential_floor_m2 / nullif(b.floor_m2, 0) AS residential_floor_share,
@@ -49,7 +40,6 @@ SELECT a.level, a.code, a.name, a.parent_code, a.area_m2 / 1e6 AS area_km2,
     coalesce(l.leads, 0) AS leads,
     ST_AsBinary(a.geom) AS geom
 FROM a
-LEFT JOIN stats s USING (code)
 LEFT JOIN bsum b USING (code)
 LEFT JOIN cust c USING (code)
 LEFT JOIN lead l USING (code)

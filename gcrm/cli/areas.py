@@ -7,9 +7,9 @@ from typing import cast
 
 import click
 
-from gcrm.areas import area_profiles, origin_destination_flows
+from gcrm.areas import area_profiles, origin_destination_flows, profile_sources
 from gcrm.cli.context import Context, pass_ctx, requires
-from gcrm.cli.options import html_option, level_option, out_option, period_option
+from gcrm.cli.options import html_option, level_option, out_option, period_option, vintage_option
 from gcrm.exports import PROFILE_FORMATS, export_profiles
 from gcrm.io import TABLE_FORMATS, check_suffix, write_frame
 from gcrm.maps import FLOW_WEIGHTS, make_flow_map
@@ -20,13 +20,16 @@ __all__ = ["flows_command", "profiles_command"]
 
 @click.command("profiles")
 @level_option(required=True, help="Area level to profile, e.g. district.")
+@vintage_option()
 @out_option(formats=PROFILE_FORMATS)
 @requires("view_aggregates")
 @pass_ctx
-def profiles_command(ctx: Context, level: str, out: Path) -> None:
-    """Profile every area of a level: population, households, dwellings, businesses,
-    buildings and building density, residential floor-area share, road km by class, zoning
-    mix, customers, active customers, leads, penetration and approximate market share.
+def profiles_command(ctx: Context, level: str, vintage: str | None, out: Path) -> None:
+    """Profile every area of a level: population, households, dwellings (by type: detached,
+    semi-detached/terraced, apartment), businesses and any other statistic, buildings and
+    building density, building forms and heights, residential floor-area share, road km by
+    class, zoning mix, customers, active customers, leads, penetration and approximate
+    market share; the sources and vintages of the figures (column `sources`, and printed).
 
     Customers and leads are counted by their enriched area codes: run `gcrm enrich` first.
 
@@ -34,11 +37,17 @@ def profiles_command(ctx: Context, level: str, out: Path) -> None:
     Examples:
       gcrm profiles --level district -o districts.xlsx
       gcrm profiles --level hex -o hex_profiles.gpkg
+      gcrm profiles --level postcode --vintage 2019 -o postcodes_2019.csv
     """
     with ctx.engine.connect() as conn:
-        profiles = area_profiles(conn, level=level)
+        profiles = area_profiles(conn, level=level, vintage=vintage)
+        sources = profile_sources(conn, level=level, vintage=vintage)
     path = export_profiles(profiles, out)
     click.echo(f"{len(profiles)} areas of level {level!r} -> {path}")
+    if not sources.empty:
+        click.echo(f"sources ({vintage or 'latest vintage of each figure'}):")
+    for row in sources.itertuples(index=False):
+        click.echo(f"  {row.measure}: {row.text} [{row.areas} areas]")
 
 
 @click.command("flows")

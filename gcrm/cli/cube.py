@@ -17,8 +17,17 @@ from gcrm.cli.options import (
     parent_option,
     period_option,
     segment_option,
+    vintage_option,
 )
-from gcrm.cube import MEASURES, build_region_cube, load_cube, save_cube, select_measure, time_series
+from gcrm.cube import (
+    MEASURES,
+    build_region_cube,
+    describe_sources,
+    load_cube,
+    save_cube,
+    select_measure,
+    time_series,
+)
 
 __all__ = ["cube", "format_table"]
 
@@ -47,12 +56,26 @@ def cube() -> None:
     aliases=("--output",),
     help="Zarr store to write [default: DATA_DIR/cube.zarr].",
 )
+@vintage_option()
 @pass_ctx
-def build_cmd(ctx: Context, start: datetime | None, end: datetime | None, out: Path | None) -> None:
-    """Build the cube from the database (run `gcrm enrich` first)."""
+def build_cmd(
+    ctx: Context,
+    start: datetime | None,
+    end: datetime | None,
+    out: Path | None,
+    vintage: str | None,
+) -> None:
+    """Build the cube from the database (run `gcrm enrich` first).
+
+    Population, households, dwellings and the other area statistics are read at their
+    latest vintage, or at --vintage; the cube records which (and each figure's source).
+    """
     with ctx.engine.connect() as conn:
         ds = build_region_cube(
-            conn, start=start.date() if start else None, end=end.date() if end else None
+            conn,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            vintage=vintage,
         )
     path = save_cube(ds, out or ctx.settings.cube_path)
     months = pd.DatetimeIndex(ds["month"].values)
@@ -60,6 +83,10 @@ def build_cmd(ctx: Context, start: datetime | None, end: datetime | None, out: P
         f"cube: {ds.sizes['area']} areas x {ds.sizes['month']} months "
         f"({months[0]:%Y-%m}..{months[-1]:%Y-%m}) x {ds.sizes['segment']} segments -> {path}"
     )
+    for measure in ("population", "households"):
+        described = describe_sources(ds, measure)
+        if described:
+            click.echo(f"  {measure}: {described}")
 
 
 def format_table(frame: pd.DataFrame) -> str:
@@ -138,6 +165,9 @@ def show_cmd(
         )
         table = table.sort_values(label, ascending=False, na_position="last").head(top)
         click.echo(f"{label} by {level}, period {period or 'all'}, segment {segment}")
+        described = describe_sources(ds, measure, areas=list(values.index))
+        if described:
+            click.echo(f"source: {described}")
     else:
         series = time_series(ds, measure, area=area, level=level, segment=segment)
         if by != "month":

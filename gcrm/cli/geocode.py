@@ -1,4 +1,5 @@
-"""``gcrm geocode`` and ``gcrm reverse-geocode``: any CSV/XLSX in, the same file plus results out.
+"""``gcrm geocode`` and ``gcrm reverse-geocode``: any CSV/XLSX in, the same file plus results out;
+``gcrm geocode --customers``: the stored customers geocoded again (:mod:`gcrm.ingest.regeocode`).
 
 Every input column is kept, in order and as text exactly as read; result columns (prefixed
 ``gcrm_``) are appended; the row count out equals the row count in. The work is
@@ -31,6 +32,8 @@ from gcrm.geocode.user_tables import (
     reverse_rows,
     reverse_summary,
 )
+from gcrm.ingest import parse_where, regeocode_customers
+from gcrm.ingest.regeocode import DEFAULT_BATCH_SIZE
 from gcrm.io import TABLE_FORMATS, check_suffix, read_table, write_frame
 
 __all__ = ["geocode_command", "reverse_geocode_command"]
@@ -54,10 +57,38 @@ def _online_provider(
 
 
 @click.command("geocode")
-@file_argument("in_path", metavar="IN")
+@click.argument(
+    "in_path",
+    metavar="[IN]",
+    required=False,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+)
 @out_option(
+    required=False,
     help="Result file, .csv or .xlsx: IN's columns plus gcrm_lon, gcrm_lat, gcrm_precision, "
-    "gcrm_score, gcrm_source, gcrm_matched_address."
+    "gcrm_score, gcrm_source, gcrm_matched_address.",
+)
+@click.option(
+    "--customers",
+    "customers",
+    is_flag=True,
+    help="Geocode the customers already stored again (after a better reference was "
+    "imported), instead of a file.",
+)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="precision=P[,P...]",
+    help="With --customers: only customers placed at these precisions now, e.g. "
+    "precision=street,postcode [default: every customer].",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 1_000_000),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="With --customers: customers per batch; each batch is one transaction.",
 )
 @click.option("--address", "address", metavar="COL", help="Column of one-line addresses.")
 @click.option("--street", metavar="COL", help="Column of street names.")
@@ -94,8 +125,11 @@ def _online_provider(
 @pass_ctx
 def geocode_command(
     ctx: Context,
-    in_path: Path,
-    out: Path,
+    in_path: Path | None,
+    out: Path | None,
+    customers: bool,
+    where: tuple[str, ...],
+    batch_size: int,
     address: str | None,
     street: str | None,
     housenumber: str | None,
@@ -107,7 +141,8 @@ def geocode_command(
     user_agent: str | None,
     min_delay_s: float,
 ) -> None:
-    """Geocode every row of IN (CSV or XLSX) against the offline address reference.
+    """Geocode every row of IN (CSV or XLSX) against the offline address reference, or
+    with --customers the customers already stored.
 
     Address columns are found by their usual names (address, street, house_number, postcode,
     zip, city, katu, postinumero, kaupunki, ...) unless named with the options; what was found
@@ -123,7 +158,29 @@ def geocode_command(
       gcrm geocode shops.csv -o out.csv --street Katu --number Nro --postcode Postinumero --city Kaupunki
       gcrm geocode big.csv -o big_geo.csv --workers 2 --no-cache
       gcrm geocode crm.csv -o crm_geo.csv --online nominatim --user-agent "acme-crm (ops@acme.example)"
+      gcrm geocode --customers --where precision=street,postcode,locality
+
+    \b
+    With --customers, the stored customers (all, or those placed at the precisions of
+    --where) are geocoded again in batches, each batch one transaction (a run that stops
+    leaves the batches done; run it again to finish), and a table says how many went from
+    which precision to which. Moved customers are enriched again by gcrm enrich.
     """
+    if customers:
+        _check_customers_options(
+            in_path=in_path,
+            out=out,
+            online=online,
+            columns=[address, street, housenumber, postcode, city],
+        )
+        _regeocode(ctx, where=where, batch_size=batch_size, use_cache=not no_cache)
+        return
+    if where:
+        msg = "--where chooses stored customers; add --customers, or drop --where to geocode IN"
+        raise ValidationError(msg)
+    if in_path is None or out is None:
+        msg = "give IN and -o/--out (gcrm geocode IN -o OUT), or --customers to geocode the stored customers again"
+        raise click.UsageError(msg)
     check_suffix(out, TABLE_FORMATS, argument="--out")
     provider = _online_provider(
         online, user_agent=user_agent, min_delay_s=min_delay_s, use_cache=not no_cache
@@ -159,6 +216,48 @@ def geocode_command(
     written = _write(append_columns(table, results, APPENDED_COLUMNS), out)
     click.echo(format_precision_summary(precision_summary(results["precision"])))
     click.echo(f"{len(table):,} rows written to {written}")
+
+
+def _check_customers_options(
+    *, in_path: Path | None, out: Path | None, online: str | None, columns: list[str | None]
+) -> None:
+    """--customers geocodes the database's customers: a file, its columns and --online do
+    not apply."""
+    given = [
+        name
+        for name, value in (("IN", in_path), ("-o/--out", out), ("--online", online))
+        if value is not None
+    ]
+    if any(c is not None for c in columns):
+        given.append("the address column options")
+    if given:
+        msg = (
+            f"--customers geocodes the stored customers: {', '.join(given)} do not apply; "
+            "drop them (or drop --customers to geocode a file)"
+        )
+        raise click.UsageError(msg)
+
+
+def _regeocode(ctx: Context, *, where: tuple[str, ...], batch_size: int, use_cache: bool) -> None:
+    precisions = parse_where(where)
+    chosen = f"placed at {', '.join(precisions)}" if precisions else "all"
+    with tqdm(desc="geocode customers", unit="customer", mininterval=0.5) as bar:
+
+        def start(total: int) -> None:
+            bar.reset(total=total)
+            click.echo(f"{total:,} customers ({chosen}); {batch_size:,} per transaction")
+
+        report = regeocode_customers(
+            ctx.engine,
+            precisions=precisions,
+            batch_size=batch_size,
+            use_cache=use_cache,
+            on_start=start,
+            on_batch=bar.update,
+        )
+    click.echo(report.summary())
+    if report.moved:
+        click.echo("moved customers are enriched again by: gcrm enrich")
 
 
 @click.command("reverse-geocode")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Connection
@@ -22,25 +23,77 @@ from gcrm.cli.options import (
 )
 from gcrm.core import DatabaseError
 from gcrm.ingest import (
+    INTERPOLATION_METHODS,
     OSM_LAYERS,
+    ColumnMapping,
     ImportReport,
     import_area_stats,
     import_areas,
     import_customers,
     import_layer,
+    import_leads,
     import_orders,
     import_osm,
+    load_preset,
+    parse_code_widths,
+    preset_names,
 )
+from gcrm.ingest.codes import DEFAULT_CODE_FIELD
 from gcrm.io import first_line
 
 __all__ = ["import_group"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 _file = file_argument()
 
 
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     """--rejects, --map and --mapping, shared by every importer."""
     return rejects_option(mapping_options(command))
+
+
+def _codes(kind: str, *, preset: bool = False) -> Callable[[F], F]:
+    """``--code-width`` (and with ``preset``, ``--preset NAME``), merged into the command's
+    ``mapping``: the preset first, then ``--mapping FILE`` and ``--map``, then the widths.
+
+    Goes below ``@_common`` (it receives the mapping those options make).
+    """
+    default_field = DEFAULT_CODE_FIELD[kind]
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def merged(
+            *args: Any,
+            mapping: ColumnMapping,
+            code_widths: tuple[str, ...],
+            preset_name: str | None = None,
+            **kw: Any,
+        ) -> Any:
+            base = load_preset(kind, preset_name) if preset_name else ColumnMapping()
+            widths = parse_code_widths(code_widths, default_field=default_field)
+            return command(*args, mapping=base.merged(mapping).with_widths(widths), **kw)
+
+        with_widths = click.option(
+            "--code-width",
+            "code_widths",
+            multiple=True,
+            metavar="N|FIELD=N",
+            help=f"Codes of digits that lost their leading zeros (a number field: 30601 for "
+            f"030601) are zero-padded to N digits: {default_field}, or FIELD=N for another "
+            "field (postcode=5). Repeatable.",
+        )(merged)
+        if not preset:
+            return with_widths  # type: ignore[return-value]
+        return click.option(  # type: ignore[return-value]
+            "--preset",
+            "preset_name",
+            type=click.Choice(preset_names(kind), case_sensitive=False),
+            default=None,
+            help="Read the export of this CRM as it writes it (column names, dates, "
+            "statuses); --map and --mapping FILE override it.",
+        )(with_widths)
+
+    return decorate
 
 
 @contextmanager
@@ -71,28 +124,36 @@ def import_group() -> None:
 
     Every import is one transaction and idempotent: re-running the same file changes
     nothing. Bad rows are written to a rejects file with their row number and reason; the
-    good rows load. Columns named differently in your file: --map FIELD=COLUMN.
+    good rows load. Columns named differently in your file: --map FIELD=COLUMN, or a TOML
+    --mapping FILE ([map], [values.FIELD], [defaults], [widths], [dates]; see README). Codes
+    read from number fields are written as integers (35.0 -> 35); --code-width pads those
+    that lost leading zeros.
     """
 
 
 @import_group.command("customers")
 @_file
 @_common
+@_codes("customers", preset=True)
 @pass_ctx
 def customers_cmd(
     ctx: Context,
     file: Path,
     rejects_path: Path | None,
-    mapping: dict[str, str],
+    mapping: ColumnMapping,
 ) -> None:
     """Import a customer export (CSV or XLSX), geocoding every address.
 
     \b
-    Columns: customer_id, name, street, house_number, postcode, city, segment, status,
-             signup_date [, email, phone, churn_date]
+    Columns: customer_id, name, street, postcode, city, segment, status, signup_date
+             [, house_number (else read from street), email, phone, churn_date]
+    Presets (--preset): salesforce (Accounts report), hubspot (companies), hubspot-contacts,
+             suitecrm (Accounts), odoo (contacts); or write your own --mapping FILE
     Examples:
       gcrm import customers crm_export.xlsx
       gcrm import customers export.csv --map customer_id=CustNo --map postcode=Zip
+      gcrm import customers report1711890000000.csv --preset salesforce
+      gcrm import customers accounts.csv --mapping our_crm.toml --code-width postcode=5
     """
     _run(ctx, import_customers, file, rejects_path=rejects_path, mapping=mapping)
 
@@ -100,12 +161,13 @@ def customers_cmd(
 @import_group.command("orders")
 @_file
 @_common
+@_codes("orders")
 @pass_ctx
 def orders_cmd(
     ctx: Context,
     file: Path,
     rejects_path: Path | None,
-    mapping: dict[str, str],
+    mapping: ColumnMapping,
 ) -> None:
     """Import orders (CSV or XLSX): order_id, customer_id, order_date, amount [, channel, branch_code]."""
     _run(ctx, import_orders, file, rejects_path=rejects_path, mapping=mapping)
@@ -127,6 +189,7 @@ def orders_cmd(
 )
 @crs_option
 @_common
+@_codes("areas")
 @pass_ctx
 def areas_cmd(
     ctx: Context,
@@ -136,7 +199,7 @@ def areas_cmd(
     parent_level: str | None,
     crs: str | None,
     rejects_path: Path | None,
-    mapping: dict[str, str],
+    mapping: ColumnMapping,
 ) -> None:
     """Import areas (level, code, name, parent_code, derivation; polygons), any GDAL format.
 
@@ -173,10 +236,31 @@ def areas_cmd(
 @click.option(
     "--source",
     default=None,
-    help="Wide file: where the figures come from [default: the file name].",
+    help="Wide file or --interpolate: where the figures come from [default: the file name].",
 )
-@click.option("--vintage", default=None, help="Wide file: the figures' year or edition, e.g. 2022.")
+@click.option(
+    "--vintage",
+    default=None,
+    help="Wide file or --interpolate: the figures' year or edition, e.g. 2022.",
+)
+@click.option(
+    "--interpolate",
+    type=click.Choice(INTERPOLATION_METHODS),
+    default=None,
+    help="FILE is a grid, other polygons or a raster (GeoTIFF): share its counts among the "
+    "areas by surface (area) or by residential floor area (dasymetric).",
+)
+@click.option(
+    "--value",
+    "values",
+    multiple=True,
+    metavar="MEASURE[=COLUMN]",
+    help="With --interpolate: a count to carry over, from COLUMN (a raster: band number) "
+    "[default: the column named MEASURE; a raster's only band]. Repeatable.",
+)
+@crs_option
 @_common
+@_codes("area-stats")
 @pass_ctx
 def area_stats_cmd(
     ctx: Context,
@@ -185,17 +269,27 @@ def area_stats_cmd(
     key: str | None,
     source: str | None,
     vintage: str | None,
+    interpolate: str | None,
+    values: tuple[str, ...],
+    crs: str | None,
     rejects_path: Path | None,
-    mapping: dict[str, str],
+    mapping: ColumnMapping,
 ) -> None:
-    """Import area statistics; every figure keeps its source and vintage.
+    """Import area statistics; every figure keeps its source and vintage, and vintages of
+    one measure are kept side by side (readers take the latest unless told --vintage).
 
     \b
     Long CSV/XLSX: level, code, measure, value, source, vintage [, method]
     Wide CSV/XLSX: one row per area, one column per measure (--key, --level)
+    Another geometry (--interpolate): counts per grid cell, polygon or raster pixel,
+      shared among the areas of every level (or --level); totals are reported
     Examples:
       gcrm import area-stats area_stats.csv
       gcrm import area-stats acs.csv --level tract --key GEOID --source "ACS 5-year" --vintage 2022
+      gcrm import area-stats grid_1km.gpkg --interpolate dasymetric \\
+          --value population=vaesto --source "Statistics Finland 1 km grid" --vintage 2023
+      gcrm import area-stats ghs_pop.tif --interpolate area --value population \\
+          --source GHS-POP --vintage 2020
     """
     _run(
         ctx,
@@ -207,6 +301,9 @@ def area_stats_cmd(
         vintage=vintage,
         rejects_path=rejects_path,
         mapping=mapping,
+        interpolate=interpolate,
+        values=values,
+        crs=crs,
     )
 
 
@@ -215,13 +312,14 @@ def _layer_command(kind: str, doc: str) -> click.Command:
     @_file
     @crs_option
     @_common
+    @_codes(kind)
     @pass_ctx
     def command(
         ctx: Context,
         file: Path,
         crs: str | None,
         rejects_path: Path | None,
-        mapping: dict[str, str],
+        mapping: ColumnMapping,
     ) -> None:
         def load(conn: Connection, path: Path, **kwargs: Any) -> ImportReport:
             return import_layer(conn, kind, path, **kwargs)
@@ -256,11 +354,42 @@ _layer_command(
     "Import buildings (ref, use: residential|commercial|industrial|public|other, building, "
     "levels, residential; polygons).",
 )
-_layer_command(
-    "leads",
-    "Import leads (external_id, name, category_group, category, street, housenumber, postcode, "
-    "city, phone, website; points).",
-)
+
+
+@import_group.command("leads")
+@_file
+@crs_option
+@_common
+@_codes("leads", preset=True)
+@pass_ctx
+def leads_cmd(
+    ctx: Context,
+    file: Path,
+    crs: str | None,
+    rejects_path: Path | None,
+    mapping: ColumnMapping,
+) -> None:
+    """Import a lead or prospect list: a name and a location, and any other columns.
+
+    The location is a geometry (any file GDAL reads), lon and lat columns, or an address in
+    one column or in parts, geocoded like customers (geocode_precision, score, source and
+    matched address are kept). external_id, category_group and category are optional: a
+    lead without an id gets one derived from its name and location (the same row gives the
+    same id on every import). Other columns are kept as the lead's attributes and exported
+    again (gcrm leads export).
+
+    \b
+    Columns: name, and lon + lat, or address, or street, housenumber, postcode, city
+             [, external_id, category_group, category, phone, website, source, ...]
+    Presets (--preset): salesforce (Leads report), hubspot (companies)
+    Examples:
+      gcrm import leads shops.gpkg
+      gcrm import leads prospects.xlsx --map name=Company --map address="Full address"
+      gcrm import leads report1711890000000.csv --preset salesforce
+    """
+    _run(ctx, import_leads, file, rejects_path=rejects_path, mapping=mapping, crs=crs)
+
+
 _layer_command(
     "branches",
     "Import branches (code, name, street, housenumber, postcode, city; CSV with lon/lat or points).",

@@ -38,6 +38,7 @@ __all__ = [
     "precision_option",
     "rejects_option",
     "segment_option",
+    "vintage_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -274,3 +275,12 @@ def host_option(
 def port_option(*, help: str = "Port [env GCRM_PORT; default 8050].") -> Callable[[F], F]:
     """``--port PORT``."""
     return click.option("--port", type=int, default=None, help=help)
+
+
+def vintage_option(
+    *,
+    help: str = "The vintage of the area statistics to read, e.g. 2019 [default: the latest "
+    "of each figure].",
+) -> Callable[[F], F]:
+    """``--vintage V``: the vintage (year or edition) of area statistics."""
+    return click.option("--vintage", default=None, metavar="VINTAGE", help=help)

@@ -1,7 +1,13 @@
 """Region cubes: xarray Datasets of area x month x segment, built from PostGIS, saved as
 Zarr, sliced, rolled up and drilled with labelled operations."""
 
-from gcrm.cube.build import FLOW_MEASURES, STATIC_MEASURES, STOCK_MEASURES, build_region_cube
+from gcrm.cube.build import (
+    FLOW_MEASURES,
+    SOURCE_VARIABLES,
+    STATIC_MEASURES,
+    STOCK_MEASURES,
+    build_region_cube,
+)
 from gcrm.cube.ops import (
     MEASURES,
     Measure,
@@ -14,10 +20,13 @@ from gcrm.cube.ops import (
 )
 from gcrm.cube.persist import load_cube, save_cube
 from gcrm.cube.scoped import cube_mtime, ensure_scope_cube, scope_cube_path
+from gcrm.cube.sources import SOURCE_OF, describe_sources, measure_sources
 
 __all__ = [
     "FLOW_MEASURES",
     "MEASURES",
+    "SOURCE_OF",
+    "SOURCE_VARIABLES",
     "STATIC_MEASURES",
     "STOCK_MEASURES",
     "Measure",
@@ -25,8 +34,10 @@ __all__ = [
     "children",
     "cube_mtime",
     "cube_levels",
+    "describe_sources",
     "ensure_scope_cube",
     "load_cube",
+    "measure_sources",
     "periods",
     "rollup_period",
     "save_cube",

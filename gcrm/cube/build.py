@@ -10,15 +10,22 @@ import pandas as pd
 import xarray as xr
 from sqlalchemy import Connection, text
 
-from gcrm.areas import PROFILE_MEASURES, profile_measures
+from gcrm.areas import (
+    PROFILE_MEASURES,
+    ProfileFigures,
+    check_vintage,
+    profile_figures,
+    read_area_stats,
+)
 from gcrm.core import PRECISIONS, NotFoundError, area_ids
 from gcrm.store import load_queries
 
 __all__ = [
     "FLOW_MEASURES",
     "PROFILE_MEASURES",
-    "STOCK_MEASURES",
+    "SOURCE_VARIABLES",
     "STATIC_MEASURES",
+    "STOCK_MEASURES",
     "build_region_cube",
 ]
 
@@ -26,6 +33,10 @@ FLOW_MEASURES = ("new", "churned", "revenue", "orders")
 STOCK_MEASURES = ("customers", "active")
 STATIC_MEASURES = ("leads", "population", "households")
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL (demo region); gcrm estimates where labelled"
+#: Where each statistic of each area comes from: string variables on (area, statistic).
+SOURCE_VARIABLES = ("statistic_source", "statistic_vintage", "statistic_method")
+#: The vintage the cube's statistics were read at when none was asked for.
+LATEST = "latest"
 
 
 _SQL = load_queries(__package__, "cube.sql")
@@ -101,7 +112,11 @@ def _monthly_counts_to_stock(
 
 
 def build_region_cube(
-    conn: Connection, *, start: date | None = None, end: date | None = None
+    conn: Connection,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    vintage: str | None = None,
 ) -> xr.Dataset:
     """Build the area x month x segment cube from the database.
 
@@ -114,7 +129,18 @@ def build_region_cube(
     start, end
         The month range; default: the range of the orders (or of the customers if there are
         no orders).
+    vintage
+        The vintage of the area statistics (population, households, dwellings, ...); None:
+        the latest of each figure. Recorded in ``attrs["statistics_vintage"]``; where each
+        figure comes from is in ``statistic_source`` / ``_vintage`` / ``_method``.
+
+    Raises
+    ------
+    NotFoundError
+        When the database has no areas, no customers and no orders, or ``vintage`` is the
+        vintage of no figure.
     """
+    check_vintage(conn, vintage)
     areas = _area_index(conn)
     area_index = pd.Index(areas["id"])
     months = _month_range(conn, start, end)
@@ -136,8 +162,11 @@ def build_region_cube(
         "revenue": (dims3, _to_grid(orders, "revenue", **grid).round(2)),
         "orders": (dims3, _to_grid(orders, "orders", **grid).astype(np.int64)),
     }
-    data.update(_static_measures(conn, area_index))
-    data.update(_profile_measures(conn, area_index))
+    data.update(_static_measures(conn, area_index, vintage=vintage))
+    profile = profile_figures(conn, vintage=vintage)
+    data.update(_profile_measures(profile, area_index))
+    sources, statistics = _sources(profile, area_index)
+    data.update(sources)
     data["customers_by_precision"] = (("area", "precision"), _precision_counts(conn, area_index))
     ds = xr.Dataset(
         data,
@@ -146,6 +175,7 @@ def build_region_cube(
             "month": months.values,
             "segment": np.asarray(segments, dtype=object),
             "precision": np.asarray(PRECISIONS, dtype=object),
+            "statistic": np.asarray(statistics, dtype=object),
             "level": ("area", areas["level"].to_numpy(object)),
             "code": ("area", areas["code"].to_numpy(object)),
             "name": ("area", areas["name"].to_numpy(object)),
@@ -163,12 +193,13 @@ def build_region_cube(
         levels=json.dumps(levels),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         attribution=ATTRIBUTION,
+        statistics_vintage=vintage or LATEST,
     )
     return ds
 
 
 def _static_measures(
-    conn: Connection, area_index: pd.Index
+    conn: Connection, area_index: pd.Index, *, vintage: str | None
 ) -> dict[str, tuple[tuple[str], np.ndarray]]:
     out: dict[str, tuple[tuple[str], np.ndarray]] = {}
     leads = _frame(conn, "leads")
@@ -177,7 +208,7 @@ def _static_measures(
         idx = area_index.get_indexer(area_ids(leads["level"], leads["code"]))
         np.add.at(values, idx[idx >= 0], leads["n"].to_numpy(float)[idx >= 0])
     out["leads"] = (("area",), values.astype(np.int64))
-    stats = _frame(conn, "stats")
+    stats = read_area_stats(conn, measures=["population", "households"], vintage=vintage)
     for measure in ("population", "households"):
         values = np.full(len(area_index), np.nan)
         rows = stats[stats["measure"] == measure]
@@ -188,15 +219,32 @@ def _static_measures(
 
 
 def _profile_measures(
-    conn: Connection, area_index: pd.Index
+    profile: ProfileFigures, area_index: pd.Index
 ) -> dict[str, tuple[tuple[str], np.ndarray]]:
-    long = profile_measures(conn)
-    long = long[long["measure"].isin(PROFILE_MEASURES)]
+    long = profile.values[profile.values["measure"].isin(PROFILE_MEASURES)]
     wide = long.assign(area=area_ids(long["level"], long["code"])).pivot_table(
         index="area", columns="measure", values="value", aggfunc="first", dropna=False
     )
     wide = wide.reindex(index=area_index, columns=list(PROFILE_MEASURES))
     return {m: (("area",), wide[m].to_numpy(float)) for m in PROFILE_MEASURES}
+
+
+def _sources(
+    profile: ProfileFigures, area_index: pd.Index
+) -> tuple[dict[str, tuple[tuple[str, str], np.ndarray]], list[str]]:
+    """Source, vintage and method of each statistic of each area ("" where it has none),
+    as string arrays on (area, statistic); and the statistics, in order."""
+    rows = profile.provenance
+    statistics = sorted(set(rows["measure"]))
+    out = {}
+    a = area_index.get_indexer(area_ids(rows["level"], rows["code"]))
+    s = pd.Index(statistics).get_indexer(rows["measure"])
+    ok = (a >= 0) & (s >= 0)
+    for name, column in zip(SOURCE_VARIABLES, ("source", "vintage", "method"), strict=True):
+        grid = np.full((len(area_index), len(statistics)), "", dtype=object)
+        grid[a[ok], s[ok]] = rows[column].fillna("").to_numpy(object)[ok]
+        out[name] = (("area", "statistic"), grid)
+    return out, statistics
 
 
 def _precision_counts(conn: Connection, area_index: pd.Index) -> np.ndarray:

@@ -49,8 +49,9 @@ MEASURES: dict[str, Measure] = {
     "revenue": Measure("Revenue", "flow", "EUR"),
     "orders": Measure("Orders", "flow", "orders"),
     "leads": Measure("Leads", "static", "leads"),
-    "population": Measure("Population (estimate)", "static", "people"),
-    "households": Measure("Households (estimate)", "static", "households"),
+    # Statistics or estimates: statistic_source / _vintage / _method say which, per area.
+    "population": Measure("Population", "static", "people"),
+    "households": Measure("Households", "static", "households"),
     "penetration": Measure("Penetration (active customers per household)", "derived", "ratio"),
     "churn_rate": Measure("Churn rate (churned / customers at start)", "derived", "ratio"),
     "approximate": Measure(
@@ -58,12 +59,35 @@ MEASURES: dict[str, Measure] = {
     ),
     "approximate_share": Measure("Share of customers placed approximately", "derived", "ratio"),
     "area_km2": Measure("Area", "static", "km²"),
-    "dwellings": Measure("Dwellings (estimate)", "static", "dwellings"),
+    "dwellings": Measure("Dwellings", "static", "dwellings"),
+    "dwellings_detached": Measure("Dwellings in detached houses", "static", "dwellings"),
+    "dwellings_terraced": Measure(
+        "Dwellings in semi-detached and terraced houses", "static", "dwellings"
+    ),
+    "dwellings_apartment": Measure("Dwellings in apartment blocks", "static", "dwellings"),
     "businesses": Measure("Businesses", "static", "businesses"),
     "buildings": Measure("Buildings", "static", "buildings"),
     "road_km": Measure("Road length", "static", "km"),
     "building_density_per_km2": Measure("Building density", "ratio", "per km²"),
     "residential_floor_share": Measure("Residential share of floor area", "ratio", "share"),
+    "buildings_detached_share": Measure("Detached houses (share of buildings)", "ratio", "share"),
+    "buildings_terraced_share": Measure(
+        "Semi-detached and terraced houses (share of buildings)", "ratio", "share"
+    ),
+    "buildings_apartment_share": Measure("Apartment blocks (share of buildings)", "ratio", "share"),
+    "buildings_nonresidential_share": Measure(
+        "Non-residential buildings (share of buildings)", "ratio", "share"
+    ),
+    "buildings_low_share": Measure(
+        "Buildings of 1-2 storeys (share of those with known storeys)", "ratio", "share"
+    ),
+    "buildings_mid_share": Measure(
+        "Buildings of 3-5 storeys (share of those with known storeys)", "ratio", "share"
+    ),
+    "buildings_high_share": Measure(
+        "Buildings of 6 storeys or more (share of those with known storeys)", "ratio", "share"
+    ),
+    "mean_levels": Measure("Mean storeys (buildings with known storeys)", "ratio", "storeys"),
     "zoning_residential_share": Measure("Zoned residential (share of area)", "ratio", "share"),
     "zoning_commercial_share": Measure("Zoned commercial (share of area)", "ratio", "share"),
     "zoning_industrial_share": Measure("Zoned industrial (share of area)", "ratio", "share"),

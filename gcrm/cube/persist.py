@@ -7,6 +7,7 @@ from pathlib import Path
 import xarray as xr
 
 from gcrm.core import NotFoundError
+from gcrm.cube.build import SOURCE_VARIABLES
 
 __all__ = ["load_cube", "save_cube"]
 
@@ -33,6 +34,8 @@ def load_cube(path: Path) -> xr.Dataset:
         raise NotFoundError(msg)
     ds = xr.open_zarr(path, consolidated=False).load()
     # Zarr hands strings back as numpy StringDType; pandas-friendly objects are easier downstream.
-    for name in ("area", "segment", "precision", "level", "code", "name", "parent"):
-        ds[name] = ds[name].astype(object)
+    strings = ("area", "segment", "precision", "level", "code", "name", "parent", "statistic")
+    for name in (*strings, *SOURCE_VARIABLES):
+        if name in ds.variables:  # a cube built before provenance has no statistic dim
+            ds[name] = ds[name].astype(object)
     return ds

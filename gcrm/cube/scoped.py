@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import xarray as xr
 from sqlalchemy import Engine
 
 from gcrm.access import Principal, act_as
-from gcrm.cube.build import build_region_cube
+from gcrm.cube.build import LATEST, build_region_cube
 from gcrm.cube.persist import load_cube, save_cube
 
 __all__ = ["cube_mtime", "ensure_scope_cube", "scope_cube_path"]
@@ -52,9 +53,18 @@ def ensure_scope_cube(engine: Engine, cube_path: Path, principal: Principal) -> 
     if path == cube_path:
         return path
     if (cube_mtime(path) or 0.0) < (full_mtime or 0.0):
+        vintage = _statistics_vintage(cube_path)
         with act_as(principal), engine.connect() as conn:
-            save_cube(build_region_cube(conn), path)
+            save_cube(build_region_cube(conn, vintage=vintage), path)
     return path
+
+
+def _statistics_vintage(cube_path: Path) -> str | None:
+    """The vintage the full cube read its statistics at (None: the latest), so a scope's
+    cube shows the same figures."""
+    attrs = xr.open_zarr(cube_path, consolidated=False).attrs
+    chosen = attrs.get("statistics_vintage", LATEST)
+    return None if chosen == LATEST else str(chosen)
 
 
 def cube_mtime(path: Path) -> float | None:

@@ -1,9 +1,10 @@
 """Customer and lead lists out, with their enrichment: CSV, XLSX, GeoJSON, GeoPackage.
 
-Each row is the record's own fields (for customers also how it was geocoded), its area at every
-level (``area_<level>`` and ``area_<level>_name``, levels in rank order), zoning, business park
-distance, nearest road, drive time, and the housing and building context of its finest area
-(from :func:`gcrm.areas.area_profiles`).
+Each row is the record's own fields and how it was geocoded (for leads also the file's other
+columns, one per attribute), its area at every level (``area_<level>`` and
+``area_<level>_name``, levels in rank order), zoning, business park distance, nearest road,
+drive time, and the housing and building context of its finest area (from
+:func:`gcrm.areas.area_profiles`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from gcrm.core import ValidationError, parse_area_id
 from gcrm.io import ALL_FORMATS, check_suffix, write_frame
 from gcrm.store import read_geodataframe
 
-__all__ = ["ENTITY_COLUMNS", "EXPORT_FORMATS", "ENRICHMENT_COLUMNS", "export_points", "read_points"]
+__all__ = [
+    "ATTRIBUTES",
+    "ENRICHMENT_COLUMNS",
+    "ENTITY_COLUMNS",
+    "EXPORT_FORMATS",
+    "export_points",
+    "read_points",
+]
 
 #: The record's own columns, per entity.
 ENTITY_COLUMNS = {
@@ -33,9 +41,15 @@ ENTITY_COLUMNS = {
     ),
     "leads": (
         "external_id", "name", "category_group", "category", "street", "housenumber",
-        "postcode", "city", "phone", "website", "source",
+        "postcode", "city", "phone", "website", "source", "geocode_precision", "geocode_score",
+        "geocode_source", "matched_address",
     ),
 }  # fmt: skip
+#: The jsonb column of each entity's own other fields (a lead file's extra columns), written
+#: as one column per key after the record's own columns.
+ATTRIBUTES = {"leads": "attributes"}
+#: What an attribute's column is called when its name is taken by one of gcrm's columns.
+ATTRIBUTE_PREFIX = "attribute_"
 #: Enrichment columns after the area codes and names.
 ENRICHMENT_COLUMNS = (
     "zoning_class",
@@ -81,7 +95,7 @@ def read_points(
     )
     sql = _select(entity, levels) + (" WHERE " + " AND ".join(where) if where else "")
     gdf = read_geodataframe(conn, sql + " ORDER BY p.external_id", params)
-    return _with_context(conn, gdf, levels)
+    return _with_attributes(_with_context(conn, gdf, levels), entity)
 
 
 def _select(entity: str, levels: list[str]) -> str:
@@ -94,7 +108,8 @@ def _select(entity: str, levels: list[str]) -> str:
         for lv in levels
     ]
     enrich = [f"p.{c}" for c in ENRICHMENT_COLUMNS]
-    columns = ", ".join([*own, *codes, *names, *enrich, "ST_AsBinary(p.geom) AS geom"])
+    extra = [f"p.{ATTRIBUTES[entity]}"] if entity in ATTRIBUTES else []
+    columns = ", ".join([*own, *extra, *codes, *names, *enrich, "ST_AsBinary(p.geom) AS geom"])
     return f"SELECT {columns} FROM gcrm.{entity} p " + " ".join(joins)
 
 
@@ -123,6 +138,23 @@ def _where(
         where.append("p.area_codes ->> :area_level = :area_code")
         params.update(area_level=level, area_code=code)
     return where, params
+
+
+def _with_attributes(gdf: gpd.GeoDataFrame, entity: str) -> gpd.GeoDataFrame:
+    """The jsonb of the entity's other fields as one text column per key, in place of it
+    (keys in the order they first appear; a key named like a column of gcrm's is prefixed
+    with :data:`ATTRIBUTE_PREFIX`)."""
+    column = ATTRIBUTES.get(entity)
+    if column is None or column not in gdf.columns:
+        return gdf
+    records = [value if isinstance(value, dict) else {} for value in gdf[column]]
+    attributes = pd.DataFrame.from_records(records, index=gdf.index)
+    attributes = attributes.rename(
+        columns={c: ATTRIBUTE_PREFIX + c for c in attributes.columns if c in gdf.columns}
+    ).astype("string")
+    at = list(gdf.columns).index(column)
+    out = pd.concat([gdf.iloc[:, :at], attributes, gdf.iloc[:, at + 1 :]], axis=1)
+    return gpd.GeoDataFrame(out, geometry=gdf.geometry.name, crs=gdf.crs)
 
 
 def _with_context(conn: Connection, gdf: gpd.GeoDataFrame, levels: list[str]) -> gpd.GeoDataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -9,8 +10,9 @@ from sqlalchemy import Connection, text
 
 from gcrm.core import ValidationError
 from gcrm.ingest.hierarchy import known_levels
+from gcrm.ingest.interpolation import interpolate_area_stats, parse_value_options
 from gcrm.ingest.load import as_text, import_layer, load_layer, read_layer
-from gcrm.ingest.mapping import apply_mapping
+from gcrm.ingest.mapping import ColumnMapping, apply_mapping, as_column_mapping
 from gcrm.ingest.readers import read_records
 from gcrm.ingest.specs import LAYERS
 from gcrm.ingest.validate import (
@@ -127,7 +129,10 @@ def import_area_stats(
     source: str | None = None,
     vintage: str | None = None,
     rejects_path: Path | None = None,
-    mapping: dict[str, str] | None = None,
+    mapping: ColumnMapping | dict[str, str] | None = None,
+    interpolate: str | None = None,
+    values: Sequence[str] = (),
+    crs: str | None = None,
 ) -> ImportReport:
     """Load area statistics.
 
@@ -135,8 +140,30 @@ def import_area_stats(
     Wide format (``key`` given): one row per area keyed by column ``key``, every other
     numeric column a measure, e.g. ``gcrm import area-stats acs.csv --level tract --key
     GEOID --source "ACS 5-year" --vintage 2022``.
+    Another geometry (``interpolate`` given): counts of a population grid, other polygons or
+    a raster, interpolated onto the areas of every level (or of ``level``); ``values`` are
+    ``MEASURE[=COLUMN]`` (see :func:`gcrm.ingest.interpolation.interpolate_area_stats`).
+    Several vintages of a measure are kept side by side, one row each.
     """
     path = Path(path)
+    if interpolate is not None:
+        if key is not None:
+            msg = "--interpolate reads figures by geometry, --key by area code: use one of them"
+            raise ValidationError(msg)
+        return interpolate_area_stats(
+            conn,
+            path,
+            method=interpolate,
+            values=parse_value_options(values),
+            source=source or path.name,
+            vintage=vintage or "not stated",
+            level=level.strip().lower() if level else None,
+            crs=crs,
+            rejects_path=rejects_path,
+        )
+    if values:
+        msg = f"--value {values[0]!r} needs --interpolate area|dasymetric (the cells' geometry is not the areas')"
+        raise ValidationError(msg)
     if key is None:
         frame = apply_mapping(
             read_layer(LAYERS["area-stats"], path), mapping, source=f"area-stats file {str(path)!r}"
@@ -158,6 +185,7 @@ def import_area_stats(
         frame,
         source=str(path),
         rejects_path=rejects_path or default_rejects_path(path),
+        widths=as_column_mapping(mapping).widths,  # --code-width: keys that lost leading zeros
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,9 @@ import shapely
 from sqlalchemy import Connection, text
 
 from gcrm.core import NotFoundError
-from gcrm.geocode import geocode_frame
-from gcrm.ingest.mapping import apply_mapping
+from gcrm.geocode import geocode_frame, parse_addresses
+from gcrm.ingest.codes import normalise_codes
+from gcrm.ingest.mapping import ColumnMapping, apply_mapping, as_column_mapping
 from gcrm.ingest.readers import read_records
 from gcrm.ingest.runs import log_import_run
 from gcrm.ingest.validate import (
@@ -29,6 +31,7 @@ from gcrm.store import stage_frame, to_ewkb_hex, upsert_from_stage
 
 __all__ = [
     "STATUS_ALIASES",
+    "customer_locations",
     "delete_customer",
     "import_customers",
     "import_orders",
@@ -50,31 +53,39 @@ CUSTOMER_COLUMNS = (
     "customer_id",
     "name",
     "street",
-    "house_number",
     "postcode",
     "city",
     "segment",
     "status",
     "signup_date",
 )
-OPTIONAL_CUSTOMER_COLUMNS = ("email", "phone", "churn_date")
+#: Without ``house_number``, the number is read from ``street`` ("Mannerheimintie 10", as
+#: CRMs keep it).
+OPTIONAL_CUSTOMER_COLUMNS = ("house_number", "email", "phone", "churn_date")
+#: An ISO date followed by a time of day.
+_ISO_DATETIME = r"^(\d{4}-\d{2}-\d{2})[ T]\d{1,2}:\d{2}"
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount")
 OPTIONAL_ORDER_COLUMNS = ("channel", "branch_code")
 #: numeric(12, 2): the largest amount gcrm.orders holds is just under ten billion.
 MAX_AMOUNT = 10**10
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
-    """ISO dates (2024-03-31) or Finnish/European day-first ones (31.3.2024); else NaT.
+def parse_dates(values: pd.Series, *, formats: Sequence[str] = ()) -> pd.Series:
+    """ISO dates (2024-03-31), dates in ``formats``, or Finnish/European day-first ones
+    (31.3.2024); else NaT.
 
     An ISO date with a time of day (``2024-03-31 00:00:00``, what a date cell of an Excel
-    workbook reads as) is that date.
+    workbook reads as; ``2024-03-31 14:02`` as HubSpot and Odoo write it;
+    ``2024-03-31T12:00:00.000Z``) is that date, as is a date of ``formats`` with a time.
+    ``formats`` (strftime codes, e.g. ``"%m/%d/%Y"``) come from a mapping or preset, and are
+    tried in order.
     """
-    s = values.str.strip()
-    iso = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
-    dmy = pd.to_datetime(s, format="%d.%m.%Y", errors="coerce")
-    cell = pd.to_datetime(s, format="%Y-%m-%d %H:%M:%S", errors="coerce").dt.normalize()
-    return iso.fillna(dmy).fillna(cell)
+    s = values.astype("string").fillna("").str.strip()
+    dates = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+    for fmt in (*formats, "%d.%m.%Y"):
+        dates = dates.fillna(pd.to_datetime(s, format=fmt, errors="coerce").dt.normalize())
+    day = s.str.extract(_ISO_DATETIME, expand=False)
+    return dates.fillna(pd.to_datetime(day, format="%Y-%m-%d", errors="coerce"))
 
 
 def _strip(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
@@ -83,7 +94,22 @@ def _strip(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
             frame[c] = frame[c].str.strip()
 
 
-def _validate_customers(frame: pd.DataFrame) -> tuple[RowChecks, pd.DataFrame]:
+def _split_street(frame: pd.DataFrame) -> pd.DataFrame:
+    """``house_number`` read from ``street`` when the file has no such column."""
+    if "house_number" not in frame.columns and "housenumber" in frame.columns:
+        return frame.rename(columns={"housenumber": "house_number"})
+    if "house_number" in frame.columns:
+        return frame
+    parsed = parse_addresses(frame["street"].where(frame["street"] != "", None))
+    has_number = parsed["housenumber"].notna()
+    frame["house_number"] = parsed["housenumber"].fillna("").astype(object)
+    frame["street"] = frame["street"].where(~has_number, parsed["street"].fillna(""))
+    return frame
+
+
+def _validate_customers(
+    frame: pd.DataFrame, mapping: ColumnMapping
+) -> tuple[RowChecks, pd.DataFrame]:
     checks = RowChecks(frame)
     reject_empty_rows(frame, checks)
     check_text_fields(frame, checks, CUSTOMER_COLUMNS + OPTIONAL_CUSTOMER_COLUMNS)
@@ -96,22 +122,28 @@ def _validate_customers(frame: pd.DataFrame) -> tuple[RowChecks, pd.DataFrame]:
         dup, "duplicate customer_id " + cid + " (first at row " + first_row.astype(str) + ")"
     )
     status = frame["status"].str.lower().map(STATUS_ALIASES)
+    expected = sorted({*mapping.values.get("status", {}), *STATUS_ALIASES})
     checks.reject(
         status.isna(),
-        "status " + shown(frame["status"]) + f" unknown; expected one of {sorted(STATUS_ALIASES)}",
+        "status " + shown(frame["status"]) + f" unknown; expected one of {expected}",
     )
     segment = frame["segment"].str.lower().str.strip()
     checks.reject(segment == "", "segment is empty")
-    signup = parse_dates(frame["signup_date"])
+    formats = mapping.date_formats
+    signup = parse_dates(frame["signup_date"], formats=formats)
     checks.reject(
         signup.isna(),
-        "signup_date " + shown(frame["signup_date"]) + " is not a date; use YYYY-MM-DD",
+        "signup_date " + shown(frame["signup_date"]) + f" is not a date; use {_date_hint(formats)}",
     )
     churn_raw = frame["churn_date"] if "churn_date" in frame else pd.Series("", index=frame.index)
-    churn = parse_dates(churn_raw)
+    if mapping.churn_date_only_when_churned:
+        churn_raw = churn_raw.where(status == "churned", "")
+    churn = parse_dates(churn_raw, formats=formats)
     checks.reject(
         (churn_raw != "") & churn.isna(),
-        "churn_date " + shown(churn_raw) + " is not a date; use YYYY-MM-DD or leave it empty",
+        "churn_date "
+        + shown(churn_raw)
+        + f" is not a date; use {_date_hint(formats)} or leave it empty",
     )
     checks.reject(churn < signup, "churn_date is before signup_date")
     checks.reject((status == "churned") & churn.isna(), "status is churned but churn_date is empty")
@@ -136,19 +168,52 @@ def _validate_customers(frame: pd.DataFrame) -> tuple[RowChecks, pd.DataFrame]:
     return checks, clean
 
 
+def customer_locations(geo: pd.DataFrame) -> pd.DataFrame:
+    """The stored columns of a customer's location from :func:`gcrm.geocode.geocode_frame`'s
+    results: ``address_norm``, ``geom`` (hex EWKB, None where unplaced), ``geocode_precision``,
+    ``geocode_score``, ``geocode_source`` and ``matched_address``, on ``geo``'s index."""
+    points = shapely.points(geo["lon"].to_numpy(float), geo["lat"].to_numpy(float))
+    points[geo["lon"].isna().to_numpy()] = None
+    return pd.DataFrame(
+        {
+            "address_norm": (
+                (
+                    geo["street_norm"].fillna("") + " " + geo["housenumber_norm"].fillna("")
+                ).str.strip()
+                + ", "
+                + geo["postcode_norm"].fillna("")
+                + " "
+                + geo["city_norm"].fillna("")
+            ),
+            "geom": to_ewkb_hex(points),
+            "geocode_precision": geo["precision"],
+            "geocode_score": geo["score"],
+            "geocode_source": geo["source"],
+            "matched_address": geo["matched_address"],
+        },
+        index=geo.index,
+    )
+
+
+def _date_hint(formats: Sequence[str]) -> str:
+    return " or ".join(["YYYY-MM-DD", *formats])
+
+
 def import_customers(
     conn: Connection,
     path: Path,
     *,
     rejects_path: Path | None = None,
-    mapping: dict[str, str] | None = None,
+    mapping: ColumnMapping | Mapping[str, str] | None = None,
 ) -> ImportReport:
     """Validate, normalise, geocode and upsert a customer export (CSV or XLSX).
 
     Runs on the connection's transaction: the load lands whole or not at all. Invalid rows go
     to ``rejects_path`` (default ``<file>.rejects.csv``) with their row number and reason;
     valid rows are geocoded against ``gcrm.address_points`` and upserted by ``customer_id``,
-    so a second run of the same file changes nothing.
+    so a second run of the same file changes nothing. ``mapping`` (``--map``, ``--mapping``,
+    ``--preset``) says which column holds which field, how statuses and dates are written,
+    and the width of codes that lost their leading zeros (``customer_id``, ``postcode``).
 
     Raises
     ------
@@ -156,6 +221,7 @@ def import_customers(
         When the file is unreadable or a required column is missing.
     """
     path = Path(path)
+    mapping = as_column_mapping(mapping)
     frame = apply_mapping(
         read_records(path, argument="customers file"),
         mapping,
@@ -165,25 +231,17 @@ def import_customers(
         frame,
         CUSTOMER_COLUMNS,
         source=f"customers file {str(path)!r}",
-        hint="Rename the columns in the export, e.g. 'zip' -> 'postcode'.",
+        hint="Rename the columns in the export, e.g. 'zip' -> 'postcode', or name them with "
+        "--map FIELD=COLUMN (or --preset for a CRM's export).",
     )
     _strip(frame, CUSTOMER_COLUMNS + OPTIONAL_CUSTOMER_COLUMNS)
-    checks, clean = _validate_customers(frame)
+    frame = normalise_codes(_split_street(frame), widths=mapping.widths)
+    checks, clean = _validate_customers(frame, mapping)
     good = clean.loc[checks.ok].copy()
 
     geo = geocode_frame(conn, good)
-    good["address_norm"] = (
-        (geo["street_norm"].fillna("") + " " + geo["housenumber_norm"].fillna("")).str.strip()
-        + ", "
-        + geo["postcode_norm"].fillna("")
-        + " "
-        + geo["city_norm"].fillna("")
-    )
-    good["geom"] = list(shapely.points(geo["lon"].to_numpy(float), geo["lat"].to_numpy(float)))
-    good.loc[geo["lon"].isna(), "geom"] = None
-    for c in ("precision", "score", "source", "matched_address"):
-        good[f"geocode_{c}" if c != "matched_address" else c] = geo[c]
-    good["geom"] = to_ewkb_hex(good["geom"].to_numpy())
+    located = customer_locations(geo)
+    good[list(located.columns)] = located
     good = good.replace({"": None})
 
     columns = list(good.columns)
@@ -219,7 +277,7 @@ def import_orders(
     path: Path,
     *,
     rejects_path: Path | None = None,
-    mapping: dict[str, str] | None = None,
+    mapping: ColumnMapping | Mapping[str, str] | None = None,
 ) -> ImportReport:
     """Validate and upsert orders (CSV or XLSX) keyed by ``order_id``.
 
@@ -227,20 +285,24 @@ def import_orders(
     rejected with their row number, like any other invalid row.
     """
     path = Path(path)
+    mapping = as_column_mapping(mapping)
     frame = apply_mapping(
         read_records(path, argument="orders file"), mapping, source=f"orders file {str(path)!r}"
     )
     require_columns(frame, ORDER_COLUMNS, source=f"orders file {str(path)!r}")
     _strip(frame, ORDER_COLUMNS + OPTIONAL_ORDER_COLUMNS)
+    frame = normalise_codes(frame, widths=mapping.widths)
     checks = RowChecks(frame)
     reject_empty_rows(frame, checks)
     check_text_fields(frame, checks, ORDER_COLUMNS + OPTIONAL_ORDER_COLUMNS)
     checks.reject(frame["order_id"] == "", "order_id is empty")
     checks.reject(frame["order_id"].duplicated(keep="first"), "duplicate order_id")
-    date = parse_dates(frame["order_date"])
+    date = parse_dates(frame["order_date"], formats=mapping.date_formats)
     checks.reject(
         date.isna(),
-        "order_date " + shown(frame["order_date"]) + " is not a date; use YYYY-MM-DD",
+        "order_date "
+        + shown(frame["order_date"])
+        + f" is not a date; use {_date_hint(mapping.date_formats)}",
     )
     # Rounded as stored (numeric(12, 2)) before the range is checked.
     amount = pd.to_numeric(

@@ -1,7 +1,8 @@
 """Importing layers that are already in memory (GeoDataFrames), e.g. read from an OSM extract.
 
 The same checks, rejects, geometry repair and upsert as a file import
-(:func:`gcrm.ingest.import_layer`): both paths share :func:`gcrm.ingest.load.load_layer`.
+(:func:`gcrm.ingest.import_layer`): both paths share :func:`gcrm.ingest.load.load_layer`
+(leads: :func:`gcrm.ingest.leads.load_leads`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from gcrm.core import ValidationError, to_storage_crs
+from gcrm.ingest.leads import load_leads
 from gcrm.ingest.load import as_text, load_layer
 from gcrm.ingest.specs import layer_spec
 from gcrm.ingest.validate import ImportReport
@@ -58,6 +60,8 @@ def import_frame(
     """
     spec = layer_spec(kind)
     prepared = _prepare(frame, spatial=spec.family is not None, source=source)
+    if kind == "leads":
+        return load_leads(conn, prepared, source=source, rejects_path=Path(rejects_path))
     return load_layer(conn, spec, prepared, source=source, rejects_path=Path(rejects_path))
 
 

@@ -7,6 +7,7 @@ the same file changes nothing. The areas and their statistics: :mod:`gcrm.ingest
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,7 +18,8 @@ from sqlalchemy import Connection, text
 
 from gcrm.geocode import refresh_reference
 from gcrm.ingest.checks import after_load, check_kind
-from gcrm.ingest.mapping import apply_mapping
+from gcrm.ingest.codes import normalise_codes
+from gcrm.ingest.mapping import ColumnMapping, apply_mapping, as_column_mapping
 from gcrm.ingest.readers import read_layer_file, read_records
 from gcrm.ingest.runs import log_import_run
 from gcrm.ingest.specs import LayerSpec, layer_spec
@@ -31,7 +33,7 @@ from gcrm.ingest.validate import (
     shown,
     write_rejects,
 )
-from gcrm.io import GEOMETRY_PROBLEM, READ_WARNINGS
+from gcrm.io import GEOMETRY_PROBLEM, READ_WARNINGS, numbers_as_text
 from gcrm.store import stage_frame, to_ewkb_hex, upsert_from_stage, upsert_outcomes
 
 __all__ = [
@@ -41,7 +43,6 @@ __all__ = [
     "import_branches",
     "import_buildings",
     "import_layer",
-    "import_leads",
     "import_postcodes",
     "import_roads",
     "import_zones",
@@ -107,22 +108,26 @@ def read_layer(spec: LayerSpec, path: Path, *, crs: str | None = None) -> pd.Dat
 
 
 def as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every attribute as stripped text (``""`` when missing), as the row checks expect."""
+    """Every attribute as stripped text (``""`` when missing), as the row checks expect.
+
+    Numbers are written as people write them (:func:`gcrm.io.numbers_as_text`): a float
+    field's ``35.0`` is ``"35"``, its ``17031839000.0`` is ``"17031839000"``.
+    """
     for col in frame.columns:
         if col not in ("_row", "geometry"):
-            frame[col] = frame[col].astype("string").fillna("").str.strip()
+            frame[col] = numbers_as_text(frame[col]).fillna("").str.strip()
     return frame
 
 
 def _check_rows(spec: LayerSpec, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
     """Per-row checks; returns the typed, cleaned columns of the spec."""
     clean = pd.DataFrame(index=frame.index)
-    for col in spec.columns:
+    for col in spec.stored:
         clean[col] = (
             frame[col] if col in frame else pd.Series("", index=frame.index, dtype="string")
         )
     reject_empty_rows(frame, checks)
-    check_text_fields(clean, checks, spec.columns)
+    check_text_fields(clean, checks, spec.stored)
     for col in spec.lowercase:
         clean[col] = clean[col].str.lower()
     for col in spec.key + spec.not_empty:
@@ -255,15 +260,16 @@ def import_layer(
     path: Path,
     *,
     rejects_path: Path | None = None,
-    mapping: dict[str, str] | None = None,
+    mapping: ColumnMapping | dict[str, str] | None = None,
     crs: str | None = None,
     defaults: dict[str, str] | None = None,
 ) -> ImportReport:
     """Validate and upsert one layer file of ``kind`` (one of :data:`LAYERS`).
 
-    ``mapping`` renames file columns to gcrm fields (``--map FIELD=COLUMN``); ``crs`` states
-    the CRS of a file that has none; ``defaults`` fills a field missing from the file (e.g.
-    ``{"level": "tract"}``).
+    ``mapping`` renames file columns to gcrm fields (``--map FIELD=COLUMN``, a mapping file;
+    its ``widths`` zero-pad codes); ``crs`` states the CRS of a file that has none;
+    ``defaults`` fills a field missing from the file (e.g. ``{"level": "tract"}``). Leads
+    have an importer of their own (:func:`gcrm.ingest.leads.import_leads`).
 
     Raises
     ------
@@ -272,7 +278,12 @@ def import_layer(
         file has no CRS.
     """
     spec = layer_spec(kind)
+    if kind == "leads":
+        from gcrm.ingest.leads import import_leads  # leads read tables without lon/lat too
+
+        return import_leads(conn, path, rejects_path=rejects_path, mapping=mapping, crs=crs)
     path = Path(path)
+    mapping = as_column_mapping(mapping)
     frame = read_layer(spec, path, crs=crs)
     read_warnings = list(frame.attrs.get(READ_WARNINGS, []))
     frame = apply_mapping(frame, mapping, source=f"{kind} file {str(path)!r}")
@@ -288,6 +299,7 @@ def import_layer(
         source=str(path),
         rejects_path=rejects_path or default_rejects_path(path),
         details={"warnings while reading the file": read_warnings} if read_warnings else None,
+        widths=mapping.widths,
     )
 
 
@@ -299,15 +311,21 @@ def load_layer(
     source: str,
     rejects_path: Path,
     details: dict[str, object] | None = None,
+    widths: Mapping[str, int] | None = None,
+    checks: RowChecks | None = None,
 ) -> ImportReport:
     """Check, upsert and report ``frame`` (text columns, ``_row``, EPSG:4326 ``geometry``).
 
-    Counts are of the rows read: a multi-part line loads as one row per part (keyed
-    ``<ref>#<n>``) and counts once, so rows read = inserted + updated + unchanged + rejected.
+    Codes are written as people write them, zero-padded to ``widths`` where given
+    (:func:`gcrm.ingest.codes.normalise_codes`). ``checks`` carries reasons an importer
+    found before (built on ``frame``). Counts are of the rows read: a multi-part line loads
+    as one row per part (keyed ``<ref>#<n>``) and counts once, so rows read = inserted +
+    updated + unchanged + rejected.
     """
     kind = spec.kind
     require_columns(frame, spec.required, source=f"{kind} file {source!r}")
-    checks = RowChecks(frame)
+    frame = normalise_codes(frame, widths=widths)
+    checks = checks if checks is not None else RowChecks(frame)
     clean = check_kind(kind, conn, _check_rows(spec, frame, checks), checks)
     good = clean.loc[checks.ok].copy()
     details = {**(details or {}), **_geometry_details(spec, frame, good, checks)}
@@ -365,7 +383,7 @@ def _upsert_rows(
     good = pd.DataFrame(good)
     stage = stage_frame(conn, good, like=spec.table, name=f"_stage_{spec.table.split('.')[-1]}")
     key, columns = list(spec.key), list(good.columns)
-    expressions = {"geom": spec.geom_sql} if spec.family else {}
+    expressions = {**spec.expressions, **({"geom": spec.geom_sql} if spec.family else {})}
     if spec.family != "LineString":
         return upsert_from_stage(
             conn, stage=stage, table=spec.table, key=key, columns=columns, expressions=expressions
@@ -426,11 +444,6 @@ def import_zones(conn: Connection, path: Path, **kw: object) -> ImportReport:
 def import_buildings(conn: Connection, path: Path, **kw: object) -> ImportReport:
     """Load buildings (ref, use, building, levels, residential; polygons)."""
     return import_layer(conn, "buildings", path, **kw)  # type: ignore[arg-type]
-
-
-def import_leads(conn: Connection, path: Path, **kw: object) -> ImportReport:
-    """Load leads (named businesses and amenities; points)."""
-    return import_layer(conn, "leads", path, **kw)  # type: ignore[arg-type]
 
 
 def import_branches(conn: Connection, path: Path, **kw: object) -> ImportReport:

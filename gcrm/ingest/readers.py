@@ -11,7 +11,10 @@ import pandas as pd
 from gcrm.core import ValidationError
 from gcrm.io import GEOMETRY_PROBLEM, TABLE_SUFFIXES, read_features, read_table
 
-__all__ = ["read_layer_file", "read_records"]
+__all__ = ["HEADERS", "read_layer_file", "read_records"]
+
+#: The key of ``frame.attrs`` that maps each normalised header to the file's own.
+HEADERS = "headers"
 
 
 def _normalise_headers(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
@@ -30,6 +33,8 @@ def _normalise_headers(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
         msg = f"{source}: column '_row' is gcrm's row number; rename that column in the file"
         raise ValidationError(msg)
     frame.columns = names
+    # The headers as the file wrote them: what columns kept as they are are called again.
+    frame.attrs[HEADERS] = {name: written[0] for name, written in originals.items()}
     return frame
 
 

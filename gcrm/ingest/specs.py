@@ -64,6 +64,11 @@ FIELD_LIMITS: dict[str, int] = {
     "vintage": 50,
     "method": 300,
     "derivation": 300,
+    # what gcrm writes for a geocoded lead, and a lead file's other columns (as JSON)
+    "geocode_precision": 20,
+    "geocode_source": 100,
+    "matched_address": 500,
+    "attributes": 100_000,
 }
 #: The limit of a stored text field not named in :data:`FIELD_LIMITS`.
 DEFAULT_FIELD_LIMIT = 1000
@@ -92,11 +97,20 @@ class LayerSpec:
     lowercase: tuple[str, ...] = ()
     allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
     not_empty: tuple[str, ...] = ()
+    #: Stored columns gcrm fills itself, not a file's (a geocoded lead's precision, ...).
+    written: tuple[str, ...] = ()
+    #: SQL expressions over the staged row ``s`` for columns stored otherwise than staged.
+    expressions: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
         """The layer's fields, in file order: required, then optional."""
         return [*self.required, *self.optional]
+
+    @property
+    def stored(self) -> list[str]:
+        """The columns a load writes: the fields, then what gcrm fills itself."""
+        return [*self.columns, *self.written]
 
 
 LAYERS: dict[str, LayerSpec] = {
@@ -133,7 +147,8 @@ LAYERS: dict[str, LayerSpec] = {
     "area-stats": LayerSpec(
         "area-stats",
         "gcrm.area_stats",
-        key=("level", "code", "measure"),
+        # Vintages of one measure sit side by side (migration 0009).
+        key=("level", "code", "measure", "vintage"),
         required=("level", "code", "measure", "value", "source", "vintage"),
         optional=("method",),
         numeric=("value",),
@@ -177,16 +192,43 @@ LAYERS: dict[str, LayerSpec] = {
         lowercase=("use",),
         allowed={"use": BUILDING_USES},
     ),
+    # A name and a location are all a lead needs (gcrm.ingest.leads derives a missing id,
+    # geocodes an address and gathers the file's other columns into ``attributes``).
     "leads": LayerSpec(
         "leads",
         "gcrm.lead_records",
         key=("external_id",),
-        required=("external_id", "name", "category_group", "category"),
-        optional=("street", "housenumber", "postcode", "city", "phone", "website", "source"),
+        required=("external_id", "name"),
+        optional=(
+            "category_group",
+            "category",
+            "street",
+            "housenumber",
+            "postcode",
+            "city",
+            "phone",
+            "website",
+            "source",
+        ),
+        written=(
+            "geocode_precision",
+            "geocode_score",
+            "geocode_source",
+            "matched_address",
+            "attributes",
+        ),
         family="Point",
         geom_sql=_POINT,
+        numeric=("geocode_score",),
         lowercase=("category_group", "category"),
-        not_empty=("name", "category_group", "category"),
+        not_empty=("name",),
+        # No category is an empty one (readers show categories as text); COPY loads an
+        # empty string as NULL.
+        expressions={
+            "category_group": "coalesce(s.category_group, '')",
+            "category": "coalesce(s.category, '')",
+            "attributes": "coalesce(s.attributes, '{}'::jsonb)",
+        },
     ),
     "branches": LayerSpec(
         "branches",

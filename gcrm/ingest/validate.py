@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gcrm.core import ValidationError
+from gcrm.ingest.mapping import ABSENT_COLUMNS
 from gcrm.ingest.specs import field_limit
 
 __all__ = [
@@ -61,6 +62,11 @@ def require_columns(
             str(c) for c in frame.columns if not str(c).startswith("_") and c != "geometry"
         )
         msg = f"{source}: column(s) {missing} missing; found {_listed(present)}."
+        # A preset reads a field from a column this file does not have: say which.
+        absent = frame.attrs.get(ABSENT_COLUMNS, {})
+        read_from = [absent[c] for c in missing if c in absent]
+        if read_from:
+            msg += f" ({'; '.join(read_from)}: add the column to the export.)"
         if hint:
             msg += f" {hint}"
         raise ValidationError(msg)

@@ -1,5 +1,6 @@
 """File formats: reading the tables and spatial files users bring, writing what they open."""
 
+from gcrm.io.codes import code_text, numbers_as_text
 from gcrm.io.spatial import GEOMETRY_PROBLEM, READ_WARNINGS, VECTOR_SUFFIXES, read_features
 from gcrm.io.tables import (
     TABLE_SUFFIXES,
@@ -30,8 +31,10 @@ __all__ = [
     "VECTOR_SUFFIXES",
     "check_exists",
     "check_suffix",
+    "code_text",
     "first_line",
     "fit_columns",
+    "numbers_as_text",
     "read_bytes",
     "read_features",
     "read_table",

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from gcrm.areas import read_area_stats
 from gcrm.core import PRECISIONS, Period, is_all, parse_period
-from gcrm.cube import select_measure
+from gcrm.cube import measure_sources, select_measure
 from gcrm.store import load_queries
 
 if TYPE_CHECKING:
@@ -19,13 +20,16 @@ if TYPE_CHECKING:
 __all__ = [
     "KPIS",
     "PRECISION_KPIS",
+    "STATISTIC_KPIS",
     "Kpi",
+    "kpi_sources",
     "monthly_series",
     "resolve_period",
     "territory_kpis",
     "top_customers",
     "totals",
     "unplaced_customers",
+    "with_vintage",
 ]
 
 
@@ -58,6 +62,9 @@ PRECISION_KPIS: dict[str, Kpi] = {
 }
 KPIS.update(PRECISION_KPIS)
 _CUBE_MEASURES = [k for k in KPIS if k != "churn_rate" and k not in PRECISION_KPIS]
+#: KPIs read from the area statistics: their sources and vintages go with every report.
+STATISTIC_KPIS = ("population", "households")
+_SOURCE_COLUMNS = ["measure", "source", "vintage", "method", "areas"]
 _SQL = load_queries(__package__, "kpis.sql")
 
 
@@ -150,3 +157,36 @@ def top_customers(conn: Connection, *, level: str, period: Period, n: int = 10) 
     )
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     return frame.astype({"rank": int, "revenue": float, "orders": int})
+
+
+def kpi_sources(cube: xr.Dataset, *, area_ids: list[str]) -> pd.DataFrame:
+    """Where the statistics among the KPIs of ``area_ids`` come from, as the cube records it:
+    columns measure, source, vintage, method, areas (one row per provenance)."""
+    frames = [measure_sources(cube, m, areas=area_ids).assign(measure=m) for m in STATISTIC_KPIS]
+    return pd.concat(frames, ignore_index=True).reindex(columns=_SOURCE_COLUMNS)
+
+
+def with_vintage(
+    conn: Connection, summary: pd.DataFrame, *, level: str, vintage: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary with population and households of ``vintage`` read from the database (the
+    cube holds one vintage), penetration recomputed; and where those figures come from.
+
+    Raises
+    ------
+    NotFoundError
+        When no figure has that vintage.
+    """
+    stats = read_area_stats(conn, levels=[level], measures=list(STATISTIC_KPIS), vintage=vintage)
+    out = summary.copy()
+    for measure in STATISTIC_KPIS:
+        rows = stats[stats["measure"] == measure].set_index("code")["value"]
+        out[measure] = out["code"].map(rows).astype(float)
+    out["penetration"] = _ratio(out["active"], out["households"].where(out["households"] > 0))
+    sources = (
+        stats.groupby(["measure", "source", "vintage", "method"], sort=False)["code"]
+        .nunique()
+        .rename("areas")
+        .reset_index()
+    )
+    return out, sources[_SOURCE_COLUMNS]

@@ -16,19 +16,21 @@ from gcrm.core import NotFoundError, Period, ValidationError
 from gcrm.maps import build_territory_map, format_value, save_offline
 from gcrm.territories.kpis import (
     KPIS,
+    kpi_sources,
     monthly_series,
     resolve_period,
     territory_kpis,
     top_customers,
     totals,
     unplaced_customers,
+    with_vintage,
 )
 from gcrm.territories.xlsx import write_workbook
 
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["TerritoryReport", "build_territory_report", "format_summary"]
+__all__ = ["TerritoryReport", "build_territory_report", "format_sources", "format_summary"]
 
 _SERIES = ("revenue", "active")
 _UNITS = {"count": "", "money": "money", "share": "share"}
@@ -53,6 +55,8 @@ class TerritoryReport:
     xlsx: Path
     html: Path
     summary: pd.DataFrame
+    #: Where the statistics among the KPIs come from: measure, source, vintage, method, areas.
+    sources: pd.DataFrame
 
 
 def _fmt(key: str, value: float) -> str:
@@ -109,6 +113,30 @@ def _section(row: pd.Series, *, monthly: pd.DataFrame, top: pd.DataFrame) -> str
     )
 
 
+def _sources_note(sources: pd.DataFrame) -> str:
+    """The sources and vintages of the statistics among the KPIs, as a list."""
+    if sources.empty:
+        return "<p class='note'>Population and households: no statistics loaded.</p>"
+    items = "".join(
+        f"<li>{html.escape(KPIS[r.measure].label)}: {html.escape(str(r.source))}, "
+        f"{html.escape(str(r.vintage))}"
+        + (f" ({html.escape(str(r.method))})" if r.method else "")
+        + f" [{int(r.areas)} area(s)]</li>"
+        for r in sources.itertuples(index=False)
+    )
+    return f"<div class='gcrm-sources'><h3>Sources</h3><ul>{items}</ul></div>"
+
+
+def format_sources(sources: pd.DataFrame) -> str:
+    """The sources of the statistics among the KPIs as plain-text lines."""
+    return "\n".join(
+        f"{KPIS[r.measure].label}: {r.source}, {r.vintage}"
+        + (f" ({r.method})" if r.method else "")
+        + f" [{int(r.areas)} area(s)]"
+        for r in sources.itertuples(index=False)
+    )
+
+
 def _precision_note(conn: Connection) -> str:
     unplaced = unplaced_customers(conn)
     return (
@@ -129,6 +157,7 @@ def _write_html(
     total: pd.Series,
     series: dict[str, pd.DataFrame],
     top: pd.DataFrame,
+    sources: pd.DataFrame,
 ) -> Path:
     kpi = KPIS[map_kpi]
     m = build_territory_map(
@@ -154,7 +183,8 @@ def _write_html(
     body = (
         f"<div class='gcrm-report'><h1>Territories by {html.escape(level)}</h1>"
         f"<p>Period {html.escape(period.label)}. Map: {html.escape(kpi.label)}.</p>"
-        f"{_summary_table(summary, total)}{_precision_note(conn)}{sections}</div>"
+        f"{_summary_table(summary, total)}{_sources_note(sources)}{_precision_note(conn)}"
+        f"{sections}</div>"
     )
     # The map is the figure's first body child; the report follows it.
     figure.html.add_child(Element(body), name="gcrm_report_body")
@@ -170,6 +200,7 @@ def build_territory_report(
     period: str | None = None,
     map_kpi: str = "revenue",
     top_n: int = 10,
+    vintage: str | None = None,
 ) -> TerritoryReport:
     """Report on the territories (the areas of ``level``): KPIs, monthly series, top customers.
 
@@ -190,20 +221,23 @@ def build_territory_report(
         The KPI colouring the map (a key of :data:`gcrm.territories.kpis.KPIS`).
     top_n
         How many top customers to list per territory.
+    vintage
+        The vintage of population and households (read from the database); None: as in the
+        cube (the vintage it was built at, the latest by default).
 
     Returns
     -------
     TerritoryReport
-        Paths of the workbook and of the page, and the summary (one row per territory). The
-        report names customers: it is recorded in the audit log on ``conn``'s transaction
-        (commit it).
+        Paths of the workbook and of the page, the summary (one row per territory) and the
+        sources of its statistics (shown in both). The report names customers: it is
+        recorded in the audit log on ``conn``'s transaction (commit it).
 
     Raises
     ------
     ValidationError
         When ``period``, ``map_kpi`` or ``top_n`` is invalid.
     NotFoundError
-        When ``level`` has no areas.
+        When ``level`` has no areas, or ``vintage`` is the vintage of no figure.
     """
     if map_kpi not in KPIS:
         msg = f"map_kpi={map_kpi!r} is not a territory KPI; use one of {list(KPIS)}"
@@ -217,6 +251,10 @@ def build_territory_report(
         levels = sorted(set(cube["level"].to_numpy().tolist()))
         msg = f"level={level!r} has no areas in the cube; use one of {levels}"
         raise NotFoundError(msg)
+    if vintage is None:
+        sources = kpi_sources(cube, area_ids=list(summary["area_id"]))
+    else:
+        summary, sources = with_vintage(conn, summary, level=level, vintage=vintage)
     total = totals(summary)
     series = monthly_series(
         cube, area_ids=list(summary["area_id"]), period=resolved, measures=_SERIES
@@ -238,6 +276,7 @@ def build_territory_report(
         period_label=resolved.label,
         series=series,
         top=top,
+        sources=sources,
     )
     page = _write_html(
         conn,
@@ -249,8 +288,9 @@ def build_territory_report(
         total=total,
         series=series,
         top=top,
+        sources=sources,
     )
-    return TerritoryReport(xlsx=xlsx, html=page, summary=summary)
+    return TerritoryReport(xlsx=xlsx, html=page, summary=summary, sources=sources)
 
 
 def format_summary(summary: pd.DataFrame) -> str:

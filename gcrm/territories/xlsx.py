@@ -24,7 +24,7 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 def sheet_titles(labels: Sequence[str]) -> list[str]:
     """Excel-valid, unique sheet titles (31 characters, none of ``[]:*?/\\``)."""
-    seen: set[str] = {"summary"}
+    seen: set[str] = {"summary", "sources"}
     titles = []
     for label in labels:
         base = _BAD_SHEET_CHARS.sub("_", label).strip("' ")[:31] or "territory"
@@ -86,6 +86,13 @@ def _summary_sheet(ws: Worksheet, summary: pd.DataFrame, total: pd.Series) -> No
     _fit(ws)
 
 
+def _sources_sheet(ws: Worksheet, sources: pd.DataFrame) -> None:
+    table = sources.assign(measure=sources["measure"].map(lambda m: KPIS[m].label))
+    table = table.rename(columns=str.capitalize).rename(columns={"Measure": "KPI"})
+    _write_table(ws, table, row=1, formats={"Areas": "#,##0"})
+    _fit(ws, max_width=80)
+
+
 def _territory_sheet(
     ws: Worksheet,
     row: pd.Series,
@@ -132,8 +139,10 @@ def write_workbook(
     period_label: str,
     series: dict[str, pd.DataFrame],
     top: pd.DataFrame,
+    sources: pd.DataFrame | None = None,
 ) -> Path:
-    """Write the Summary sheet and one sheet per territory to ``path``; return ``path``."""
+    """Write the Summary sheet, one sheet per territory and the Sources sheet (where
+    population and households come from) to ``path``; return ``path``."""
     wb = Workbook()
     _summary_sheet(wb.active, summary, total)
     wb.active.title = "Summary"
@@ -153,6 +162,8 @@ def write_workbook(
             series=monthly,
             top=by_code.get(row["code"], empty_top),
         )
+    if sources is not None:
+        _sources_sheet(wb.create_sheet("Sources"), sources)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

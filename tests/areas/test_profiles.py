@@ -14,7 +14,7 @@ from gcrm.areas import PROFILE_MEASURES, area_profiles, profile_measures
 from gcrm.cli.areas import profiles_command
 from gcrm.cli.context import Context
 from gcrm.core import NotFoundError, Settings
-from gcrm.ingest import import_buildings
+from gcrm.ingest import import_area_stats, import_buildings
 from tests.areas.world import build_world
 
 #: Areas and lengths are measured on the spheroid, the world is drawn in EPSG:3067 (scale
@@ -150,3 +150,24 @@ def test_cli_writes_each_format(demo, tmp_path: Path) -> None:  # noqa: ANN001
         profiles_command, ["--level", "district", "-o", str(tmp_path / "p.txt")], obj=obj
     )
     assert bad.exit_code != 0
+
+
+def test_vintages_side_by_side_latest_unless_chosen(conn: Connection, tmp_path: Path) -> None:
+    build_world(conn, tmp_path)
+    older = tmp_path / "older.csv"
+    older.write_text(
+        "level,code,measure,value,source,vintage\n"
+        "zone,Z1,population,900,census,2019\nzone,Z2,jobs,12,census,2019\n"
+    )
+    assert import_area_stats(conn, older).inserted == 2
+    latest = pd.DataFrame(area_profiles(conn, level="zone")).set_index("code")
+    assert latest.loc["Z1", "population"] == 1000  # 2025 beats 2019
+    assert latest.loc["Z2", "jobs"] == 12  # any other statistic is a column of its own
+    assert latest.loc["Z1", "sources"].startswith("population, households, dwellings: hand (2025)")
+    chosen = pd.DataFrame(area_profiles(conn, level="zone", vintage="2019")).set_index("code")
+    assert chosen.loc["Z1", "population"] == 900
+    assert chosen.loc["Z1", "households"] == 500  # no 2019 households: the latest, and said so
+    assert "population: census (2019)" in chosen.loc["Z1", "sources"]
+    assert "households, dwellings: hand (2025)" in chosen.loc["Z1", "sources"]
+    with pytest.raises(NotFoundError, match=r"--vintage '2020'.*\['2019', '2025'\]"):
+        area_profiles(conn, level="zone", vintage="2020")

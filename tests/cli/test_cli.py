@@ -53,7 +53,7 @@ def test_help_teaches(demo) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_db_init_is_idempotent(demo) -> None:  # type: ignore[no-untyped-def]
-    assert "revision 0007" in run_gcrm(demo.settings, "db", "init").stdout
+    assert "revision 0009" in run_gcrm(demo.settings, "db", "init").stdout
 
 
 def test_reimport_of_the_demo_customers_changes_nothing(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

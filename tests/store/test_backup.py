@@ -161,7 +161,7 @@ def test_commands_teach_and_restore_creates_the_database(
     monkeypatch.setenv("GCRM_DATABASE_URL", source[0])
     assert main(["backup", str(dump)]) == 0
     out = capsys.readouterr().out
-    assert f"wrote {dump}:" in out and "schema gcrm at revision 0007" in out
+    assert f"wrote {dump}:" in out and "schema gcrm at revision 0009" in out
     assert f"restore it with: gcrm restore {dump}" in out
 
     target = make_url(source[0]).set(database=make_url(source[0]).database + "_copy")

@@ -36,7 +36,8 @@ def test_territories_report_on_demo(demo: Demo, tmp_path: Path) -> None:
             )
         ).scalar_one()
     wb = load_workbook(tmp_path / "territories_district.xlsx")
-    assert len(wb.sheetnames) == len(names) + 1
+    assert len(wb.sheetnames) == len(names) + 2 and wb.sheetnames[-1] == "Sources"
+    assert "sources:\nPopulation: " in result.output
     summary = wb["Summary"]
     header = [c.value for c in summary[1]]
     total = [c.value for c in summary[len(names) + 2]]

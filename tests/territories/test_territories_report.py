@@ -8,10 +8,11 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from gcrm.cli import cli
-from gcrm.core import Settings, ValidationError
+from gcrm.core import NotFoundError, Settings, ValidationError
+from gcrm.cube import build_region_cube
 from gcrm.maps import external_references
 from gcrm.territories import build_territory_report
 from gcrm.territories.xlsx import sheet_titles
@@ -51,7 +52,13 @@ def test_workbook_layout(conn: Connection, region: xr.Dataset, tmp_path: Path) -
     report = build_territory_report(conn, cube=region, level="district", out_dir=tmp_path / "out")
     assert report.xlsx == tmp_path / "out" / "territories_district.xlsx"
     wb = load_workbook(report.xlsx)
-    assert wb.sheetnames == ["Summary", "D01 Kamppi", "D02 Kluuvi & <Co>"]
+    assert wb.sheetnames == ["Summary", "D01 Kamppi", "D02 Kluuvi & <Co>", "Sources"]
+    sources = [[c.value for c in row] for row in wb["Sources"].iter_rows()]
+    assert sources == [
+        ["KPI", "Source", "Vintage", "Method", "Areas"],
+        ["Population", "test", "2025", None, 2],
+        ["Households", "test", "2025", None, 2],
+    ]
     summary = wb["Summary"]
     header = [c.value for c in summary[1]]
     assert header[:5] == ["code", "name", "Customers", "Active", "Revenue"]
@@ -68,6 +75,42 @@ def test_workbook_layout(conn: Connection, region: xr.Dataset, tmp_path: Path) -
     assert next(r for r in cells if r[0] == "Rank")[:3] == ["Rank", "Customer id", "Name"]
     top = next(r for r in cells if r[1] == "C3")
     assert top[:7] == [1, "C3", "Cafe Corp", "business", "active", 750.5, 2]
+
+
+def test_vintages_side_by_side_latest_by_default_or_chosen(
+    conn: Connection, region: xr.Dataset, tmp_path: Path
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO gcrm.area_stats (level, code, measure, value, source, vintage, method) "
+            "VALUES ('district', 'D01', 'households', 800, 'census', '2019', 'count'), "
+            "('district', 'D02', 'households', 500, 'census', '2019', 'count')"
+        )
+    )
+    cube = build_region_cube(conn)
+    assert cube.attrs["statistics_vintage"] == "latest"
+    latest = build_territory_report(conn, cube=cube, level="district", out_dir=tmp_path / "a")
+    assert latest.summary["households"].tolist() == [400, 250]
+    assert latest.sources[["measure", "source", "vintage"]].values.tolist() == [
+        ["population", "test", "2025"],
+        ["households", "test", "2025"],
+    ]
+    older = build_territory_report(
+        conn, cube=cube, level="district", out_dir=tmp_path / "b", vintage="2019"
+    )
+    s = older.summary.set_index("code")
+    assert s["households"].tolist() == [800, 500]
+    assert s.loc["D01", "penetration"] == pytest.approx(1 / 800)
+    # Population has no 2019 figure: it stays at its latest, and the sources say so.
+    assert s["population"].tolist() == [1000, 500]
+    assert set(map(tuple, older.sources[["measure", "vintage"]].values)) == {
+        ("households", "2019"),
+        ("population", "2025"),
+    }
+    page = older.html.read_text(encoding="utf-8")
+    assert "<h3>Sources</h3>" in page and "Households: census, 2019 (count) [2 area(s)]" in page
+    with pytest.raises(NotFoundError, match=r"--vintage '1990'.*\['2019', '2025'\]"):
+        build_territory_report(conn, cube=cube, level="district", out_dir=tmp_path, vintage="1990")
 
 
 def test_html_page_is_offline_and_has_every_territory(

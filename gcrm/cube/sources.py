@@ -1,0 +1,71 @@
+"""Where the cube's statistics come from: source, vintage and method per area and statistic.
+
+The cube keeps them as string variables on (area, statistic) (``statistic_source``,
+``statistic_vintage``, ``statistic_method``; "" where an area has no figure), and the
+vintage it was built at in ``attrs["statistics_vintage"]`` (``"latest"`` unless ``gcrm cube
+build --vintage`` chose one). Tooltips, reports and tables call :func:`describe_sources`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import xarray as xr
+
+from gcrm.cube.build import SOURCE_VARIABLES
+
+__all__ = ["SOURCE_OF", "describe_sources", "measure_sources"]
+
+#: Derived measures and the statistic their figures rest on.
+SOURCE_OF = {"penetration": "households"}
+
+
+def measure_sources(
+    ds: xr.Dataset, measure: str, *, areas: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Where the figures of ``measure`` come from, one row per provenance.
+
+    Parameters
+    ----------
+    ds
+        The region cube.
+    measure
+        A measure of the cube; a derived one (penetration) answers for the statistic it
+        rests on (:data:`SOURCE_OF`). A measure gcrm counts itself (customers, revenue, ...)
+        has no rows.
+    areas
+        Area ids to describe (e.g. the areas on screen); None: every area.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``source``, ``vintage``, ``method``, ``areas`` (how many of the areas have
+        figures of that provenance), most areas first. Empty for an older cube without
+        provenance.
+    """
+    columns = ["source", "vintage", "method", "areas"]
+    statistic = SOURCE_OF.get(measure, measure)
+    if "statistic" not in ds.dims or statistic not in set(ds["statistic"].values.tolist()):
+        return pd.DataFrame(columns=columns)
+    sub = ds[list(SOURCE_VARIABLES)].sel(statistic=statistic)
+    if areas is not None:
+        sub = sub.sel(area=list(areas))
+    frame = pd.DataFrame(
+        {
+            "source": sub["statistic_source"].values.astype(object),
+            "vintage": sub["statistic_vintage"].values.astype(object),
+            "method": sub["statistic_method"].values.astype(object),
+        }
+    )
+    frame = frame[frame["source"] != ""]
+    counted = frame.groupby(["source", "vintage", "method"], sort=False).size().rename("areas")
+    out = counted.reset_index().sort_values("areas", ascending=False, kind="stable")
+    return out.reset_index(drop=True)[columns]
+
+
+def describe_sources(ds: xr.Dataset, measure: str, *, areas: Sequence[str] | None = None) -> str:
+    """``"<source>, <vintage>"`` of ``measure`` (several joined by ``"; "``, most areas
+    first); ``""`` for a measure gcrm counts itself."""
+    rows = measure_sources(ds, measure, areas=areas)
+    return "; ".join(f"{r.source}, {r.vintage}" for r in rows.itertuples(index=False))
