@@ -4,20 +4,15 @@
 
 -- name: nearest
 -- The leads within :radius_m metres of (:lon, :lat), at most :limit, nearest first.
--- The geography casts match the expression index leads_geog_idx, so both ST_DWithin and the
--- KNN operator (<-> on geography: distance on the sphere) use it; the statements around it
--- order by the exact spheroid distance. Ties are broken by external_id so ranks are
--- reproducible.
-SELECT {lead_columns}, l.area_codes,
-       ST_Distance(l.geom::geography, o.origin) AS distance_m,
-       l.geom
-FROM gcrm.leads AS l,
-     (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS origin) AS o
-WHERE ST_DWithin(l.geom::geography, o.origin, :radius_m)
-  AND (CAST(:categories AS text[]) IS NULL OR l.category = ANY(CAST(:categories AS text[])))
-  AND (CAST(:zoning AS text[]) IS NULL OR l.zoning_class = ANY(CAST(:zoning AS text[])))
-ORDER BY l.geom::geography <-> o.origin
-LIMIT :limit;
+-- gcrm.nearest_lead_ids (migration 0008) finds them on the spatial index, within the
+-- caller's scope, and gives their exact spheroid distance; the leads themselves are read
+-- through gcrm.leads, so row-level security still decides what the caller sees. Ties are
+-- broken by external_id so ranks are reproducible.
+SELECT {lead_columns}, l.area_codes, n.distance_m, l.geom
+FROM gcrm.nearest_lead_ids(:lon, :lat, :radius_m, :limit,
+                           CAST(:categories AS text[]), CAST(:zoning AS text[])) AS n
+JOIN gcrm.leads AS l ON l.external_id = n.external_id
+ORDER BY n.distance_m, l.external_id;
 
 -- name: nearby
 -- Rows for a GeoDataFrame (gcrm.leads.find_nearby_leads).

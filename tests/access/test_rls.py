@@ -164,3 +164,34 @@ def test_rls_alone_through_direct_sql(login_url: str, people: dict[str, Principa
             conn.execute(text("SELECT * FROM gcrm.customer_records")).fetchall()
     finally:
         engine.dispose()
+
+
+NEAREST = "SELECT external_id FROM gcrm.nearest_lead_ids(24.95, 60.165, 5000, 50, NULL, NULL)"
+
+
+def test_nearest_leads_keep_to_the_scope(
+    data: Engine, owner: Engine, login_url: str, people: dict[str, Principal]
+) -> None:
+    """The nearest-leads search (an owner's function, for the spatial index) applies the
+    scope itself, and what it returns is read through row-level security anyway."""
+    from gcrm.leads import find_nearby_leads
+
+    for name, expected in (("anna", ["L1"]), ("bert", ["L2"]), ("root", ["L2", "L1"])):
+        with act_as(people[name]), data.connect() as conn:
+            found = find_nearby_leads(conn, lon=24.95, lat=60.165, radius_m=5000)
+            assert list(found["external_id"]) == expected, name
+            assert list(conn.execute(text(NEAREST)).scalars()) == expected, name
+    with owner.connect() as conn:
+        assert list(conn.execute(text(NEAREST)).scalars()) == ["L2", "L1"]
+    # Direct SQL as a login role of the application: no user named, no lead; bert's, his.
+    engine = create_db_engine(login_url)
+    try:
+        with engine.connect() as conn:
+            assert list(conn.execute(text(NEAREST)).scalars()) == []
+            conn.execute(
+                text("SELECT set_config('gcrm.user_id', :id, false)"),
+                {"id": str(people["bert"].user_id)},
+            )
+            assert list(conn.execute(text(NEAREST)).scalars()) == ["L2"]
+    finally:
+        engine.dispose()

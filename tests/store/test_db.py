@@ -24,8 +24,8 @@ def bare_database_url() -> Iterator[str]:
 
 
 def test_schema_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0009"
-    assert init_schema(engine) == "0009"
+    assert current_revision(engine) == head_revision() == "0010"
+    assert init_schema(engine) == "0010"
     with engine.connect() as conn:
         exts = {r[0] for r in conn.execute(text("SELECT extname FROM pg_extension"))}
     assert {"postgis", "pg_trgm", "fuzzystrmatch"} <= exts
@@ -114,7 +114,7 @@ def test_migration_0006_access_goes_down_and_up_again(bare_database_url: str) ->
         "ORDER BY 1"
     )
     try:
-        assert init_schema(eng) == "0009"
+        assert init_schema(eng) == head_revision()
         with eng.connect() as c:
             protected = list(c.execute(text(rls)).scalars())
         assert protected == [
@@ -133,6 +133,6 @@ def test_migration_0006_access_goes_down_and_up_again(bare_database_url: str) ->
         with eng.connect() as c:
             assert list(c.execute(text(rls)).scalars()) == []
             assert c.execute(text("SELECT to_regclass('gcrm.users')")).scalar() is None
-        assert init_schema(eng) == "0009"
+        assert init_schema(eng) == head_revision()
     finally:
         eng.dispose()
