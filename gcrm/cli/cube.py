@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 import pandas as pd
+from tqdm import tqdm
 
+from gcrm.access import Principal, list_users, principal_by_name, scoped_engine
 from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.options import (
     area_option,
@@ -22,6 +24,7 @@ from gcrm.cli.options import (
 from gcrm.cube import (
     MEASURES,
     build_region_cube,
+    build_scope_cubes,
     describe_sources,
     load_cube,
     save_cube,
@@ -57,6 +60,13 @@ def cube() -> None:
     help="Zarr store to write [default: DATA_DIR/cube.zarr].",
 )
 @vintage_option()
+@click.option(
+    "--scopes/--no-scopes",
+    default=True,
+    show_default=True,
+    help="Also build the cube of every user's scope (what each user's dashboard and API "
+    "read), so that no request waits for one.",
+)
 @pass_ctx
 def build_cmd(
     ctx: Context,
@@ -64,11 +74,14 @@ def build_cmd(
     end: datetime | None,
     out: Path | None,
     vintage: str | None,
+    scopes: bool,
 ) -> None:
     """Build the cube from the database (run `gcrm enrich` first).
 
     Population, households, dwellings and the other area statistics are read at their
     latest vintage, or at --vintage; the cube records which (and each figure's source).
+    Then the cube of each user's scope is built under that scope (row-level security: only
+    their customers), kept in DATA_DIR/cubes/ (--no-scopes: on first use instead).
     """
     with ctx.engine.connect() as conn:
         ds = build_region_cube(
@@ -87,6 +100,35 @@ def build_cmd(
         described = describe_sources(ds, measure)
         if described:
             click.echo(f"  {measure}: {described}")
+    if scopes and path == ctx.settings.cube_path:
+        _build_scope_cubes(ctx)
+
+
+def _build_scope_cubes(ctx: Context) -> None:
+    """The cube of every enabled user's scope, under that scope."""
+    with ctx.owner_engine.connect() as conn:
+        users = list_users(conn)
+        principals = [
+            principal_by_name(conn, name)
+            for name in users.loc[~users["disabled"].astype(bool), "name"]
+        ]
+    if not principals:
+        return
+    engine = scoped_engine(ctx.settings.app_database_url or ctx.settings.database_url)
+    try:
+        with tqdm(total=len(principals), desc="scope cubes", unit="user") as bar:
+
+            def step(principal: Principal, outcome: str) -> None:
+                bar.set_postfix_str(f"{principal.describe_scope()}: {outcome}")
+
+            done = build_scope_cubes(engine, ctx.settings.cube_path, principals, on_scope=step)
+            bar.update(len(principals))
+    finally:
+        engine.dispose()
+    click.echo(
+        f"scope cubes: {done['built']} built, {done['fresh']} already fresh, "
+        f"{done['empty']} scopes without customers"
+    )
 
 
 def format_table(frame: pd.DataFrame) -> str:

@@ -19,7 +19,7 @@ from gcrm.cube.ops import (
     time_series,
 )
 from gcrm.cube.persist import load_cube, save_cube
-from gcrm.cube.scoped import cube_mtime, ensure_scope_cube, scope_cube_path
+from gcrm.cube.scoped import build_scope_cubes, cube_mtime, ensure_scope_cube, scope_cube_path
 from gcrm.cube.sources import SOURCE_OF, describe_sources, measure_sources
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "STOCK_MEASURES",
     "Measure",
     "build_region_cube",
+    "build_scope_cubes",
     "children",
     "cube_mtime",
     "cube_levels",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
+import uuid
 from pathlib import Path
 
 import xarray as xr
@@ -12,11 +16,27 @@ from gcrm.cube.build import SOURCE_VARIABLES
 __all__ = ["load_cube", "save_cube"]
 
 
+#: How long a reader waits for a cube being replaced (between two renames) to appear.
+_SWAP_WAIT_S = 5.0
+
+
 def save_cube(ds: xr.Dataset, path: Path) -> Path:
-    """Write the cube to a Zarr store at ``path`` (replacing it)."""
+    """Write the cube to a Zarr store at ``path``, replacing it whole.
+
+    The store is written beside ``path`` first and then renamed into place, so a server that
+    reads the cube meanwhile (other processes, other workers) reads the old one or the new one,
+    never half of one.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds.to_zarr(path, mode="w", consolidated=False)
+    stamp = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    fresh = path.with_name(f".{path.name}.new-{stamp}")
+    ds.to_zarr(fresh, mode="w", consolidated=False)
+    stale = path.with_name(f".{path.name}.old-{stamp}")
+    if path.exists():
+        path.rename(stale)
+    fresh.rename(path)
+    shutil.rmtree(stale, ignore_errors=True)
     return path
 
 
@@ -29,6 +49,10 @@ def load_cube(path: Path) -> xr.Dataset:
         When there is no cube at ``path``.
     """
     path = Path(path)
+    deadline = time.monotonic() + _SWAP_WAIT_S
+    # A cube being replaced is missing between two renames: wait for the new one.
+    while not path.exists() and _being_replaced(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
     if not path.exists():
         msg = f"no cube at {str(path)!r}; build it with `gcrm cube build`"
         raise NotFoundError(msg)
@@ -39,3 +63,8 @@ def load_cube(path: Path) -> xr.Dataset:
         if name in ds.variables:  # a cube built before provenance has no statistic dim
             ds[name] = ds[name].astype(object)
     return ds
+
+
+def _being_replaced(path: Path) -> bool:
+    """A new store for ``path`` is being renamed into place (see :func:`save_cube`)."""
+    return any(path.parent.glob(f".{path.name}.old-*"))

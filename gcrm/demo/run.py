@@ -22,10 +22,10 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
-from gcrm.access import add_user, list_users, set_password
+from gcrm.access import add_user, list_users, principal_by_name, scoped_engine, set_password
 from gcrm.areas import read_area_levels
 from gcrm.core import NotFoundError, Settings, ValidationError
-from gcrm.cube import build_region_cube, save_cube
+from gcrm.cube import build_region_cube, build_scope_cubes, save_cube
 from gcrm.demo.bayarea import build_bayarea_region
 from gcrm.demo.helsinki_region import build_demo_region
 from gcrm.enrich import enrich_points
@@ -304,8 +304,18 @@ def run_demo(
         bar.set_postfix_str("users")
         with engine.begin() as conn:
             result.logins = create_demo_logins(conn)
+        with engine.connect() as conn:
+            principals = [principal_by_name(conn, login.name) for login in result.logins]
+        data = scoped_engine(settings.app_database_url or settings.database_url)
+        try:
+            scopes = build_scope_cubes(data, settings.cube_path, principals)
+        finally:
+            data.dispose()
         managers = sum(login.role == "manager" for login in result.logins)
-        emit(f"users: an admin and {managers} managers, one per top-level area (logins below)")
+        emit(
+            f"users: an admin and {managers} managers, one per top-level area (logins below); "
+            f"{scopes['built'] + scopes['fresh']} scope cubes ready"
+        )
         bar.update(1)
     finally:
         bar.close()

@@ -143,3 +143,13 @@ def test_commands_that_change_data_refuse_as(
     assert "runs as the operator only; drop --as" in refused.output
     with owner.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM gcrm.customer_records")).scalar() == 4
+
+
+def test_cube_build_builds_every_users_scope(seeded: Settings, owner: Engine) -> None:
+    done = _run(seeded, "cube", "build")
+    assert done.exit_code == 0, done.output
+    # anna, vic and pia share district D01; bert has D02.
+    assert "scope cubes: 2 built, 0 already fresh, 0 scopes without customers" in done.output
+    full = seeded.cube_path.stat().st_mtime
+    scoped = sorted((seeded.data_dir / "cubes").glob("*.zarr"))
+    assert len(scoped) == 2 and all(p.stat().st_mtime >= full for p in scoped)
