@@ -213,7 +213,8 @@ def _provenance(stats: pd.DataFrame, estimated: pd.DataFrame, *, split: pd.Serie
     long = estimated.rename_axis(index="code", columns="measure").stack().rename("estimated")
     long = long[long].reset_index()[["code", "measure"]]
     splits = long["code"].map(split).fillna(False).to_numpy(bool)
-    total_source = long["code"].map(total["source"]).fillna("")
+    # astype(str): an empty frame maps to an empty float series, which "+" refuses.
+    total_source = long["code"].map(total["source"]).fillna("").astype(str)
     long["source"] = np.where(splits, ESTIMATE_SOURCE + " and " + total_source, ESTIMATE_SOURCE)
     total_vintage = long["code"].map(total["vintage"]).fillna(ESTIMATE_VINTAGE)
     long["vintage"] = np.where(splits, total_vintage, ESTIMATE_VINTAGE)

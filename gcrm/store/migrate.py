@@ -8,6 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from gcrm.core import DatabaseError
 
 __all__ = ["current_revision", "head_revision", "init_schema"]
 
@@ -21,11 +24,29 @@ def _config() -> Config:
 
 
 def init_schema(engine: Engine, *, revision: str = "head") -> str | None:
-    """Create or upgrade the ``gcrm`` schema to ``revision``; return the revision reached."""
+    """Create or upgrade the ``gcrm`` schema to ``revision``; return the revision reached.
+
+    The upgrade is one transaction: a failing migration leaves the schema where it was.
+
+    Raises
+    ------
+    DatabaseError
+        When a migration fails; the message names the revisions and PostgreSQL's reason.
+    """
     cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    before = current_revision(engine)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except DBAPIError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        msg = (
+            f"upgrading the schema from revision {before or 'none'} to {revision} failed, "
+            f"nothing was changed: {reason}; fix the cause (an object created by hand? a role "
+            "without the right to create it?) and run `gcrm db init` again"
+        )
+        raise DatabaseError(msg) from exc
     return current_revision(engine)
 
 

@@ -128,3 +128,16 @@ def test_profile_sources_name_measures_methods_and_areas(
     estimate = sources.loc[("dwellings_terraced", ESTIMATE_SOURCE)]
     assert estimate["vintage"] == "buildings as stored" and "90 m² (terraced)" in estimate["method"]
     assert sources.loc[("businesses", "gcrm count of leads (gcrm.leads)"), "areas"] == 2
+
+
+def test_provenance_of_a_level_without_areas() -> None:
+    """A level with no area in a user's scope: nothing to describe, and no error (the empty
+    frame once broke the cube of every scope)."""
+    from gcrm.areas.housing import DWELLING_MEASURES, _provenance
+
+    stats = pd.DataFrame(
+        columns=["level", "code", "measure", "value", "source", "vintage", "method"]
+    )
+    estimated = pd.DataFrame(columns=list(DWELLING_MEASURES), index=pd.Index([], name="code"))
+    out = _provenance(stats, estimated, split=pd.Series(dtype=bool))
+    assert out.empty

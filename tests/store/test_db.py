@@ -136,3 +136,25 @@ def test_migration_0006_access_goes_down_and_up_again(bare_database_url: str) ->
         assert init_schema(eng) == head_revision()
     finally:
         eng.dispose()
+
+
+def test_a_failing_migration_is_one_clear_error_and_changes_nothing(bare_database_url: str) -> None:
+    eng = create_db_engine(bare_database_url)
+    try:
+        assert init_schema(eng, revision="0009") == "0009"
+        with eng.begin() as c:  # what migration 0010 creates, made by hand
+            c.execute(
+                text(
+                    "CREATE FUNCTION gcrm.nearest_lead_ids(float8, float8, float8, integer, "
+                    "text[], text[]) RETURNS TABLE (external_id text, distance_m float8) "
+                    "LANGUAGE sql AS 'SELECT NULL::text, NULL::float8'"
+                )
+            )
+        with pytest.raises(
+            DatabaseError,
+            match=r"from revision 0009 to head failed, nothing was changed: function \"nearest_lead_ids\" already exists",
+        ):
+            init_schema(eng)
+        assert current_revision(eng) == "0009"
+    finally:
+        eng.dispose()
