@@ -182,11 +182,10 @@ def build_region_cube(
             "parent": ("area", areas["parent"].to_numpy(object)),
         },
     )
+    # Every level of the region: a user whose scope holds no area of a level gets empty
+    # slices of it, not an unknown level.
     levels = (
-        areas.drop_duplicates("level")[["level", "parent_level", "rank"]]
-        .astype(object)
-        .where(lambda d: d.notna(), None)
-        .to_dict("records")
+        _frame(conn, "levels").astype(object).where(lambda d: d.notna(), None).to_dict("records")
     )
     ds.attrs.update(
         title="gcrm region cube",

@@ -5,6 +5,10 @@ SELECT a.level, a.code, a.name, l.parent_level, a.parent_code, l.rank
 FROM gcrm.areas a JOIN gcrm.area_levels l ON l.level = a.level
 ORDER BY l.rank, a.level, a.code;
 
+-- name: levels
+-- Every level of the region, also those without an area in a user's scope.
+SELECT level, parent_level, rank FROM gcrm.area_levels ORDER BY rank, level;
+
 -- name: orders
 -- Revenue and order counts per area (every level), month and segment.
 SELECT e.key AS level, e.value AS code, date_trunc('month', o.order_date)::date AS month,

@@ -15,11 +15,13 @@ from gcrm.access import Principal, add_user, principal_by_name, scoped_engine
 from gcrm.core import Settings
 from gcrm.cube import (
     build_scope_cubes,
+    cube_levels,
     cube_mtime,
     ensure_scope_cube,
     load_cube,
     save_cube,
     scope_cube_path,
+    select_measure,
 )
 from gcrm.store import create_db_engine
 
@@ -41,6 +43,12 @@ def principals(seeded: Settings) -> Iterator[dict[str, Principal]]:
                 "INSERT INTO gcrm.areas (level, code, name, parent_code, derivation, geom) "
                 "VALUES ('district', 'D03', 'Empty', NULL, 'test', ST_GeomFromText("
                 "'MULTIPOLYGON(((25.0 60.0, 25.01 60.0, 25.01 60.01, 25.0 60.01, 25.0 60.0)))', 4326))"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO gcrm.area_levels (level, parent_level, rank, label, derivation) "
+                "VALUES ('block', 'district', 2, 'Block', 'test')"
             )
         )
         for name, scope in USERS.items():
@@ -68,6 +76,9 @@ def test_each_scope_is_built_once_and_totals_its_own_customers(
     anna = load_cube(scope_cube_path(seeded.cube_path, principals["anna"]))
     assert list(anna["area"].values) == ["district:D01"]
     assert int(anna["customers"].isel(month=-1).sum()) == 2
+    # A level without an area in the scope is known, and empty.
+    assert [lv["level"] for lv in cube_levels(anna)] == ["district", "block"]
+    assert select_measure(anna, "customers", level="block").empty
     assert scope_cube_path(seeded.cube_path, principals["cleo"]) == scope_cube_path(
         seeded.cube_path, principals["anna"]
     )
