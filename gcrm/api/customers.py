@@ -24,11 +24,11 @@ _ONE_SQL = _QUERIES["customer_by_id"].format(**_PARTS)
 
 @dataclass(frozen=True)
 class CustomerRows:
-    """A page of customers as a JSON array text, how many it holds, how many match."""
+    """A page of customers as a JSON array text, how many it holds, whether more follow."""
 
     body: str
     rows: int
-    total: int
+    more: bool
 
 
 def read_customer_page(
@@ -40,7 +40,7 @@ def read_customer_page(
     row = conn.execute(
         text(_PAGE_SQL), {"level": level, "code": code, "limit": limit, "offset": offset}
     ).one()
-    return CustomerRows(body=str(row.customers), rows=int(row.n), total=int(row.total))
+    return CustomerRows(body=str(row.customers), rows=int(row.n), more=bool(row.more))
 
 
 def read_customer(conn: Connection, customer_id: str) -> str:

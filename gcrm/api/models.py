@@ -369,7 +369,6 @@ class CustomerPage(BaseModel):
     """One page of customers by id; ``next_offset`` is null on the last page."""
 
     customers: list[Customer]
-    total: int = Field(ge=0, description="Customers that match, on every page.")
     limit: int
     offset: int
     next_offset: int | None

@@ -116,13 +116,14 @@ def _build_scope_cubes(ctx: Context) -> None:
         return
     engine = scoped_engine(ctx.settings.app_database_url or ctx.settings.database_url)
     try:
-        with tqdm(total=len(principals), desc="scope cubes", unit="user") as bar:
+        distinct = {p.scope_key for p in principals} - {"all", "none"}
+        with tqdm(total=len(distinct), desc="scope cubes", unit="scope") as bar:
 
             def step(principal: Principal, outcome: str) -> None:
                 bar.set_postfix_str(f"{principal.describe_scope()}: {outcome}")
+                bar.update(1)
 
             done = build_scope_cubes(engine, ctx.settings.cube_path, principals, on_scope=step)
-            bar.update(len(principals))
     finally:
         engine.dispose()
     click.echo(

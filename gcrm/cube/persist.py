@@ -50,19 +50,39 @@ def load_cube(path: Path) -> xr.Dataset:
     """
     path = Path(path)
     deadline = time.monotonic() + _SWAP_WAIT_S
-    # A cube being replaced is missing between two renames: wait for the new one.
-    while not path.exists() and _being_replaced(path) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not path.exists():
-        msg = f"no cube at {str(path)!r}; build it with `gcrm cube build`"
-        raise NotFoundError(msg)
-    ds = xr.open_zarr(path, consolidated=False).load()
+    while True:
+        # A cube being replaced is missing between two renames: wait for the new one.
+        while not path.exists() and _being_replaced(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            before = path.stat().st_ino
+        except FileNotFoundError:
+            msg = f"no cube at {str(path)!r}; build it with `gcrm cube build`"
+            raise NotFoundError(msg) from None
+        try:
+            ds = xr.open_zarr(path, consolidated=False).load()
+        except (OSError, KeyError, ValueError):
+            # The store was renamed away while it was read: read the new one.
+            if _same_store(path, before) or time.monotonic() >= deadline:
+                raise
+            continue
+        if _same_store(path, before):
+            break
+        # Replaced during the read (old metadata, new chunks, perhaps): read it again.
     # Zarr hands strings back as numpy StringDType; pandas-friendly objects are easier downstream.
     strings = ("area", "segment", "precision", "level", "code", "name", "parent", "statistic")
     for name in (*strings, *SOURCE_VARIABLES):
         if name in ds.variables:  # a cube built before provenance has no statistic dim
             ds[name] = ds[name].astype(object)
     return ds
+
+
+def _same_store(path: Path, inode: int) -> bool:
+    """``path`` is still the store whose directory had ``inode`` when reading began."""
+    try:
+        return path.stat().st_ino == inode
+    except FileNotFoundError:
+        return False
 
 
 def _being_replaced(path: Path) -> bool:
