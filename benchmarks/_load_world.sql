@@ -26,19 +26,26 @@ SELECT 'BENCH-L' || i, 'Bench lead ' || i, 'food',
 FROM numbered;
 
 -- name: top_up_addresses
--- Copies of the region's real address points with house numbers above any real one
--- (1000 + k), moved by up to ~50 m, until the reference holds :target points; their
--- normalised keys follow the copied point's, so the geocoder finds them as it finds real ones.
+-- Copies of the region's real address points, the k-th copy numbered 1000 * k + the real
+-- number (real numbers stay below 1000; letters kept) and moved by up to ~50 m, until the reference holds
+-- :target points; their normalised keys follow the copied point's, so the geocoder finds them
+-- as it finds real ones: one point per street and number, as real addresses are (numbered
+-- 1000 + k alike, every copy of one street shared a number and the geocoder rightly called
+-- them ambiguous).
 WITH real AS (
-    SELECT * FROM gcrm.address_points WHERE source <> 'bench'
+    SELECT * FROM gcrm.address_points WHERE source <> 'bench' AND number_int BETWEEN 1 AND 999
 ), copies AS (
     SELECT ceil(greatest(0, :target - (SELECT count(*) FROM gcrm.address_points))::numeric
                 / greatest(1, (SELECT count(*) FROM real)))::int AS k
 )
 INSERT INTO gcrm.address_points (ref, street, housenumber, unit, postcode, city, street_norm,
     housenumber_norm, postcode_norm, city_norm, source, geom)
-SELECT 'BENCH-A' || g || '-' || r.ref, r.street, (1000 + g)::text, NULL, r.postcode, r.city,
-       r.street_norm, (1000 + g)::text, r.postcode_norm, r.city_norm, 'bench',
+SELECT 'BENCH-A' || g || '-' || r.ref, r.street,
+       (1000 * g + r.number_int)::text || substring(r.housenumber FROM '^[0-9]+(.*)$'), NULL,
+       r.postcode, r.city, r.street_norm,
+       (1000 * g + r.number_int)::text || substring(r.housenumber_norm FROM '^[0-9]+(.*)$'),
+       r.postcode_norm,
+       r.city_norm, 'bench',
        ST_SetSRID(ST_MakePoint(ST_X(r.geom) + (random() - 0.5) * 0.001,
                                ST_Y(r.geom) + (random() - 0.5) * 0.0005), 4326)
 FROM real r, copies c, generate_series(1, c.k) g

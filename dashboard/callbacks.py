@@ -101,7 +101,11 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         values = p.view_values(ds, view, measure=measure, period=period, segment=segment)
         classes = p.choropleth_classes(values, scheme=scheme)
         title = f"{MEASURES[measure].label} · {p.period_label(period)}"
-        hideout = {"colors": p.area_colours(values, classes), "selected": view.get("selected")}
+        hideout = {
+            "colors": p.area_colours(values, classes),
+            "selected": view.get("selected"),
+            "tooltips": p.area_tooltips(values, ds, measure=measure, period=period),
+        }
         return hideout, lay.legend(classes, title=title, measure=measure)
 
     @app.callback(

@@ -147,7 +147,8 @@ def _map(geometry: dict[str, Any]) -> dl.Map:
         data=geometry,
         style=MAP_STYLE,
         hoverStyle={"variable": "gcrm.hoverStyle"},
-        hideout={"colors": {}, "selected": None},
+        onEachFeature={"variable": "gcrm.areaTooltip"},
+        hideout={"colors": {}, "selected": None, "tooltips": {}},
         zoomToBounds=True,
         attribution=ATTRIBUTION,
     )

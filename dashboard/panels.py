@@ -16,7 +16,7 @@ import xarray as xr
 from dashboard.view import View, area_coord, area_label, scope_area, table_scope
 from gcrm.areas import AreaLevel
 from gcrm.core import APPROXIMATE_PRECISIONS, ValidationError, is_all
-from gcrm.cube import MEASURES, periods, select_measure, time_series
+from gcrm.cube import MEASURES, area_sources, periods, select_measure, time_series
 from gcrm.maps import SCHEMES, Classes, classify_values, format_value, is_share
 from gcrm.maps.style import (
     CUSTOMER_COLOUR,
@@ -32,6 +32,7 @@ __all__ = [
     "POINT_COLOURS",
     "approximate_values",
     "area_colours",
+    "area_tooltips",
     "choropleth_classes",
     "kpi_cards",
     "kpi_values",
@@ -142,6 +143,29 @@ def area_colours(values: pd.Series, classes: Classes) -> dict[str, str]:
 
 def _unit(measure: str) -> str:
     return str(getattr(MEASURES[measure], "unit", "") or "")
+
+
+def area_tooltips(
+    values: pd.Series, ds: xr.Dataset, *, measure: str, period: str | None
+) -> dict[str, str]:
+    """The map's tooltip of each area in ``values``: its name, the measure's value in the
+    period and, for a statistic or an estimate, where the figure comes from (source,
+    vintage), one line each."""
+    areas = [str(a) for a in values.index]
+    if not areas:
+        return {}
+    names = ds["name"].sel(area=areas).values
+    sources = area_sources(ds, measure, areas)
+    label = MEASURES[measure].label
+    when = "" if MEASURES[measure].kind in ("static", "ratio") else f", {period_label(period)}"
+    unit = _unit(measure)
+    tips = {}
+    for area, name, value in zip(areas, names, values.to_numpy(float), strict=True):
+        lines = [str(name), f"{label}{when}: {format_value(value, unit=unit)}"]
+        if sources[area]:
+            lines.append(f"Source: {sources[area]}")
+        tips[area] = "\n".join(lines)
+    return tips
 
 
 def legend_items(classes: Classes, *, measure: str) -> list[tuple[str, str]]:

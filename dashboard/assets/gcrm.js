@@ -15,6 +15,19 @@ window.gcrm = Object.assign({}, window.gcrm, {
       opacity: 1,
     };
   },
+  /* Area tooltips (name, value, source and vintage of a statistic) come from the server in
+   * hideout.tooltips; read when shown, so they follow the measure and period. Text, never
+   * HTML: names are data. */
+  areaTooltip: function (feature, layer, context) {
+    layer.bindTooltip(function () {
+      var h = (context && context.hideout) || {};
+      var tips = h.tooltips || {};
+      var label = document.createElement("span");
+      label.className = "gcrm-area-tooltip";
+      label.textContent = String(tips[feature.id] || feature.properties.name || "");
+      return label;
+    }, { sticky: true });
+  },
   hoverStyle: function () {
     return { weight: 3, color: "#1f2937" };
   },

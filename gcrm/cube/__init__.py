@@ -20,7 +20,7 @@ from gcrm.cube.ops import (
 )
 from gcrm.cube.persist import load_cube, save_cube
 from gcrm.cube.scoped import build_scope_cubes, cube_mtime, ensure_scope_cube, scope_cube_path
-from gcrm.cube.sources import SOURCE_OF, describe_sources, measure_sources
+from gcrm.cube.sources import SOURCE_OF, area_sources, describe_sources, measure_sources
 
 __all__ = [
     "FLOW_MEASURES",
@@ -30,6 +30,7 @@ __all__ = [
     "STATIC_MEASURES",
     "STOCK_MEASURES",
     "Measure",
+    "area_sources",
     "build_region_cube",
     "build_scope_cubes",
     "children",

@@ -15,7 +15,7 @@ import xarray as xr
 
 from gcrm.cube.build import SOURCE_VARIABLES
 
-__all__ = ["SOURCE_OF", "describe_sources", "measure_sources"]
+__all__ = ["SOURCE_OF", "area_sources", "describe_sources", "measure_sources"]
 
 #: Derived measures and the statistic their figures rest on.
 SOURCE_OF = {"penetration": "households"}
@@ -69,3 +69,17 @@ def describe_sources(ds: xr.Dataset, measure: str, *, areas: Sequence[str] | Non
     first); ``""`` for a measure gcrm counts itself."""
     rows = measure_sources(ds, measure, areas=areas)
     return "; ".join(f"{r.source}, {r.vintage}" for r in rows.itertuples(index=False))
+
+
+def area_sources(ds: xr.Dataset, measure: str, areas: Sequence[str]) -> pd.Series:
+    """``"<source>, <vintage>"`` of ``measure``'s figure in each of ``areas`` (a map's
+    tooltips), indexed by area id; ``""`` where the area has no figure, for a measure gcrm
+    counts itself, and for an older cube without provenance."""
+    statistic = SOURCE_OF.get(measure, measure)
+    empty = pd.Series("", index=pd.Index(list(areas), name="area"), dtype=object)
+    if "statistic" not in ds.dims or statistic not in set(ds["statistic"].values.tolist()):
+        return empty
+    sub = ds[["statistic_source", "statistic_vintage"]].sel(statistic=statistic, area=list(areas))
+    source = pd.Series(sub["statistic_source"].values.astype(object), index=empty.index)
+    vintage = pd.Series(sub["statistic_vintage"].values.astype(object), index=empty.index)
+    return (source + ", " + vintage).where(source != "", "")

@@ -14,7 +14,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.wait import WebDriverWait
 
 from dashboard import create_app
-from gcrm.cube import load_cube, select_measure
+from gcrm.cube import area_sources, load_cube, select_measure
 from gcrm.maps import format_value
 
 pytestmark = pytest.mark.browser
@@ -143,4 +143,50 @@ def test_dashboard_choropleth_measure_click_and_drill(dash_duo, demo) -> None:  
         dash_duo.wait_for_text_to_equal("#legend-title", "Revenue · whole range", timeout=10)
         Path(shot).parent.mkdir(parents=True, exist_ok=True)
         dash_duo.driver.save_screenshot(shot)
+    assert dash_duo.get_logs() == []
+
+
+def test_area_tooltip_names_the_value_and_where_a_statistic_comes_from(dash_duo, demo) -> None:  # type: ignore[no-untyped-def]
+    """Hovering an area shows its name and value; for a statistic (population) also its
+    source and vintage, and it follows the measure chosen."""
+    ds = load_cube(demo.cube_path)
+    districts = [str(a) for a in ds["area"].values[ds["level"].values == "district"]]
+    population = select_measure(ds, "population", level="district")
+    area = population.sort_values(ascending=False).index[0]
+    source = area_sources(ds, "population", [area])[area]
+    assert source, "the demo's population carries a source and vintage"
+    name, code = str(ds["name"].sel(area=area).item()), str(ds["code"].sel(area=area).item())
+    app = create_app(demo.settings.model_copy(update={"auth": "off"}))
+    dash_duo.driver.set_window_size(1440, 1300)
+    dash_duo.start_server(app)
+    _wait_paths(dash_duo, len(districts))
+    _hide_customer_points(dash_duo)
+
+    def tooltip_after_hover() -> str:
+        ActionChains(dash_duo.driver).move_to_element(dash_duo.find_element("#legend")).perform()
+        path = dash_duo.find_element(f"path.gcrm-area-{code}")
+        ActionChains(dash_duo.driver).move_to_element(path).perform()
+        dash_duo.wait_for_element(".gcrm-area-tooltip", timeout=10)
+        return str(dash_duo.find_element(".gcrm-area-tooltip").get_attribute("textContent"))
+
+    dash_duo.select_dcc_dropdown("#measure", value="Population")
+    dash_duo.wait_for_text_to_equal("#legend-title", "Population · whole range", timeout=10)
+    tip = tooltip_after_hover()
+    assert tip.splitlines() == [
+        name,
+        f"Population: {format_value(float(population[area]))}",
+        f"Source: {source}",
+    ]
+
+    dash_duo.select_dcc_dropdown("#measure", value="Revenue")
+    dash_duo.wait_for_text_to_equal("#legend-title", "Revenue · whole range", timeout=10)
+    revenue = select_measure(ds, "revenue", level="district")
+    _until(
+        dash_duo,
+        lambda _d: (
+            tooltip_after_hover().splitlines()
+            == [name, f"Revenue, whole range: {format_value(float(revenue[area]), unit='EUR')}"]
+        ),
+        msg="the tooltip does not follow the measure (or shows a source for revenue)",
+    )
     assert dash_duo.get_logs() == []
