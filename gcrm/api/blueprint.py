@@ -245,7 +245,13 @@ def _handlers(services: Services) -> dict[str, Handler]:
             area = None
             if query.area is not None:
                 area = parse_area_id(query.area, levels=level_names(conn))
-            page = read_customer_page(conn, area=area, limit=query.limit, offset=query.offset)
+            page = read_customer_page(
+                conn,
+                area=area,
+                limit=query.limit,
+                offset=query.offset,
+                in_scope=principal.scoped and not principal.all_areas,
+            )
             if page.rows:
                 _audit(conn, "GET /api/customers", page.rows, _CUSTOMER_FIELDS, query)
         following = query.offset + page.rows

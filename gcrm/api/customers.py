@@ -19,6 +19,7 @@ __all__ = ["CustomerRows", "read_customer", "read_customer_page"]
 _QUERIES = load_queries(__package__, "customers.sql")
 _PARTS = {"customer": _QUERIES["customer"], "levels": _QUERIES["levels"]}
 _PAGE_SQL = _QUERIES["customer_page"].format(**_PARTS)
+_SCOPED_PAGE_SQL = _QUERIES["customer_page_in_scope"].format(**_PARTS)
 _ONE_SQL = _QUERIES["customer_by_id"].format(**_PARTS)
 
 
@@ -32,13 +33,24 @@ class CustomerRows:
 
 
 def read_customer_page(
-    conn: Connection, *, area: tuple[str, str] | None = None, limit: int = 100, offset: int = 0
+    conn: Connection,
+    *,
+    area: tuple[str, str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    in_scope: bool = False,
 ) -> CustomerRows:
     """The customers (by id) from ``offset``, at most ``limit``, in ``area`` (level, code)
-    when given; see :class:`gcrm.api.models.Customer` for each object's fields."""
+    when given; see :class:`gcrm.api.models.Customer` for each object's fields.
+
+    ``in_scope``: the reader is limited to some areas (row-level security filters its rows);
+    the page is then found through the customers' enrichment, which its policy filters
+    without a sub-query per row (``customers.sql``). The answer is the same either way.
+    """
     level, code = area if area is not None else (None, None)
     row = conn.execute(
-        text(_PAGE_SQL), {"level": level, "code": code, "limit": limit, "offset": offset}
+        text(_SCOPED_PAGE_SQL if in_scope else _PAGE_SQL),
+        {"level": level, "code": code, "limit": limit, "offset": offset},
     ).one()
     return CustomerRows(body=str(row.customers), rows=int(row.n), more=bool(row.more))
 

@@ -144,6 +144,15 @@ def test_paging_and_area_filter(secure: FlaskClient, people: People) -> None:
     assert [c["id"] for c in rest["customers"]] == ["C4"] and rest["next_offset"] is None
     d02 = secure.get("/api/customers?area=district:D02", headers=root).get_json()
     assert [c["id"] for c in d02["customers"]] == ["C3"]
+    # A manager's pages (found through the enrichment's policy): the same paging rules.
+    anna = people["anna"]
+    pages = [
+        secure.get(f"/api/customers?limit=1&offset={o}", headers=anna).get_json() for o in (0, 1, 2)
+    ]
+    assert [[c["id"] for c in page["customers"]] for page in pages] == [["C1"], ["C2"], []]
+    assert [page["next_offset"] for page in pages] == [1, None, None]
+    own = secure.get("/api/customers?area=district:D01&limit=1", headers=anna).get_json()
+    assert [c["id"] for c in own["customers"]] == ["C1"] and own["next_offset"] == 1
     # anna asks for bert's district: nothing, as if it were empty.
     other = secure.get("/api/customers?area=district:D02", headers=people["anna"]).get_json()
     assert other["customers"] == [] and other["next_offset"] is None
