@@ -2,7 +2,10 @@
 
 Found by their usual names (address, street, house_number, postcode, zip, city, katu,
 postinumero, kaupunki, lon, lng, latitude, ...) unless the user names them; a named column
-that is not in the table is an error naming the table's columns.
+that is not in the table is an error naming the table's columns. A second address line
+(address2, address_line_2, care_of, ...) and a unit column (apartment, apt, suite,
+huoneisto, lgh, ...) are found by name too and joined to the address, where the parser
+reads them.
 """
 
 from __future__ import annotations
@@ -38,7 +41,40 @@ ADDRESS_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
         "postinumero",
     ),
     "city": ("city", "town", "locality", "kaupunki", "municipality", "kunta", "postitoimipaikka"),
+    # A second address line and a unit of their own: always found by name, never required.
+    "address2": (
+        "address2",
+        "address_2",
+        "address_line_2",
+        "address_line2",
+        "addr2",
+        "street2",
+        "street_2",
+        "street_address_2",
+        "care_of",
+        "c/o",
+        "c_o",
+        "osoite2",
+        "lisaosoite",
+        "lisäosoite",
+    ),
+    "unit": (
+        "apartment",
+        "apartment_number",
+        "apt",
+        "suite",
+        "flat",
+        "unit_number",
+        "huoneisto",
+        "asunto",
+        "lgh",
+        "lagenhet",
+        "lägenhet",
+    ),
 }
+#: Parts that complete an address but are none by themselves.
+_EXTRA_PARTS = ("address2", "unit")
+_BARE_UNIT = re.compile(r"^[^\W_]{1,6}$")
 COORDINATE_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "lon": ("lon", "lng", "long", "longitude", "x"),
     "lat": ("lat", "latitude", "y"),
@@ -92,14 +128,42 @@ class AddressColumns:
             values = table[name].astype("string").str.strip()
             return values.mask(values == "")
 
+        second, unit = col("address2"), col("unit")
         if self.parts["address"] is None:
-            return pd.DataFrame({p: col(p) for p in ("street", "housenumber", "postcode", "city")})
+            street, number = col("street"), col("housenumber")
+            # The second line goes with the street, where the parser reads it; the unit
+            # after the number (or after a number written in the street field).
+            street = _joined(street, second, "\n")
+            if self.parts["housenumber"] is not None:
+                number = _joined(number, unit, " ", alone=False)
+            else:
+                numbered = street.str.contains(r"\d", regex=True).fillna(False)
+                street = street.where(~numbered, _joined(street, unit, " ", alone=False))
+            return pd.DataFrame(
+                {
+                    "street": street,
+                    "housenumber": number,
+                    "postcode": col("postcode"),
+                    "city": col("city"),
+                }
+            )
         # A one-line address, with postcode and city appended when they are columns of
         # their own (a common CRM layout: "Mannerheimintie 10" | "00100" | "Helsinki").
-        line = col("address").fillna("")
+        # A bare unit ("12", "B12") is marked as one, or it would read as a city.
+        unit = unit.where(~unit.str.match(_BARE_UNIT.pattern).fillna(False), "#" + unit)
+        line = _joined(_joined(col("address"), unit, ", ", alone=False), second, ", ")
+        line = line.fillna("")
         town = (col("postcode").fillna("") + " " + col("city").fillna("")).str.strip()
         joined = (line + ", " + town).str.strip(", ")
         return pd.DataFrame({"address": joined.mask(joined == "")})
+
+
+def _joined(first: pd.Series, second: pd.Series, sep: str, *, alone: bool = True) -> pd.Series:
+    """``first + sep + second`` where both are there, else ``first``, else (when ``second``
+    may stand ``alone``) ``second``."""
+    both = first.notna() & second.notna()
+    out = first.where(~both, first + sep + second)
+    return out.fillna(second) if alone else out
 
 
 def detect_address_columns(
@@ -128,12 +192,12 @@ def detect_address_columns(
         "city": ("--city", city),
     }
     given = {p: _check_given(columns, opt, v) for p, (opt, v) in options.items()}
-    parts = {p: given[p] or _find(columns, ADDRESS_COLUMN_NAMES[p]) for p in ADDRESS_COLUMN_NAMES}
+    parts = {p: given.get(p) or _find(columns, names) for p, names in ADDRESS_COLUMN_NAMES.items()}
     if given["address"] is not None:
         parts["street"] = parts["housenumber"] = None
     elif parts["street"] is not None:
         parts["address"] = None
-    if not any(parts.values()):
+    if not any(v for p, v in parts.items() if p not in _EXTRA_PARTS):
         msg = (
             f"no address column found among {columns}; name them with --address COL (one-line "
             "addresses) or --street COL --number COL --postcode COL --city COL"

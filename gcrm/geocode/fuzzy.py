@@ -1,12 +1,25 @@
-"""Rung 2b of the ladder: the closest street by optimal-string-alignment similarity.
+"""Rung 2b of the ladder: the street a mistyped name stands for.
 
-Each unplaced query is compared with the streets of its postcode, else of its city, else of
-the whole reference, as one matrix per scope (rapidfuzz ``cdist``, in C on every core). A
-match needs :data:`MIN_STREET_SIMILARITY` and a lead of :data:`MARGIN` over the runner-up: a
-wrong rooftop match is worse than an honest postcode-level one.
+Each unplaced query is compared, by optimal-string-alignment similarity (a transposition is
+one edit; rapidfuzz ``cdist``, one matrix per scope, in C on every core), with the streets
+of a scope, in two passes:
+
+1. the streets of its postcode, when the reference knows the postcode;
+2. for the queries the first pass left undecided, and those without a known postcode: the
+   streets of its city, else of the whole reference. A wrong postcode is common, and its
+   streets are the wrong ones to compare with.
+
+The candidates of a query are the streets within :data:`MARGIN` of its best similarity
+(and at least :data:`MIN_STREET_SIMILARITY`); SQL (``decide_fuzzy`` in ``ladder.sql``)
+then picks the one that has the house number, is in the query's postcode, then its city,
+and only when no other candidate is as good on those: a wrong rooftop is worse than an
+honest postcode-level answer. Nothing keys on the first letter or on trigrams, so a typo in
+the first letter or in a short name costs what any other typo does.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,14 +27,39 @@ from rapidfuzz import process as rf_process
 from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, text
 
-from gcrm.store import copy_frame, load_queries
+from gcrm.store import load_queries
 
-__all__ = ["MARGIN", "MIN_STREET_SIMILARITY", "match_streets_fuzzy"]
+__all__ = [
+    "FIRST_PASS_SIMILARITY",
+    "MARGIN",
+    "MIN_STREET_SIMILARITY",
+    "OTHER_STREET_SIMILARITY",
+    "StreetIndex",
+    "fuzzy_todo",
+    "match_streets_fuzzy",
+    "street_candidates",
+]
 
+#: The least similarity of a street taken for a mistyped one (1 - edits / longer length).
 MIN_STREET_SIMILARITY = 0.6
+#: In the query's own postcode, a street must be this alike (one typo in seven letters): a
+#: weaker likeness there may be a wrong postcode's street ("Eteläinen Makasiinikatu" for a
+#: mistyped "Pohjoinen Makasiinikatu"), so the query is compared with its city's streets.
+FIRST_PASS_SIMILARITY = 0.85
+#: Candidates within this much of the best similarity are contenders for the same query.
 MARGIN = 0.05
+#: A street known exactly that lacks the house yields to another only this alike (a typo
+#: that wrote a real street: "Kluuvinkatu" for "Kluuvikatu").
+OTHER_STREET_SIMILARITY = 0.85
 _FUZZY_CHUNK = 2_000
 _SQL = load_queries(__package__, "ladder.sql")
+_CANDIDATE_COLUMNS = ["gid", "street_match", "street_postcode", "sim", "pc_ok", "city_ok"]
+
+
+def _squash(name: str) -> str:
+    """A street name without its spaces and hyphens: "Asemaaukio" is "Asema-aukio" typed
+    without the hyphen, not a typo of it."""
+    return name.replace(" ", "").replace("-", "")
 
 
 def _read_frame(conn: Connection, sql: str) -> pd.DataFrame:
@@ -29,76 +67,222 @@ def _read_frame(conn: Connection, sql: str) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def match_streets_fuzzy(conn: Connection) -> None:
-    """Fill ``street_match``, ``street_postcode`` and ``street_sim`` of the unplaced rows of
-    ``_geo`` that have a street close enough to one in the reference."""
-    todo = _read_frame(conn, _SQL["fuzzy_todo"])
+class StreetIndex:
+    """Streets of the reference (rows of ``gcrm.address_streets``), by postcode and city.
+
+    Plain Python containers, not a DataFrame: one address reads ~100 streets, and pandas'
+    fixed costs would be most of its time.
+
+    Parameters
+    ----------
+    names, postcodes, cities, n
+        One element per row: street_norm, postcode_norm, city_norm and the number of points
+        of the street in that postcode (one row per street and postcode).
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        postcodes: Sequence[str | None],
+        cities: Sequence[str | None],
+        n: Sequence[int],
+    ) -> None:
+        # Biggest first: the first row of a street in a scope is its biggest postcode there.
+        order = sorted(range(len(names)), key=lambda i: (-n[i], names[i]))
+        self._names = np.array([names[i] for i in order], dtype=object)
+        self._postcodes = np.array([postcodes[i] for i in order], dtype=object)
+        self.pairs = set(zip(names, postcodes, strict=True))
+        self.city_pairs = set(zip(names, cities, strict=True))
+        self._by_postcode: dict[str, list[int]] = {}
+        self._by_city: dict[str, list[int]] = {}
+        self._everywhere: list[int] = []
+        seen_city: set[tuple[str, str]] = set()
+        seen: set[str] = set()
+        # A loop over the streets read (a postcode's or a city's, ~100 to a few thousand).
+        for row, i in enumerate(order):
+            name, postcode, city = names[i], postcodes[i], cities[i]
+            if postcode is not None:
+                self._by_postcode.setdefault(postcode, []).append(row)
+            if city is not None and (city, name) not in seen_city:
+                seen_city.add((city, name))
+                self._by_city.setdefault(city, []).append(row)
+            if name not in seen:
+                seen.add(name)
+                self._everywhere.append(row)
+
+    @classmethod
+    def from_arrays(cls, row: Sequence[Sequence[object]]) -> StreetIndex:
+        """From the one row of arrays of ``streets_of_postcodes`` / ``streets_of_cities``."""
+        names, postcodes, cities, n = row
+        return cls(names, postcodes, cities, n)  # type: ignore[arg-type]
+
+    def postcodes(self) -> set[str]:
+        """The postcodes the index holds streets of."""
+        return set(self._by_postcode)
+
+    def cities(self) -> set[str]:
+        """The cities the index holds streets of."""
+        return set(self._by_city)
+
+    def scope(self, kind: str, value: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct streets of a postcode (``"pc"``), a city (``"city"``) or all
+        (``"all"``), and each one's biggest postcode in that scope."""
+        if kind == "pc":
+            rows = self._by_postcode[str(value)]
+        elif kind == "city":
+            rows = self._by_city[str(value)]
+        else:
+            rows = self._everywhere
+        return self._names[rows], self._postcodes[rows]
+
+
+def street_candidates(todo: pd.DataFrame, index: StreetIndex, *, first_pass: bool) -> pd.DataFrame:
+    """The candidate streets of each query of ``todo`` (gid, street_norm, postcode_norm,
+    city_norm, street_sim: 1 when its own street is known exactly and must not be offered).
+
+    ``first_pass``: compare with the streets of the query's postcode; else with those of
+    its city or of the whole reference.
+    """
     if todo.empty:
-        return
-    streets = _read_frame(conn, _SQL["reference_streets"])
-    known_pc = set(streets["postcode_norm"].dropna())
-    known_city = set(streets["city_norm"].dropna())
-    todo["scope"] = np.where(
-        todo["postcode_norm"].isin(known_pc),
-        "pc:" + todo["postcode_norm"].fillna(""),
-        np.where(todo["city_norm"].isin(known_city), "city:" + todo["city_norm"].fillna(""), "all"),
-    )
-    # Distinct street names per scope, each with its biggest postcode, prepared once.
-    streets = streets.sort_values(["street_norm", "n"], ascending=[True, False])
-    scopes = {
-        "pc": {
-            k: g.drop_duplicates("street_norm")
-            for k, g in streets.groupby("postcode_norm", sort=False)
-        },
-        "city": {
-            k: g.drop_duplicates("street_norm") for k, g in streets.groupby("city_norm", sort=False)
-        },
-    }
-    everywhere = streets.drop_duplicates("street_norm")
-    matches = []
-    # A loop over scopes (postcodes, cities), not rows: each scope is one matrix in C.
-    for scope, group in todo.groupby("scope", sort=True):
-        kind, _, value = str(scope).partition(":")
-        choices = scopes[kind][value] if kind in scopes else everywhere
-        if not choices.empty:
-            matches.append(_best_streets(group, choices.reset_index(drop=True)))
-    if not matches:
-        return
-    found = pd.concat(matches, ignore_index=True)
-    conn.execute(text("DROP TABLE IF EXISTS _fuzzy"))
-    conn.execute(text(_SQL["create_fuzzy"]))
-    copy_frame(conn, "_fuzzy", found)
-    conn.execute(text(_SQL["apply_fuzzy"]))
-    conn.execute(text("DROP TABLE _fuzzy"))
+        return pd.DataFrame(columns=_CANDIDATE_COLUMNS)
+    cities = index.cities()
+    scopes: dict[tuple[str, str | None], list[int]] = {}
+    # A loop over the queries to group them by scope; each scope is then one matrix in C.
+    column = "postcode_norm" if first_pass else "city_norm"
+    for row, value in enumerate(todo[column].tolist()):
+        if first_pass:
+            key: tuple[str, str | None] = ("pc", value)
+        else:
+            key = ("city", value) if value in cities else ("all", None)
+        scopes.setdefault(key, []).append(row)
+    found = [
+        _scope_candidates(todo.iloc[rows], *index.scope(kind, value), index, first_pass=first_pass)
+        for (kind, value), rows in sorted(scopes.items(), key=lambda kv: str(kv[0]))
+    ]
+    return pd.DataFrame({c: np.concatenate([f[c] for f in found]) for c in _CANDIDATE_COLUMNS})
 
 
-def _best_streets(group: pd.DataFrame, choices: pd.DataFrame) -> pd.DataFrame:
-    names = choices["street_norm"].tolist()
-    rows = []
+def _scope_candidates(
+    group: pd.DataFrame,
+    names: np.ndarray,
+    postcodes: np.ndarray,
+    index: StreetIndex,
+    *,
+    first_pass: bool,
+) -> dict[str, np.ndarray]:
+    floor = FIRST_PASS_SIMILARITY if first_pass else MIN_STREET_SIMILARITY
+    squashed = [_squash(v) for v in names]
+    rows: list[dict[str, np.ndarray]] = [
+        {c: np.array([], dtype=object) for c in _CANDIDATE_COLUMNS}
+    ]
     for start in range(0, len(group), _FUZZY_CHUNK):
         part = group.iloc[start : start + _FUZZY_CHUNK]
+        typed = part["street_norm"].to_numpy(dtype=object)
         scores = rf_process.cdist(
-            part["street_norm"].tolist(),
-            names,
+            [_squash(v) for v in typed],
+            squashed,
             scorer=OSA.normalized_similarity,
             dtype=np.float32,
-            workers=-1,
+            # Threads pay off on big matrices only (a single address compares with ~100).
+            workers=-1 if len(part) * len(names) > 100_000 else 1,
         )
-        if scores.shape[1] > 1:
-            top2 = np.partition(scores, -2, axis=1)[:, -2:]
-            best, second = top2[:, 1], top2[:, 0]
-        else:
-            best, second = scores[:, 0], np.zeros(len(part), dtype=np.float32)
-        pick = scores.argmax(axis=1)
-        ok = (best >= MIN_STREET_SIMILARITY) & (second < best - MARGIN)
+        # A street known exactly is not its own candidate.
+        own = part["street_sim"].notna().to_numpy()
+        if own.any():
+            scores[own] = np.where(names[None, :] == typed[own, None], 0.0, scores[own])
+        best = scores.max(axis=1, initial=0.0)
+        qi, ci = np.nonzero(scores >= np.maximum(floor, best - MARGIN)[:, None])
+        street = names[ci]
+        postcode = part["postcode_norm"].to_numpy(dtype=object)[qi]
+        city = part["city_norm"].to_numpy(dtype=object)[qi]
+        pc_ok = np.array(
+            [(s, p) in index.pairs for s, p in zip(street, postcode, strict=True)], dtype=bool
+        )
+        city_ok = np.array(
+            [(s, c) in index.city_pairs for s, c in zip(street, city, strict=True)], dtype=bool
+        )
         rows.append(
-            pd.DataFrame(
-                {
-                    "gid": part["gid"].to_numpy()[ok],
-                    "street_match": choices["street_norm"].to_numpy()[pick[ok]],
-                    "street_postcode": choices["postcode_norm"].to_numpy()[pick[ok]],
-                    "street_sim": best[ok].astype(float),
-                }
-            )
+            {
+                "gid": part["gid"].to_numpy()[qi],
+                "street_match": street,
+                # The query's postcode when the street runs through it, else the street's
+                # biggest postcode in the scope.
+                "street_postcode": np.where(pc_ok, postcode, postcodes[ci]),
+                "sim": scores[qi, ci].astype(float),
+                "pc_ok": pc_ok,
+                "city_ok": city_ok,
+            }
         )
-    return pd.concat(rows, ignore_index=True)
+    return {c: np.concatenate([r[c] for r in rows]) for c in _CANDIDATE_COLUMNS}
+
+
+def _decide(conn: Connection, candidates: pd.DataFrame, *, min_sim: float) -> set[int]:
+    """Apply ``decide_fuzzy`` to ``candidates``; the gids that took a street."""
+    if candidates.empty:
+        return set()
+    decided = conn.execute(
+        text(_SQL["decide_fuzzy"]),
+        {
+            "gids": candidates["gid"].astype("int64").tolist(),
+            "streets": candidates["street_match"].tolist(),
+            "postcodes": [None if pd.isna(v) else v for v in candidates["street_postcode"]],
+            "sims": candidates["sim"].astype(float).tolist(),
+            "pc_ok": candidates["pc_ok"].astype(bool).tolist(),
+            "city_ok": candidates["city_ok"].astype(bool).tolist(),
+            "margin": MARGIN,
+            "min_sim": min_sim,
+            "other_street_sim": OTHER_STREET_SIMILARITY,
+        },
+    ).scalars()
+    return {int(g) for g in decided}
+
+
+def _streets_of_cities(conn: Connection, cities: list[str], everywhere: bool) -> StreetIndex:
+    return StreetIndex.from_arrays(
+        conn.execute(
+            text(_SQL["streets_of_cities"]), {"cities": cities, "everywhere": bool(everywhere)}
+        ).one()
+    )
+
+
+def fuzzy_todo(conn: Connection) -> pd.DataFrame:
+    """The rows of ``_geo`` the fuzzy rung looks at (``fuzzy_todo`` in ``ladder.sql``)."""
+    return _read_frame(conn, _SQL["fuzzy_todo"])
+
+
+def match_streets_fuzzy(conn: Connection, todo: pd.DataFrame | None = None) -> None:
+    """Fill ``street_match``, ``street_postcode`` and ``street_sim`` of the unplaced rows of
+    ``_geo`` whose street is mistyped (or typed as another real street lacking the house).
+
+    ``todo``: those rows (:func:`fuzzy_todo`) when the caller has read them already. Only
+    the streets of the scopes the queries need are read: those of their postcodes, then of
+    their cities (all streets only for queries whose city the reference lacks).
+    """
+    if todo is None:
+        todo = fuzzy_todo(conn)
+    if todo.empty:
+        return
+    postcodes = todo["postcode_norm"].dropna().unique().tolist()
+    index = StreetIndex.from_arrays(
+        conn.execute(text(_SQL["streets_of_postcodes"]), {"postcodes": postcodes}).one()
+    )
+    first = todo["postcode_norm"].isin(index.postcodes()).to_numpy()
+    taken = _decide(
+        conn,
+        street_candidates(todo[first], index, first_pass=True),
+        min_sim=FIRST_PASS_SIMILARITY,
+    )
+    exact = todo["street_sim"].notna().to_numpy()
+    # A street known exactly is questioned in its own postcode only, when there is one.
+    second = ~todo["gid"].isin(taken).to_numpy() & ~(first & exact)
+    if not second.any():
+        return
+    cities = todo.loc[second, "city_norm"]
+    wide = _streets_of_cities(conn, cities.dropna().unique().tolist(), cities.isna().any())
+    if not cities.dropna().isin(wide.cities()).all():
+        wide = _streets_of_cities(conn, [], everywhere=True)  # a city the reference lacks
+    _decide(
+        conn,
+        street_candidates(todo[second], wide, first_pass=False),
+        min_sim=MIN_STREET_SIMILARITY,
+    )

@@ -14,8 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from gcrm.geocode.normalize import _HOUSENUMBER, DEFAULT_LOCALES, load_rules
-from gcrm.geocode.parse import parse_one_line
+from gcrm.geocode.normalize import DEFAULT_LOCALES, load_rules, split_housenumber
+from gcrm.geocode.parse import clean_street_line, parse_one_line
 
 __all__ = [
     "AddressKeys",
@@ -24,6 +24,7 @@ __all__ = [
     "housenumber_key",
     "postcode_key",
     "street_key",
+    "street_parts_key",
 ]
 
 _DIACRITICS = re.compile(r"[\u0300-\u036f]")
@@ -31,8 +32,8 @@ _PUNCTUATION = re.compile(r"[^\w\s-]")
 _SPACES = re.compile(r"\s+")
 _SPACE = re.compile(r"\s")
 _POSTCODE_DIGITS = re.compile(r"(\d{4,5})")
-_UNIT_PREFIX = re.compile(r"^(apt|as|bst|lgh)\.?\s*")
-_HOUSENUMBER_RE = re.compile(_HOUSENUMBER)
+_LEADING_NUMBER = re.compile(r"(\d+)")
+_MAX_NUMBER = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,19 @@ class AddressKeys:
     unit: str | None
     postcode_norm: str | None
     city_norm: str | None
+    #: The street's parts when it was written with a line the parser kept before it
+    #: (``"Acme, Mannerheimintie"``), normalised and ``|``-separated; see the ladder.
+    street_parts: str | None = None
+
+    @property
+    def number_int(self) -> int | None:
+        """The leading number of the house number, as the ladder stages it (``None`` beyond
+        PostgreSQL's integer)."""
+        found = _LEADING_NUMBER.match(self.housenumber_norm or "")
+        if found is None:
+            return None
+        number = int(found.group(1))
+        return number if number <= _MAX_NUMBER else None
 
     @property
     def input_key(self) -> str | None:
@@ -95,28 +109,30 @@ def postcode_key(value: str | None) -> str | None:
 
 def housenumber_key(value: str | None) -> tuple[str | None, str | None]:
     """``"12 B 5"`` -> ``("12b", "5")``: the match key and the unit, as
-    :func:`normalize_housenumber`."""
-    if value is None:
-        return None, None
-    found = _HOUSENUMBER_RE.search(_fold(value))
-    if found is None:
-        return None, None
-    key = found["num"].lstrip("0") or "0"
-    if found["to"] is not None:
-        key = f"{key}-{found['to']}"
-    key += found["letter"] or ""
-    unit = _tidy(_UNIT_PREFIX.sub("", found["unit"] or ""))
-    return key, unit
+    :func:`normalize_housenumber` (both are :func:`split_housenumber`)."""
+    return split_housenumber(value)
+
+
+def street_parts_key(street: str | None) -> str | None:
+    """The normalised parts of a street kept with a second line (``"Acme, Mannerheimintie"``
+    -> ``"acme|mannerheimintie"``); ``None`` for a street of one part."""
+    if street is None or ", " not in street:
+        return None
+    keys = [k for k in (street_key(p) for p in street.split(", ")) if k is not None]
+    return "|".join(keys) or None
 
 
 def address_keys(address: str) -> AddressKeys:
     """The match keys of a one-line address (parsed by :func:`parse_one_line`)."""
     parts = parse_one_line(address) if address.strip() else {}
-    number, unit = housenumber_key(parts.get("housenumber"))
+    # As the ladder's normalize_address_fields does after parse_addresses.
+    street, housenumber = clean_street_line(parts.get("street"), parts.get("housenumber"))
+    number, unit = housenumber_key(housenumber)
     return AddressKeys(
-        street_norm=street_key(parts.get("street")),
+        street_norm=street_key(street),
         housenumber_norm=number,
         unit=unit,
         postcode_norm=postcode_key(parts.get("postcode")),
         city_norm=city_key(parts.get("city")),
+        street_parts=street_parts_key(street),
     )

@@ -2,7 +2,8 @@
 
 The ladder runs set-based on a temporary table holding every input at once, one named step
 after another (:data:`LADDER_STEPS`): the cache, exact street + number, the street known
-exactly, the street matched fuzzily (a Python step, :mod:`gcrm.geocode.fuzzy`), the number on
+exactly, the house on it (the number without a staircase letter or range the reference
+lacks), the street matched fuzzily (a Python step, :mod:`gcrm.geocode.fuzzy`), the house on
 that street, an interpolated number, the street centroid, the postcode centroid, the locality
 centroid, unmatched; then the results are remembered in the cache. The SQL steps are the named
 queries of ``ladder.sql``. Each result carries ``precision`` (:data:`gcrm.core.PRECISIONS`),
@@ -26,7 +27,7 @@ from gcrm.geocode.normalize import (
     normalize_postcode,
     normalize_street,
 )
-from gcrm.geocode.parse import parse_addresses
+from gcrm.geocode.parse import clean_street_fields, parse_addresses
 from gcrm.store import copy_frame, load_queries
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "geocode_batch",
     "geocode_frame",
     "input_keys",
+    "ladder_batches",
     "normalize_address_fields",
 ]
 
@@ -46,10 +48,12 @@ RESULT_COLUMNS = ("lon", "lat", "precision", "score", "source", "matched_address
 #: The ladder, in order: names of queries in ``ladder.sql``, or Python steps.
 LADDER_STEPS: tuple[str | Callable[[Connection], None], ...] = (
     "cache",
+    "street_part",
     "exact",
     "street_exact",
+    "house",
     match_streets_fuzzy,
-    "fuzzy_number",
+    "house",
     "interpolated",
     "street_centroid",
     "postcode_centroid",
@@ -76,7 +80,12 @@ class GeocodeResult:
 
 
 def normalize_address_fields(frame: pd.DataFrame) -> pd.DataFrame:
-    """Normalised match keys for columns street, housenumber, postcode, city (any missing)."""
+    """Normalised match keys for columns street, housenumber, postcode, city (any missing).
+
+    A street field holding more than the street (a second line, a unit, the number when the
+    housenumber is missing) is read first by :func:`~gcrm.geocode.parse.clean_street_fields`.
+    """
+    frame = clean_street_fields(frame)
     idx = frame.index
     empty = pd.Series(pd.NA, index=idx, dtype="string")
 
@@ -131,6 +140,7 @@ def geocode_frame(conn: Connection, frame: pd.DataFrame, *, use_cache: bool = Tr
     )
     # _geo.number_int is an integer, as the reference's is: a longer number is no house's.
     stage["number_int"] = number.where(number <= _MAX_NUMBER).astype("Int64")
+    stage["street_parts"] = _street_parts(frame)
     conn.execute(text("DROP TABLE IF EXISTS _geo"))
     conn.execute(text(_SQL["create_geo"]))
     copy_frame(conn, "_geo", stage)
@@ -150,6 +160,46 @@ def geocode_frame(conn: Connection, frame: pd.DataFrame, *, use_cache: bool = Tr
     out["lat"] = out["lat"].astype(float)
     out["score"] = out["score"].astype(float)
     return pd.concat([out, keys], axis=1)
+
+
+def ladder_batches(
+    *, use_cache: bool = True, skip: frozenset[str] = frozenset()
+) -> list[str | Callable[[Connection], None]]:
+    """:data:`LADDER_STEPS` as the one-address path sends them: each run of SQL steps as one
+    text of several statements (one round trip), each Python step as itself; the SQL steps
+    named in ``skip`` left out (ones the caller knows to have nothing to do)."""
+    batches: list[str | Callable[[Connection], None]] = []
+    run: list[str] = []
+    for step in LADDER_STEPS:
+        if callable(step):
+            if run:
+                batches.append(";\n".join(run))
+                run = []
+            batches.append(step)
+        elif (use_cache or step not in _CACHE_STEPS) and step not in skip:
+            run.append(_SQL[step].strip().rstrip(";"))
+    if run:
+        batches.append(";\n".join(run))
+    return batches
+
+
+def _street_parts(frame: pd.DataFrame) -> pd.Series:
+    """The normalised parts of streets written with a second line the parser kept
+    (``"Acme, Mannerheimintie"``), joined by ``|``; missing for every other row. The ladder
+    matches such a street by its part that is a street (``street_part`` in ``ladder.sql``)."""
+    empty = pd.Series(pd.NA, index=frame.index, dtype="string")
+    if "street" not in frame:
+        return empty
+    street = clean_street_fields(frame)["street"].astype("string")
+    several = street.str.contains(", ", regex=False).fillna(False).to_numpy(bool)
+    if not several.any():
+        return empty
+    parts = street[several].reset_index(drop=True).str.split(", ").explode()
+    keys = normalize_street(parts.astype("string")).dropna()
+    joined = keys.groupby(level=0).agg("|".join)
+    out = np.full(len(frame), None, dtype=object)
+    out[np.flatnonzero(several)[joined.index.to_numpy()]] = joined.to_numpy()
+    return pd.Series(out, index=frame.index, dtype="string")
 
 
 def geocode_batch(

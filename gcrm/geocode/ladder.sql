@@ -9,7 +9,7 @@
 -- updates HOT (no new index entries), which measured ~25% faster on 100,000 queries.
 CREATE TEMP TABLE _geo (
     gid bigint PRIMARY KEY, input_key text, street_norm text, housenumber_norm text,
-    unit text, number_int integer, postcode_norm text, city_norm text,
+    unit text, number_int integer, postcode_norm text, city_norm text, street_parts text,
     street_match text, street_postcode text, street_sim double precision,
     geom geometry, precision text, score double precision, source text, matched_address text,
     cached boolean NOT NULL DEFAULT false
@@ -23,10 +23,30 @@ SET geom = ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326), precision = c.precision
 FROM gcrm.geocode_cache c
 WHERE c.input_key = g.input_key AND c.precision <> 'none';
 
+-- name: street_part
+-- 0b. a street written with a second line ("Acme, Mannerheimintie"; street_parts holds its
+--     parts, "|"-separated) that is no street as a whole: its last part that is a street,
+--     else its last part.
+UPDATE _geo g
+SET street_norm = p.part
+FROM (
+    SELECT DISTINCT ON (g.gid) g.gid, x.part
+    FROM _geo g
+    CROSS JOIN LATERAL unnest(string_to_array(g.street_parts, '|')) WITH ORDINALITY AS x(part, i)
+    WHERE g.precision IS NULL AND g.street_parts IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM gcrm.address_streets s WHERE s.street_norm = g.street_norm)
+    ORDER BY g.gid,
+             EXISTS (SELECT 1 FROM gcrm.address_streets s WHERE s.street_norm = x.part) DESC,
+             x.i DESC
+) p
+WHERE g.gid = p.gid;
+
 -- name: exact
 -- 1. exact normalised street + house number. Candidates rank by postcode, then city; when the
 --    best tier holds points more than 100 m apart (the same address in two places) it is
---    ambiguous and left to the lower rungs.
+--    ambiguous and left to the lower rungs; 30 to 100 m apart (one address mapped at two
+--    entrances or buildings) the answer is the mean of those points, nearer to each than
+--    any one of them would be to the farthest, unless the unit asked for is one of them.
 WITH c AS (
     SELECT g.gid, a.ref, a.geom, a.street, a.housenumber, a.postcode, a.city,
            coalesce(a.postcode_norm = g.postcode_norm, false) AS pc_ok,
@@ -50,11 +70,17 @@ WITH c AS (
     -- distance is computed only where there is more than one candidate.
     SELECT t.*, max(CASE WHEN tier = 1 AND candidates > 1
                          THEN ST_Distance(geom::geography, best_geom::geography) ELSE 0 END)
-                    OVER (PARTITION BY gid) AS spread_m
+                    OVER (PARTITION BY gid) AS spread_m,
+           avg(ST_X(geom)) FILTER (WHERE tier = 1) OVER whole AS mid_x,
+           avg(ST_Y(geom)) FILTER (WHERE tier = 1) OVER whole AS mid_y
     FROM tier t
+    -- In ref order, so that every path sums the same floats in the same order.
+    WINDOW whole AS (PARTITION BY gid ORDER BY ref ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 )
 UPDATE _geo g
-SET geom = t.geom, precision = 'rooftop', source = 'reference:exact',
+SET geom = CASE WHEN t.unit_ok OR t.spread_m <= 30 THEN t.geom
+                ELSE ST_SetSRID(ST_MakePoint(t.mid_x, t.mid_y), 4326) END,
+    precision = 'rooftop', source = 'reference:exact',
     matched_address = concat_ws(', ', t.street || ' ' || t.housenumber, concat_ws(' ', t.postcode, t.city)),
     score = CASE WHEN t.pc_ok THEN 1.0 WHEN t.pc_missing THEN 0.95 ELSE 0.85 END
 FROM spread t
@@ -73,22 +99,72 @@ FROM (
 ) s
 WHERE g.gid = s.gid;
 
--- name: fuzzy_number
--- 3. the house number on the fuzzily matched street.
-UPDATE _geo g
-SET geom = m.geom, precision = 'rooftop', source = 'reference:fuzzy', matched_address = m.label,
-    score = round((0.5 + 0.4 * g.street_sim)::numeric, 3)
-FROM (
-    SELECT DISTINCT ON (g.gid) g.gid, a.geom,
-           concat_ws(', ', a.street || ' ' || a.housenumber, concat_ws(' ', a.postcode, a.city)) AS label
+-- name: house
+-- 3. the house on the matched street (known exactly, or fuzzily after rung 2b), in any of
+--    its postcodes: the same number and letter; else the number without the staircase
+--    letter the reference lacks ("10 C" at "10", "14-20 B" at "14-20"); else the first
+--    number of a range asked for ("10-12" at "10"); else its last number ("10-12" at "12")
+--    or a range of the reference that holds the number ("12" at "10-14", same side of the
+--    street); else the same number with another letter ("10" at "10 A"). Candidates rank
+--    by that order, then postcode,
+--    city, the matched street's postcode, unit; ambiguous or a midpoint as in rung 1.
+WITH q AS (
+    SELECT g.gid, g.street_match, g.street_sim, g.housenumber_norm, g.number_int, g.unit,
+           substring(g.housenumber_norm FROM '^[0-9]+-([0-9]{1,9})')::integer AS number_to,
+           g.postcode_norm, g.city_norm, g.street_postcode
     FROM _geo g
+    WHERE g.precision IS NULL AND g.street_match IS NOT NULL AND g.number_int IS NOT NULL
+), c AS (
+    SELECT q.gid, q.street_sim, a.ref, a.geom, a.street, a.housenumber, a.postcode, a.city,
+           CASE WHEN a.housenumber_norm = q.housenumber_norm THEN 0
+                WHEN a.housenumber_norm = regexp_replace(q.housenumber_norm, '[a-z]$', '') THEN 1
+                WHEN a.housenumber_norm = q.number_int::text THEN 2
+                WHEN a.housenumber_norm = q.number_to::text
+                  OR (r.a_to IS NOT NULL AND q.number_int BETWEEN a.number_int AND r.a_to
+                      AND ((q.number_int - a.number_int) % 2 = 0 OR (r.a_to - a.number_int) % 2 = 1))
+                    THEN 3
+                WHEN a.number_int = q.number_int THEN 4
+           END AS house_tier,
+           coalesce(a.postcode_norm = q.postcode_norm, false) AS pc_ok,
+           coalesce(a.city_norm = q.city_norm, false) AS city_ok,
+           a.postcode_norm IS NOT DISTINCT FROM q.street_postcode AS street_pc,
+           coalesce(a.unit = q.unit, false) AS unit_ok, a.unit IS NULL AS no_unit,
+           q.postcode_norm IS NULL AS pc_missing
+    FROM q
     JOIN gcrm.address_points a
-      ON a.street_norm = g.street_match AND a.housenumber_norm = g.housenumber_norm
-     AND a.postcode_norm IS NOT DISTINCT FROM g.street_postcode
-    WHERE g.precision IS NULL AND g.street_sim < 1.0
-    ORDER BY g.gid, coalesce(a.unit = g.unit, false) DESC, a.unit IS NULL DESC, a.ref
-) m
-WHERE g.gid = m.gid;
+      ON a.street_norm = q.street_match
+     AND a.number_int BETWEEN q.number_int - 20 AND greatest(q.number_to, q.number_int)
+    CROSS JOIN LATERAL (
+        SELECT substring(a.housenumber_norm FROM '^[0-9]+-([0-9]{1,9})')::integer AS a_to
+    ) r
+), tier AS (
+    SELECT c.*, rank() OVER (PARTITION BY gid ORDER BY house_tier, pc_ok DESC, city_ok DESC) AS tier,
+           row_number() OVER w AS rn, first_value(geom) OVER w AS best_geom,
+           count(*) OVER (PARTITION BY gid) AS candidates
+    FROM c
+    WHERE house_tier IS NOT NULL
+    WINDOW w AS (PARTITION BY gid ORDER BY house_tier, pc_ok DESC, city_ok DESC, street_pc DESC,
+                 unit_ok DESC, no_unit DESC, ref)
+), spread AS (
+    SELECT t.*, max(CASE WHEN tier = 1 AND candidates > 1
+                         THEN ST_Distance(geom::geography, best_geom::geography) ELSE 0 END)
+                    OVER (PARTITION BY gid) AS spread_m,
+           avg(ST_X(geom)) FILTER (WHERE tier = 1) OVER whole AS mid_x,
+           avg(ST_Y(geom)) FILTER (WHERE tier = 1) OVER whole AS mid_y
+    FROM tier t
+    -- In ref order, so that every path sums the same floats in the same order.
+    WINDOW whole AS (PARTITION BY gid ORDER BY ref ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+)
+UPDATE _geo g
+SET geom = CASE WHEN t.unit_ok OR t.spread_m <= 30 THEN t.geom
+                ELSE ST_SetSRID(ST_MakePoint(t.mid_x, t.mid_y), 4326) END,
+    precision = 'rooftop',
+    source = CASE WHEN t.street_sim < 1 THEN 'reference:fuzzy' ELSE 'reference:house' END,
+    matched_address = concat_ws(', ', t.street || ' ' || t.housenumber, concat_ws(' ', t.postcode, t.city)),
+    score = round((0.5 + 0.4 * t.street_sim - 0.05 * t.house_tier
+                   - CASE WHEN t.pc_ok THEN 0 WHEN t.pc_missing THEN 0.02 ELSE 0.05 END)::numeric, 3)
+FROM spread t
+WHERE g.gid = t.gid AND t.rn = 1 AND t.spread_m <= 100;
 
 -- name: interpolated
 -- 4. interpolated: between the nearest lower and higher numbers on the same side (parity) of
@@ -163,20 +239,68 @@ FROM _geo ORDER BY gid;
 -- name: fuzzy_todo
 -- 2b. the street, fuzzily: a Python step (gcrm.geocode.fuzzy) with rapidfuzz's optimal
 -- string alignment distance, which counts a transposition as one edit; trigram similarity
--- missed too many short names with swapped letters. Its queries: unplaced, no exact street,
--- a street to compare.
-SELECT gid, street_norm, postcode_norm, city_norm FROM _geo
-WHERE precision IS NULL AND street_match IS NULL AND street_norm IS NOT NULL;
+-- missed too many short names with swapped letters. Its queries: unplaced, with a street to
+-- compare, and no street known exactly, or one known exactly that lacks the house (a typo
+-- can write another real street).
+SELECT gid, street_norm, number_int, postcode_norm, city_norm, street_sim FROM _geo
+WHERE precision IS NULL AND street_norm IS NOT NULL
+  AND (street_match IS NULL OR (street_sim = 1 AND number_int IS NOT NULL));
 
--- name: reference_streets
-SELECT street_norm, postcode_norm, city_norm, n FROM gcrm.address_streets;
+-- name: streets_of_postcodes
+-- The streets of the fuzzy rung's scopes, as one row of arrays (far faster to read than a
+-- row per street): those of some postcodes, of some cities, or all of them.
+SELECT coalesce(array_agg(street_norm), '{}'), coalesce(array_agg(postcode_norm), '{}'),
+       coalesce(array_agg(city_norm), '{}'), coalesce(array_agg(n), '{}')
+FROM gcrm.address_streets WHERE postcode_norm = ANY(CAST(:postcodes AS text[]));
 
--- name: create_fuzzy
-CREATE TEMP TABLE _fuzzy (
-    gid bigint, street_match text, street_postcode text, street_sim double precision
-) ON COMMIT DROP;
+-- name: streets_of_cities
+SELECT coalesce(array_agg(street_norm), '{}'), coalesce(array_agg(postcode_norm), '{}'),
+       coalesce(array_agg(city_norm), '{}'), coalesce(array_agg(n), '{}')
+FROM gcrm.address_streets
+WHERE city_norm = ANY(CAST(:cities AS text[])) OR CAST(:everywhere AS boolean);
 
--- name: apply_fuzzy
-UPDATE _geo g SET street_match = f.street_match, street_postcode = f.street_postcode,
-    street_sim = f.street_sim
-FROM _fuzzy f WHERE g.gid = f.gid;
+-- name: decide_fuzzy
+-- Which candidate street (the arrays, one element per candidate) each query takes. Contenders are the candidates within
+-- :margin of the best similarity; among them a street that has the house number, then one
+-- in the query's postcode, then in its city wins, but only when no other contender is as
+-- good on those three (else the query is ambiguous and steps down). The winner needs
+-- :min_sim; a query whose street is known exactly but lacks the house takes another street
+-- only if that one has the house, is in the query's postcode (or the query has none) and
+-- is at least :other_street_sim alike.
+WITH f AS (
+    SELECT * FROM unnest(CAST(:gids AS bigint[]), CAST(:streets AS text[]),
+                         CAST(:postcodes AS text[]), CAST(:sims AS float8[]),
+                         CAST(:pc_ok AS boolean[]), CAST(:city_ok AS boolean[]))
+        AS f(gid, street_match, street_postcode, sim, pc_ok, city_ok)
+), c AS (
+    SELECT f.*, g.street_sim AS exact_sim, g.postcode_norm IS NULL AS pc_missing,
+           g.number_int IS NOT NULL AND EXISTS (
+               SELECT 1 FROM gcrm.address_points a
+               WHERE a.street_norm = f.street_match
+                 AND a.number_int BETWEEN g.number_int - 20 AND g.number_int
+                 AND (a.number_int = g.number_int
+                      OR substring(a.housenumber_norm FROM '^[0-9]+-([0-9]{1,9})')::integer
+                         >= g.number_int)
+           ) AS has_house
+    FROM f JOIN _geo g ON g.gid = f.gid
+    WHERE g.precision IS NULL
+), contenders AS (
+    SELECT c.*, row_number() OVER w AS rn, lead(has_house) OVER w AS next_house,
+           lead(pc_ok) OVER w AS next_pc, lead(city_ok) OVER w AS next_city
+    FROM (SELECT c.*, max(sim) OVER (PARTITION BY gid) AS best_sim FROM c) c
+    WHERE sim >= best_sim - :margin
+    WINDOW w AS (PARTITION BY gid ORDER BY has_house DESC, pc_ok DESC, city_ok DESC, sim DESC,
+                 street_match)
+), winners AS (
+    SELECT * FROM contenders
+    WHERE rn = 1 AND sim >= :min_sim
+      AND (next_house IS NULL
+           OR (has_house, pc_ok, city_ok) > (next_house, next_pc, next_city))
+      AND (exact_sim IS NULL
+           OR (has_house AND (pc_ok OR pc_missing) AND sim >= :other_street_sim))
+)
+UPDATE _geo g
+SET street_match = w.street_match, street_postcode = w.street_postcode, street_sim = w.sim
+FROM winners w
+WHERE g.gid = w.gid
+RETURNING g.gid;

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from functools import cache, wraps
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "normalize_housenumber",
     "normalize_postcode",
     "normalize_street",
+    "split_housenumber",
 ]
 
 _RULES_DIR = Path(__file__).parent / "rules"
@@ -145,25 +147,90 @@ def normalize_postcode(values: pd.Series) -> pd.Series:
     return s.str.extract(r"(\d{4,5})", expand=False).astype("string")
 
 
+#: Dashes people type between two house numbers (en dash, em dash, minus sign, ...).
+_DASHES = re.compile("[\u2010-\u2015\u2212]")
+#: A house number on folded text: an optional "no."/"nr", the number, a range ("10-12"), a
+#: staircase letter ("10 b", "10b", "10, b", "10-b": a single letter), then the unit.
 _HOUSENUMBER = (
-    r"^\s*(?P<num>\d+)(?:\s*-\s*(?P<to>\d+))?\s*(?P<letter>[a-z](?![a-z]))?\s*(?P<unit>.*)$"
+    r"^\s*(?:(?:no|nr|n:o)\.?\s*)?(?P<num>\d+)(?:\s*-\s*(?P<to>\d+))?"
+    r"(?:[\s,-]*(?P<letter>[a-z])(?![a-z]))?\s*(?P<unit>.*)$"
 )
+_HOUSENUMBER_RE = re.compile(_HOUSENUMBER, re.DOTALL)
+#: Words that introduce an apartment or suite, in the locales of the rule tables: "as. 12",
+#: "lgh 1102", "Apt 4B", "#12", "Suite 200", "Flat 3", "bst 5", "huoneisto 5".
+UNIT_WORDS = (
+    "apartment",
+    "apt",
+    "asunto",
+    "as",
+    "huoneisto",
+    "lagenhet",
+    "lgh",
+    "bostad",
+    "bst",
+    "suite",
+    "ste",
+    "flat",
+    "unit",
+    "#",
+)
+_UNIT_PREFIX_RE = re.compile(
+    r"^[\s,;:/-]*(?:(?:" + "|".join(map(re.escape, UNIT_WORDS)) + r")(?![a-z])\.?\s*)+"
+)
+_DIACRITICS_RE = re.compile(r"[\u0300-\u036f]")
+_PUNCTUATION_RE = re.compile(r"[^\w\s-]")
+_SPACES_RE = re.compile(r"\s+")
+
+
+def fold_text(value: str) -> str:
+    """One string as :func:`_fold` folds a Series: NFKD, no diacritics, case-folded, trimmed."""
+    folded = _DIACRITICS_RE.sub("", unicodedata.normalize("NFKD", value))
+    return folded.casefold().strip()
+
+
+def tidy_text(value: str) -> str | None:
+    """One string as :func:`_tidy` tidies a Series; ``None`` when nothing is left."""
+    tidied = _SPACES_RE.sub(" ", _PUNCTUATION_RE.sub(" ", value).replace("_", " ")).strip()
+    return tidied or None
+
+
+def split_housenumber(value: str | None) -> tuple[str | None, str | None]:
+    """The match key and the unit of one house number.
+
+    ``"12 B 5"``, ``"12b5"``, ``"12 B, as. 5"`` -> ``("12b", "5")``; ``"12 as 5"``,
+    ``"12 lgh 5"``, ``"12, Apt 5"``, ``"12 #5"`` -> ``("12", "5")``; ``"12-14"`` and
+    ``"12 – 14"`` -> ``("12-14", None)``; ``"012 A"`` -> ``("12a", None)``. A value without a
+    leading number gives ``(None, None)``.
+    """
+    if value is None:
+        return None, None
+    found = _HOUSENUMBER_RE.match(_DASHES.sub("-", fold_text(value)))
+    if found is None:
+        return None, None
+    key = found["num"].lstrip("0") or "0"
+    if found["to"] is not None:
+        key = f"{key}-{found['to']}"
+    key += found["letter"] or ""
+    unit = tidy_text(_UNIT_PREFIX_RE.sub("", found["unit"]))
+    return key, unit
 
 
 @_on_uniques
 def normalize_housenumber(values: pd.Series) -> pd.DataFrame:
-    """Split house numbers into a match key and a unit.
+    """Split house numbers into a match key and a unit (:func:`split_housenumber`).
 
     ``"12 B 5"`` -> key ``"12b"``, unit ``"5"``; ``"12-14"`` -> ``"12-14"``; ``"12a"`` ->
     ``"12a"``. Returns columns ``housenumber_norm`` and ``unit``.
     """
-    s = _fold(values)
-    parts = s.str.extract(_HOUSENUMBER)
-    key = parts["num"].str.lstrip("0").replace("", "0")
-    key = key.where(parts["to"].isna(), key + "-" + parts["to"].fillna(""))
-    key = key + parts["letter"].fillna("")
-    unit = _tidy(parts["unit"].fillna("").str.replace(r"^(apt|as|bst|lgh)\.?\s*", "", regex=True))
+    # One Python call per distinct value (``_on_uniques``): the same function as the
+    # single-address path, so both give the same keys by construction.
+    pairs = [split_housenumber(v) if isinstance(v, str) else (None, None) for v in values]
+    keys = [k for k, _ in pairs]
+    units = [u for _, u in pairs]
     return pd.DataFrame(
-        {"housenumber_norm": key.astype("string"), "unit": unit.astype("string")},
+        {
+            "housenumber_norm": pd.array(keys, dtype="string"),
+            "unit": pd.array(units, dtype="string"),
+        },
         index=values.index,
     )

@@ -16,12 +16,30 @@ REFERENCE_VIEWS = ("address_streets", "address_postcodes", "address_localities")
 
 
 def refresh_reference(conn: Connection, *, changed: bool = True) -> None:
-    """Rebuild the street, postcode and locality indexes of the reference; when the
-    reference ``changed``, empty the cache too (its answers may be stale)."""
+    """Rebuild the street, postcode and locality indexes of the reference and empty the
+    cache (its answers may be stale) when the reference ``changed``.
+
+    When it did not (an import that found every row as it was), the views are rebuilt only
+    if one was never filled (a restored database, say): rebuilding them reads the whole
+    reference, 2-3 s for a million points.
+    """
+    if not changed and _views_populated(conn):
+        return
     for view in REFERENCE_VIEWS:
         conn.execute(text(f"REFRESH MATERIALIZED VIEW gcrm.{view}"))
     if changed:
         conn.execute(text("TRUNCATE gcrm.geocode_cache"))
+
+
+def _views_populated(conn: Connection) -> bool:
+    populated = conn.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE ispopulated) FROM pg_matviews "
+            "WHERE schemaname = 'gcrm' AND matviewname = ANY(:views)"
+        ),
+        {"views": list(REFERENCE_VIEWS)},
+    ).scalar_one()
+    return int(populated) == len(REFERENCE_VIEWS)
 
 
 def forget_inputs(conn: Connection, keys: list[str]) -> int:

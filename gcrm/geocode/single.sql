@@ -5,7 +5,8 @@
 -- name: cache_or_exact
 -- The cached answer when there is one (rung 0), else the exact normalised street + house
 -- number (rung 1: candidates ranked by postcode, then city, then unit; ambiguous when the
--- best tier holds points more than 100 m apart). No row: the caller climbs the whole ladder.
+-- best tier holds points more than 100 m apart, their mean when 30 to 100 m apart). No row:
+-- the caller climbs the whole ladder.
 WITH cached AS (
     SELECT c.lon, c.lat, c.precision, c.score, c.source, c.matched_address, 0 AS rung
     FROM gcrm.geocode_cache c
@@ -27,10 +28,16 @@ WITH cached AS (
 ), spread AS (
     SELECT t.*, max(CASE WHEN tier = 1 AND n > 1
                          THEN ST_Distance(geom::geography, best_geom::geography) ELSE 0 END)
-                    OVER () AS spread_m
+                    OVER () AS spread_m,
+           avg(ST_X(geom)) FILTER (WHERE tier = 1) OVER whole AS mid_x,
+           avg(ST_Y(geom)) FILTER (WHERE tier = 1) OVER whole AS mid_y
     FROM tier t
+    -- In ref order, so that every path sums the same floats in the same order.
+    WINDOW whole AS (ORDER BY ref ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 ), exact AS (
-    SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, 'rooftop' AS precision,
+    SELECT CASE WHEN unit_ok OR spread_m <= 30 THEN ST_X(geom) ELSE mid_x END AS lon,
+           CASE WHEN unit_ok OR spread_m <= 30 THEN ST_Y(geom) ELSE mid_y END AS lat,
+           'rooftop' AS precision,
            CAST(CASE WHEN pc_ok THEN 1.0
                      WHEN CAST(:postcode_norm AS text) IS NULL THEN 0.95
                      ELSE 0.85 END AS double precision) AS score,

@@ -42,7 +42,7 @@ def _address_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -> 
     clean["source"] = clean["source"].fillna("import")
     checks.reject(
         clean["housenumber_norm"].isna() & clean["housenumber"].notna(),
-        "housenumber " + shown(clean["housenumber"]) + " has no number",
+        lambda rows: "housenumber " + shown(clean.loc[rows, "housenumber"]) + " has no number",
     )
     return clean
 
@@ -75,7 +75,7 @@ def _postcodes_extra(conn: Connection, clean: pd.DataFrame, checks: RowChecks) -
     clean["source"] = clean["source"].fillna("import")
     checks.reject(
         clean["postcode_norm"].isna() & clean["postcode"].notna(),
-        "postcode " + shown(clean["postcode"]) + " has no 4-5 digit code",
+        lambda rows: "postcode " + shown(clean.loc[rows, "postcode"]) + " has no 4-5 digit code",
     )
     return clean
 

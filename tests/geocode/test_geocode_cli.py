@@ -174,6 +174,8 @@ def test_detect_address_columns_by_common_names() -> None:
         "housenumber": "House-Number",
         "postcode": "Postal Code",
         "city": "Kaupunki",
+        "address2": None,
+        "unit": None,
     }
     one_line = detect_address_columns(["full_address", "zip"])
     assert one_line.parts["address"] == "full_address" and one_line.parts["postcode"] == "zip"
@@ -183,6 +185,40 @@ def test_detect_address_columns_by_common_names() -> None:
     assert frame["address"].tolist()[0] == "Bulevardi 2, 00120" and pd.isna(frame["address"][1])
     with pytest.raises(ValidationError, match="no address column found among"):
         detect_address_columns(["id", "name"])
+    with pytest.raises(ValidationError, match="no address column found among"):
+        detect_address_columns(["id", "Address line 2", "Apt"])
+
+
+def test_a_second_line_and_a_unit_column_join_the_address() -> None:
+    split = detect_address_columns(["Street", "No", "Address line 2", "Apt", "Zip", "City"])
+    assert (split.parts["address2"], split.parts["unit"]) == ("Address line 2", "Apt")
+    frame = split.frame(
+        pd.DataFrame(
+            {
+                "Street": ["Mannerheimintie", "Annankatu", ""],
+                "No": ["10", "5", ""],
+                "Address line 2": ["c/o Firm Oy", "", ""],
+                "Apt": ["B 12", "", "5"],
+                "Zip": ["00100", "00120", "00130"],
+                "City": ["Helsinki", "Helsinki", "Helsinki"],
+            }
+        )
+    )
+    assert frame["street"].tolist()[:2] == ["Mannerheimintie\nc/o Firm Oy", "Annankatu"]
+    assert frame["housenumber"].tolist()[:2] == ["10 B 12", "5"]
+    assert pd.isna(frame["street"][2]) and pd.isna(frame["housenumber"][2])  # a unit alone
+    one_line = detect_address_columns(["Address", "Address2", "Apartment", "zip"])
+    lines = one_line.frame(
+        pd.DataFrame(
+            {
+                "Address": ["Mannerheimintie 10", "Annankatu 5"],
+                "Address2": ["Building 3", ""],
+                "Apartment": ["12", "as. 4"],
+                "zip": ["00100", "00120"],
+            }
+        )
+    )["address"].tolist()
+    assert lines == ["Mannerheimintie 10, #12, Building 3, 00100", "Annankatu 5, as. 4, 00120"]
 
 
 def test_precision_summary_counts_and_shares() -> None:

@@ -19,7 +19,9 @@ from gcrm.geocode import (
     normalize_address_fields,
     parse_addresses,
 )
+from gcrm.geocode.accuracy import VARIANTS, make_variants
 from gcrm.geocode.keys import city_key, housenumber_key, postcode_key, street_key
+from gcrm.geocode.ladder import _street_parts
 from gcrm.geocode.normalize import (
     normalize_city,
     normalize_housenumber,
@@ -69,6 +71,8 @@ def test_address_keys_agree_with_the_ladders(address: str) -> None:
     ) == expected
     if found.input_key is not None:
         assert found.input_key == input_keys(keys).iloc[0]
+    parts = _street_parts(parse_addresses(pd.Series([address], dtype="string"))).iloc[0]
+    assert found.street_parts == (None if pd.isna(parts) else parts)
 
 
 def _ladder(conn: Connection, address: str) -> GeocodeResult:
@@ -97,6 +101,21 @@ ADDRESSES = [
     "Helsinki",  # locality
     "Nowhere street 1",  # unplaced
     "Annankatu 10912322353361802, Helsinki",  # a number beyond PostgreSQL's integer
+    "Mannerheimintie 10 C 5, 00100 Helsinki",  # a staircase the reference lacks: the house
+    "Mannerheimintie 10b5, 00100 Helsinki",  # ... written without spaces
+    "Mannerheimintie 10, as. 5, 00100 Helsinki",  # an apartment on a line of its own
+    "Mannerheimintie 10 lgh 1102",  # a Swedish apartment number
+    "Apt 4B, Mannerheimintie 12",  # a unit before the street
+    "Mannerheimintie 10-12, Helsinki",  # a range the reference lacks
+    "c/o Firm Oy, Mannerheimintie 10, 00100 Helsinki",  # a c/o line
+    "PL 123, Mannerheimintie 12, 00100 Helsinki",  # a PO box line
+    "Mannerheimintie 12, Building 3, 00100 Helsinki",  # a building line after the street
+    "Acme, Mannerheimintie 12, 00100 Helsinki",  # a line the parser does not know
+    "Nannerheimintie 10, 00100 Helsinki",  # a typo in the first letter
+    "Mannerheimintie 12, 00990 Helsinki",  # a wrong postcode the reference lacks
+    "Manerheimnitie 12, 00170 Helsinki",  # a typo and a wrong postcode
+    "Manerheimnitie 12",  # a typo, no postcode, no city: every street is compared
+    "PL 123, 00101 Helsinki",  # a PO box alone: the postcode's city
 ]
 
 
@@ -159,3 +178,31 @@ def test_demo_sample_gives_the_ladders_answers(demo_conn: Connection) -> None:
     slow = [_ladder(demo_conn, a) for a in addresses]
     assert fast == slow
     assert sum(r.source == "reference:exact" for r in fast) > len(fast) / 2
+
+
+def test_every_variant_of_the_benchmark_gets_the_ladders_answer(demo_conn: Connection) -> None:
+    """The one-line queries of every variant of the accuracy benchmark (units, second lines,
+    ranges, typos, postcodes missing or wrong, mixes): the fast path and the ladder agree."""
+    rows = demo_conn.execute(
+        text(
+            "SELECT ref, street, housenumber, postcode, city, ST_X(geom) AS lon, "
+            "ST_Y(geom) AS lat FROM gcrm.address_points WHERE postcode IS NOT NULL "
+            "AND city IS NOT NULL ORDER BY md5(ref) LIMIT 40"
+        )
+    ).all()
+    sample = pd.DataFrame(
+        rows, columns=["ref", "street", "housenumber", "postcode", "city", "lon", "lat"]
+    )
+    queries = make_variants(
+        sample,
+        variants=[v for v in VARIANTS if v != "held_out_number"],
+        postcodes=sorted(set(sample["postcode"])),
+        seed=11,
+    )
+    addresses = queries.loc[queries["path"] == "one_line", "address"].tolist()
+    assert len(addresses) > 200
+    fast = [geocode_one(demo_conn, a) for a in addresses]
+    slow = [_ladder(demo_conn, a) for a in addresses]
+    differ = [(a, f, s) for a, f, s in zip(addresses, fast, slow, strict=True) if f != s]
+    assert not differ, differ[:5]
+    assert sum(r.precision == "rooftop" for r in fast) > 0.95 * len(fast)
