@@ -48,9 +48,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import Timer, bench_database, print_row  # noqa: E402
 from _synthetic import synthetic_reference  # noqa: E402
 
-import gcrm.ingest.bulk  # noqa: E402
 import gcrm.ingest.checks  # noqa: E402
 import gcrm.ingest.load  # noqa: E402
+import gcrm.store.bulk_load  # noqa: E402
 from gcrm.ingest import import_addresses  # noqa: E402
 from gcrm.store import copy_frame  # noqa: E402
 
@@ -66,11 +66,11 @@ STEPS = (
     (gcrm.ingest.load, "read_layer", "read the file"),
     (gcrm.ingest.load, "_check_rows", "checks (text, keys, duplicates, geometry)"),
     (gcrm.ingest.load, "check_kind", "normalised street/number/postcode/city keys"),
-    (gcrm.ingest.bulk, "copy_frame", "COPY into the empty table (binary)"),
-    (gcrm.ingest.bulk, "stage_frame", "COPY into a staging table (binary)"),
-    (gcrm.ingest.bulk, "_stage_changes", "compare with the stored rows (one hash join)"),
-    (gcrm.ingest.bulk, "_apply_changes", "write new and changed rows"),
-    (gcrm.ingest.bulk, "restore_indexes", "build the indexes again"),
+    (gcrm.store.bulk_load, "copy_frame", "COPY into the empty table (binary)"),
+    (gcrm.store.bulk_load, "stage_frame", "COPY into a staging table (binary)"),
+    (gcrm.store.bulk_load, "_stage_changes", "compare with the stored rows (one hash join)"),
+    (gcrm.store.bulk_load, "_apply_changes", "write new and changed rows"),
+    (gcrm.store.bulk_load, "restore_indexes", "build the indexes again"),
     (gcrm.ingest.checks, "refresh_reference", "refresh the geocoder's views"),
 )
 

@@ -18,7 +18,6 @@ from sqlalchemy import Connection, text
 
 from gcrm.core.crs import STORAGE_CRS
 from gcrm.geocode import refresh_reference
-from gcrm.ingest.bulk import bulk_upsert
 from gcrm.ingest.checks import after_load, check_kind
 from gcrm.ingest.codes import normalise_codes
 from gcrm.ingest.mapping import ColumnMapping, apply_mapping, as_column_mapping
@@ -37,7 +36,7 @@ from gcrm.ingest.validate import (
     write_rejects,
 )
 from gcrm.io import GEOMETRY_PROBLEM, READ_WARNINGS, numbers_as_text
-from gcrm.store import stage_frame, to_ewkb_hex, upsert_from_stage, upsert_outcomes
+from gcrm.store import bulk_upsert, stage_frame, to_ewkb_hex, upsert_from_stage, upsert_outcomes
 
 __all__ = [
     "as_text",

@@ -9,6 +9,7 @@ from gcrm.store.backup import (
     restore_database,
 )
 from gcrm.store.bulk_in import copy_frame
+from gcrm.store.bulk_load import bulk_upsert
 from gcrm.store.bulk_out import copy_out, read_geodataframe
 from gcrm.store.engine import create_db_engine, drop_database, ensure_database, scratch_database
 from gcrm.store.loading import (
@@ -27,6 +28,7 @@ __all__ = [
     "Queries",
     "RestoreSummary",
     "backup_database",
+    "bulk_upsert",
     "copy_frame",
     "copy_out",
     "create_db_engine",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import geopandas as gpd
 import numpy as np
@@ -16,7 +17,13 @@ from gcrm.core.crs import STORAGE_CRS, STORAGE_SRID
 from gcrm.store.bulk_in import copy_frame, copy_frame_timed
 from gcrm.store.wire import quote_ident
 
-__all__ = ["stage_frame", "upsert_from_stage", "upsert_outcomes", "write_geodataframe"]
+__all__ = [
+    "raised_setting",
+    "stage_frame",
+    "upsert_from_stage",
+    "upsert_outcomes",
+    "write_geodataframe",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -240,17 +247,25 @@ def _table_columns(gdf: gpd.GeoDataFrame) -> list[str]:
 
 def _build_gist_index(conn: Connection, table: str) -> None:
     """GiST index on ``geom``, with enough ``maintenance_work_mem`` to sort in memory."""
+    with raised_setting(conn, "maintenance_work_mem", _INDEX_WORK_MEM):
+        conn.execute(text(f"CREATE INDEX ON {table} USING gist (geom)"))
+
+
+@contextmanager
+def raised_setting(conn: Connection, setting: str, size: str) -> Iterator[None]:
+    """``setting`` (a memory size, e.g. ``maintenance_work_mem``) at least ``size`` for the
+    block, on the caller's transaction, then as it was."""
     current, too_low = conn.execute(
         text(
-            "SELECT current_setting('maintenance_work_mem'), "
-            "pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes(:mem)"
+            "SELECT current_setting(:name), "
+            "pg_size_bytes(current_setting(:name)) < pg_size_bytes(:size)"
         ),
-        {"mem": _INDEX_WORK_MEM},
+        {"name": setting, "size": size},
     ).one()
     if too_low:
-        conn.execute(text(f"SET LOCAL maintenance_work_mem = '{_INDEX_WORK_MEM}'"))
-    conn.execute(text(f"CREATE INDEX ON {table} USING gist (geom)"))
+        conn.execute(text("SELECT set_config(:name, :size, true)"), {"name": setting, "size": size})
+    yield
     if too_low:
         conn.execute(
-            text("SELECT set_config('maintenance_work_mem', :old, true)"), {"old": current}
+            text("SELECT set_config(:name, :old, true)"), {"name": setting, "old": current}
         )

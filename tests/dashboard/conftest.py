@@ -13,24 +13,12 @@ import zarr.core.sync
 from selenium.webdriver.chrome.options import Options
 from sqlalchemy import Connection, text
 
+from tests.chromium import chromium_options
+
 
 def pytest_setup_options() -> Options:
     """Point dash_duo's Selenium at Debian's chromium, headless."""
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1440,1200",
-    ):
-        options.add_argument(arg)
-    return options
+    return chromium_options("--window-size=1440,1200")
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gcrm.geocode import address_keys, normalize_address_fields, parse_addresses, parse_one_line
+from gcrm.geocode import parse_one_line
 from gcrm.geocode.keys import street_parts_key
 from gcrm.geocode.ladder import _street_parts
 from gcrm.geocode.normalize import normalize_housenumber, split_housenumber
@@ -200,19 +200,3 @@ def test_second_line_parts_are_kept_apart_for_the_ladder() -> None:
     assert pd.isna(parts.iloc[1]) and pd.isna(parts.iloc[2])
     assert street_parts_key("Acme, Mannerheimintie") == "acme|mannerheimintie"
     assert street_parts_key("Mannerheimintie") is None
-
-
-@pytest.mark.parametrize("line", [line for line, *_ in ONE_LINES])
-def test_one_address_and_many_read_the_same_keys(line: str) -> None:
-    keys = normalize_address_fields(parse_addresses(pd.Series([line], dtype="string")))
-    expected = tuple(None if pd.isna(v) else v for v in keys.iloc[0])
-    found = address_keys(line)
-    assert (
-        found.street_norm,
-        found.housenumber_norm,
-        found.unit,
-        found.postcode_norm,
-        found.city_norm,
-    ) == expected
-    parts = _street_parts(parse_addresses(pd.Series([line], dtype="string"))).iloc[0]
-    assert found.street_parts == (None if pd.isna(parts) else parts)

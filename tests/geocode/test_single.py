@@ -29,6 +29,7 @@ from gcrm.geocode.normalize import (
     normalize_street,
 )
 from gcrm.ingest import import_addresses
+from tests.geocode.test_parse import ONE_LINES
 
 # Letters with and without diacritics, digits, the punctuation addresses carry, and the
 # whitespace on which Python's re and pyarrow's RE2 disagree (\x0b, no-break space, em space).
@@ -59,6 +60,16 @@ def test_keys_agree_with_the_vectorised_normalisers(value: str) -> None:
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.lists(_TEXT, min_size=1, max_size=4).map(", ".join))
 def test_address_keys_agree_with_the_ladders(address: str) -> None:
+    _assert_keys_agree(address)
+
+
+@pytest.mark.parametrize("line", [line for line, *_ in ONE_LINES])
+def test_one_address_and_many_read_the_same_keys(line: str) -> None:
+    _assert_keys_agree(line)
+
+
+def _assert_keys_agree(address: str) -> None:
+    """The one-address keys of ``address`` are the batch path's (parse, normalise, key)."""
     keys = normalize_address_fields(parse_addresses(pd.Series([address], dtype="string")))
     expected = tuple(None if pd.isna(v) else v for v in keys.iloc[0])
     found = address_keys(address)

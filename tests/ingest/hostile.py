@@ -26,23 +26,13 @@ import shapely
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from gcrm.demo.synthetic_customers import CUSTOMER_COLUMNS as DEMO_CUSTOMER_COLUMNS
+from gcrm.demo.synthetic_orders import ORDER_COLUMNS as DEMO_ORDER_COLUMNS
 from gcrm.ingest import STATUS_ALIASES
 
-CUSTOMER_COLUMNS = (
-    "customer_id",
-    "name",
-    "email",
-    "phone",
-    "street",
-    "house_number",
-    "postcode",
-    "city",
-    "segment",
-    "status",
-    "signup_date",
-    "churn_date",
-)
-ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "channel", "branch_code")
+#: The columns of the importer's customer and order files, as the demo writes them.
+CUSTOMER_COLUMNS = tuple(DEMO_CUSTOMER_COLUMNS)
+ORDER_COLUMNS = tuple(DEMO_ORDER_COLUMNS)
 #: Letters of the names and streets of the demo regions, the separators, quotes and spaces.
 PLAIN = st.characters(
     codec="utf-8",

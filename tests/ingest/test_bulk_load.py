@@ -1,4 +1,4 @@
-"""Large loads of the address reference (gcrm.ingest.bulk): COPY into an empty table, only
+"""Large loads of the address reference (gcrm.store.bulk_load): COPY into an empty table, only
 changed rows written, indexes dropped and built again, and the import rules unchanged.
 
 The reference files here hold 12,000 points, above :data:`REBUILD_FROM_ROWS`, so that an
@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import Connection, text
 
 from gcrm.ingest import import_addresses
-from gcrm.ingest.bulk import REBUILD_FROM_ROWS, bulk_upsert, drop_indexes, restore_indexes
 from gcrm.ingest.validate import RowChecks
+from gcrm.store.bulk_load import REBUILD_FROM_ROWS, bulk_upsert, drop_indexes, restore_indexes
 
 POINTS = 12_000
 

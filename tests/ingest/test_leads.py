@@ -231,16 +231,8 @@ def test_cli_imports_geocodes_and_exports_a_name_and_address_list(
         'Kahvila Aino,"Mannerheimintie 10, 00100 Helsinki",09 123\n'
         "Ravintola Eero,Fabianinkatu 5 Helsinki,\n",
     )
-    out = _gcrm(
-        ref_settings,
-        "import",
-        "leads",
-        str(path),
-        "--map",
-        "name=Yritys",
-        "--map",
-        "address=Osoite",
-    ).output
+    command = ("import", "leads", str(path), "--map", "name=Yritys", "--map", "address=Osoite")
+    out = _gcrm(ref_settings, *command).output
     assert (
         "2 inserted" in out
         and "rooftop" in out
@@ -262,14 +254,5 @@ def test_cli_imports_geocodes_and_exports_a_name_and_address_list(
         assert frame.loc["Kahvila Aino", "Puhelin"] == "09 123"
         assert frame.loc["Ravintola Eero", "Puhelin"] == ""
         assert frame.loc["Ravintola Eero", "external_id"].startswith(LEAD_ID_PREFIX)
-    again = _gcrm(
-        ref_settings,
-        "import",
-        "leads",
-        str(path),
-        "--map",
-        "name=Yritys",
-        "--map",
-        "address=Osoite",
-    ).output
+    again = _gcrm(ref_settings, *command).output
     assert "0 inserted, 0 updated, 2 unchanged, 0 rejected" in again

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from gcrm.core import Settings
 from gcrm.cube import build_region_cube, save_cube
 from gcrm.store import create_db_engine
+from tests.chromium import CHROMIUM, HEADLESS_ARGS, NO_NETWORK
 from tests.databases import new_database
 
 # Two squares side by side in central Helsinki (EPSG:4326).
@@ -106,17 +107,9 @@ def seeded_settings(tmp_dir: Path) -> Iterator[Settings]:
 def browser_dom(page: Path) -> str:
     """The DOM of ``page`` after Debian's headless Chromium ran its scripts, with no network."""
     args = [
-        "/usr/bin/chromium",
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        # Any network fetch fails: proves the page needs none.
-        "--proxy-server=127.0.0.1:9",
+        CHROMIUM,
+        *HEADLESS_ARGS,
+        NO_NETWORK,
         "--virtual-time-budget=5000",
         "--dump-dom",
         page.resolve().as_uri(),

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from sqlalchemy import Connection, text
 
@@ -21,6 +20,7 @@ from gcrm.areas import origin_destination_flows
 from gcrm.cube import build_region_cube
 from gcrm.maps import make_flow_map, make_region_map
 from gcrm.territories import build_territory_report
+from tests.chromium import CHROMEDRIVER, NO_NETWORK, chromium_options
 from tests.maps.seed import seed_region
 
 pytestmark = pytest.mark.browser
@@ -70,22 +70,8 @@ return texts;
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--proxy-server=127.0.0.1:9",
-        "--window-size=1200,900",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    options = chromium_options(NO_NETWORK, "--window-size=1200,900")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     yield driver
     driver.quit()
 

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from gcrm.store import copy_frame, quote_ident, stage_frame
+from gcrm.store.bulk_in import copy_frame
+from gcrm.store.loading import raised_setting, stage_frame
+from gcrm.store.wire import quote_ident
 
 __all__ = [
     "REBUILD_FROM_ROWS",
@@ -171,7 +173,7 @@ def _stage_changes(
     given = ", ".join(expressions.get(c, f"s.{quote_ident(c)}") for c in values)
     differs = f" OR ({stored}) IS DISTINCT FROM ({given})" if values else ""
     conn.execute(text(f"DROP TABLE IF EXISTS {changes}"))
-    with _raised(conn, "work_mem", _JOIN_MEMORY):
+    with raised_setting(conn, "work_mem", _JOIN_MEMORY):
         conn.execute(
             text(
                 f"CREATE TEMP TABLE {changes} ON COMMIT DROP AS "
@@ -210,7 +212,7 @@ def _apply_changes(
         f"{quote_ident(c)} = {expressions.get(c, f's.{quote_ident(c)}')}" for c in values
     )
     join = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in key)
-    with _raised(conn, "work_mem", _JOIN_MEMORY):
+    with raised_setting(conn, "work_mem", _JOIN_MEMORY):
         conn.execute(
             text(f"UPDATE {table} t SET {assign} FROM {changes} s WHERE NOT s._new AND {join}")
         )
@@ -267,7 +269,7 @@ def drop_indexes(conn: Connection, table: str) -> list[IndexDefinition]:
 
 def restore_indexes(conn: Connection, table: str, indexes: Sequence[IndexDefinition]) -> None:
     """Build ``indexes`` (from :func:`drop_indexes`) again, with memory for their sorts."""
-    with _raised(conn, "maintenance_work_mem", _BUILD_MEMORY):
+    with raised_setting(conn, "maintenance_work_mem", _BUILD_MEMORY):
         for index in indexes:
             conn.execute(text(index.create_sql))
             if index.comment is not None:
@@ -276,22 +278,3 @@ def restore_indexes(conn: Connection, table: str, indexes: Sequence[IndexDefinit
                     text("SELECT quote_literal(CAST(:c AS text))"), {"c": index.comment}
                 ).scalar_one()
                 conn.execute(text(f"COMMENT ON INDEX {index.name} IS {literal}"))
-
-
-@contextmanager
-def _raised(conn: Connection, setting: str, size: str) -> Iterator[None]:
-    """``setting`` (a memory size) at least ``size`` for the block, then as it was."""
-    current, too_low = conn.execute(
-        text(
-            "SELECT current_setting(:name), "
-            "pg_size_bytes(current_setting(:name)) < pg_size_bytes(:size)"
-        ),
-        {"name": setting, "size": size},
-    ).one()
-    if too_low:
-        conn.execute(text("SELECT set_config(:name, :size, true)"), {"name": setting, "size": size})
-    yield
-    if too_low:
-        conn.execute(
-            text("SELECT set_config(:name, :old, true)"), {"name": setting, "old": current}
-        )
