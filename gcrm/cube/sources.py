@@ -45,10 +45,9 @@ def measure_sources(
         provenance.
     """
     columns = ["source", "vintage", "method", "areas"]
-    statistic = SOURCE_OF.get(measure, measure)
-    if "statistic" not in ds.dims or statistic not in set(ds["statistic"].values.tolist()):
+    sub = _provenance(ds, measure)
+    if sub is None:
         return pd.DataFrame(columns=columns)
-    sub = ds[list(SOURCE_VARIABLES)].sel(statistic=statistic)
     if areas is not None:
         sub = sub.sel(area=list(areas))
     frame = pd.DataFrame(
@@ -75,11 +74,20 @@ def area_sources(ds: xr.Dataset, measure: str, areas: Sequence[str]) -> pd.Serie
     """``"<source>, <vintage>"`` of ``measure``'s figure in each of ``areas`` (a map's
     tooltips), indexed by area id; ``""`` where the area has no figure, for a measure gcrm
     counts itself, and for an older cube without provenance."""
-    statistic = SOURCE_OF.get(measure, measure)
     empty = pd.Series("", index=pd.Index(list(areas), name="area"), dtype=object)
-    if "statistic" not in ds.dims or statistic not in set(ds["statistic"].values.tolist()):
+    provenance = _provenance(ds, measure)
+    if provenance is None:
         return empty
-    sub = ds[["statistic_source", "statistic_vintage"]].sel(statistic=statistic, area=list(areas))
+    sub = provenance.sel(area=list(areas))
     source = pd.Series(sub["statistic_source"].values.astype(object), index=empty.index)
     vintage = pd.Series(sub["statistic_vintage"].values.astype(object), index=empty.index)
     return (source + ", " + vintage).where(source != "", "")
+
+
+def _provenance(ds: xr.Dataset, measure: str) -> xr.Dataset | None:
+    """The source variables of the statistic ``measure`` rests on (:data:`SOURCE_OF`), per
+    area; None for a measure gcrm counts itself and for a cube without provenance."""
+    statistic = SOURCE_OF.get(measure, measure)
+    if "statistic" not in ds.dims or statistic not in set(ds["statistic"].values.tolist()):
+        return None
+    return ds[list(SOURCE_VARIABLES)].sel(statistic=statistic)
