@@ -19,7 +19,9 @@ the first letter or in a short name costs what any other typo does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,9 +36,11 @@ __all__ = [
     "MARGIN",
     "MIN_STREET_SIMILARITY",
     "OTHER_STREET_SIMILARITY",
+    "Queries",
     "StreetIndex",
     "fuzzy_todo",
     "match_streets_fuzzy",
+    "staged_on",
     "street_candidates",
 ]
 
@@ -54,6 +58,8 @@ OTHER_STREET_SIMILARITY = 0.85
 _FUZZY_CHUNK = 2_000
 _SQL = load_queries(__package__, "ladder.sql")
 _CANDIDATE_COLUMNS = ["gid", "street_match", "street_postcode", "sim", "pc_ok", "city_ok"]
+#: The ladder's staging table, as its statements name it.
+_STAGING = re.compile(r"\b_geo\b")
 
 
 def _squash(name: str) -> str:
@@ -136,34 +142,85 @@ class StreetIndex:
         return self._names[rows], self._postcodes[rows]
 
 
-def street_candidates(todo: pd.DataFrame, index: StreetIndex, *, first_pass: bool) -> pd.DataFrame:
-    """The candidate streets of each query of ``todo`` (gid, street_norm, postcode_norm,
-    city_norm, street_sim: 1 when its own street is known exactly and must not be offered).
+@dataclass(frozen=True)
+class Queries:
+    """The fuzzy rung's queries (rows of ``fuzzy_todo``) as arrays, one element per query:
+    gid, the typed street, postcode and city, and ``own``: the street is known exactly (it
+    lacks the house) and must not be its own candidate."""
+
+    gid: np.ndarray
+    street: np.ndarray
+    postcode: np.ndarray
+    city: np.ndarray
+    own: np.ndarray
+
+    @classmethod
+    def from_frame(cls, todo: pd.DataFrame) -> Queries:
+        """From rows of ``fuzzy_todo`` (gid, street_norm, postcode_norm, city_norm,
+        street_sim)."""
+        return cls(
+            gid=todo["gid"].to_numpy(dtype=np.int64),
+            street=todo["street_norm"].to_numpy(dtype=object),
+            postcode=np.array([None if pd.isna(v) else v for v in todo["postcode_norm"]], object),
+            city=np.array([None if pd.isna(v) else v for v in todo["city_norm"]], dtype=object),
+            own=todo["street_sim"].notna().to_numpy(dtype=bool),
+        )
+
+    @classmethod
+    def one(
+        cls, gid: int, street: str, postcode: str | None, city: str | None, *, own: bool
+    ) -> Queries:
+        """One query: the one-address path's, without a frame's fixed costs."""
+        return cls(
+            gid=np.array([gid], dtype=np.int64),
+            street=np.array([street], dtype=object),
+            postcode=np.array([postcode], dtype=object),
+            city=np.array([city], dtype=object),
+            own=np.array([own], dtype=bool),
+        )
+
+    def __len__(self) -> int:
+        return len(self.gid)
+
+    def take(self, rows: np.ndarray | slice | list[int]) -> Queries:
+        """The queries at ``rows`` (positions, a slice or a boolean mask)."""
+        return Queries(
+            self.gid[rows], self.street[rows], self.postcode[rows], self.city[rows], self.own[rows]
+        )
+
+
+def street_candidates(
+    todo: pd.DataFrame | Queries, index: StreetIndex, *, first_pass: bool
+) -> dict[str, np.ndarray]:
+    """The candidate streets of each query of ``todo`` (rows of ``fuzzy_todo``), as arrays
+    named :data:`_CANDIDATE_COLUMNS`.
 
     ``first_pass``: compare with the streets of the query's postcode; else with those of
     its city or of the whole reference.
     """
-    if todo.empty:
-        return pd.DataFrame(columns=_CANDIDATE_COLUMNS)
+    queries = todo if isinstance(todo, Queries) else Queries.from_frame(todo)
+    if not len(queries):
+        return {c: np.array([], dtype=object) for c in _CANDIDATE_COLUMNS}
     cities = index.cities()
     scopes: dict[tuple[str, str | None], list[int]] = {}
     # A loop over the queries to group them by scope; each scope is then one matrix in C.
-    column = "postcode_norm" if first_pass else "city_norm"
-    for row, value in enumerate(todo[column].tolist()):
+    for row, value in enumerate((queries.postcode if first_pass else queries.city).tolist()):
         if first_pass:
             key: tuple[str, str | None] = ("pc", value)
         else:
             key = ("city", value) if value in cities else ("all", None)
         scopes.setdefault(key, []).append(row)
     found = [
-        _scope_candidates(todo.iloc[rows], *index.scope(kind, value), index, first_pass=first_pass)
+        _scope_candidates(
+            queries.take(rows), *index.scope(kind, value), index, first_pass=first_pass
+        )
         for (kind, value), rows in sorted(scopes.items(), key=lambda kv: str(kv[0]))
     ]
-    return pd.DataFrame({c: np.concatenate([f[c] for f in found]) for c in _CANDIDATE_COLUMNS})
+    return {c: np.concatenate([f[c] for f in found]) for c in _CANDIDATE_COLUMNS}
 
 
 def _scope_candidates(
-    group: pd.DataFrame,
+    group: Queries,
     names: np.ndarray,
     postcodes: np.ndarray,
     index: StreetIndex,
@@ -176,8 +233,8 @@ def _scope_candidates(
         {c: np.array([], dtype=object) for c in _CANDIDATE_COLUMNS}
     ]
     for start in range(0, len(group), _FUZZY_CHUNK):
-        part = group.iloc[start : start + _FUZZY_CHUNK]
-        typed = part["street_norm"].to_numpy(dtype=object)
+        part = group.take(slice(start, start + _FUZZY_CHUNK))
+        typed = part.street
         scores = rf_process.cdist(
             [_squash(v) for v in typed],
             squashed,
@@ -187,14 +244,14 @@ def _scope_candidates(
             workers=-1 if len(part) * len(names) > 100_000 else 1,
         )
         # A street known exactly is not its own candidate.
-        own = part["street_sim"].notna().to_numpy()
+        own = part.own
         if own.any():
             scores[own] = np.where(names[None, :] == typed[own, None], 0.0, scores[own])
         best = scores.max(axis=1, initial=0.0)
         qi, ci = np.nonzero(scores >= np.maximum(floor, best - MARGIN)[:, None])
         street = names[ci]
-        postcode = part["postcode_norm"].to_numpy(dtype=object)[qi]
-        city = part["city_norm"].to_numpy(dtype=object)[qi]
+        postcode = part.postcode[qi]
+        city = part.city[qi]
         pc_ok = np.array(
             [(s, p) in index.pairs for s, p in zip(street, postcode, strict=True)], dtype=bool
         )
@@ -203,7 +260,7 @@ def _scope_candidates(
         )
         rows.append(
             {
-                "gid": part["gid"].to_numpy()[qi],
+                "gid": part.gid[qi],
                 "street_match": street,
                 # The query's postcode when the street runs through it, else the street's
                 # biggest postcode in the scope.
@@ -216,19 +273,26 @@ def _scope_candidates(
     return {c: np.concatenate([r[c] for r in rows]) for c in _CANDIDATE_COLUMNS}
 
 
-def _decide(conn: Connection, candidates: pd.DataFrame, *, min_sim: float) -> set[int]:
+def staged_on(sql: str, table: str) -> str:
+    """A statement of ``ladder.sql`` on the staging table ``table`` instead of ``_geo``."""
+    return sql if table == "_geo" else _STAGING.sub(table, sql)
+
+
+def _decide(
+    conn: Connection, candidates: dict[str, np.ndarray], *, min_sim: float, table: str
+) -> set[int]:
     """Apply ``decide_fuzzy`` to ``candidates``; the gids that took a street."""
-    if candidates.empty:
+    if not len(candidates["gid"]):
         return set()
     decided = conn.execute(
-        text(_SQL["decide_fuzzy"]),
+        text(staged_on(_SQL["decide_fuzzy"], table)),
         {
-            "gids": candidates["gid"].astype("int64").tolist(),
+            "gids": [int(v) for v in candidates["gid"]],
             "streets": candidates["street_match"].tolist(),
             "postcodes": [None if pd.isna(v) else v for v in candidates["street_postcode"]],
-            "sims": candidates["sim"].astype(float).tolist(),
-            "pc_ok": candidates["pc_ok"].astype(bool).tolist(),
-            "city_ok": candidates["city_ok"].astype(bool).tolist(),
+            "sims": [float(v) for v in candidates["sim"]],
+            "pc_ok": [bool(v) for v in candidates["pc_ok"]],
+            "city_ok": [bool(v) for v in candidates["city_ok"]],
             "margin": MARGIN,
             "min_sim": min_sim,
             "other_street_sim": OTHER_STREET_SIMILARITY,
@@ -250,39 +314,52 @@ def fuzzy_todo(conn: Connection) -> pd.DataFrame:
     return _read_frame(conn, _SQL["fuzzy_todo"])
 
 
-def match_streets_fuzzy(conn: Connection, todo: pd.DataFrame | None = None) -> None:
+def match_streets_fuzzy(
+    conn: Connection,
+    todo: pd.DataFrame | Queries | None = None,
+    *,
+    streets: StreetIndex | None = None,
+    table: str = "_geo",
+) -> None:
     """Fill ``street_match``, ``street_postcode`` and ``street_sim`` of the unplaced rows of
     ``_geo`` whose street is mistyped (or typed as another real street lacking the house).
 
-    ``todo``: those rows (:func:`fuzzy_todo`) when the caller has read them already. Only
-    the streets of the scopes the queries need are read: those of their postcodes, then of
-    their cities (all streets only for queries whose city the reference lacks).
+    ``todo``: those rows (:func:`fuzzy_todo`) when the caller has read them already.
+    ``streets``: the streets of their postcodes (``streets_of_postcodes``) when the caller
+    has read them already. Only the streets of the scopes the queries need are read: those
+    of their postcodes, then of their cities (all streets only for queries whose city the
+    reference lacks). ``table``: the staging table, when it is not ``_geo``.
     """
     if todo is None:
         todo = fuzzy_todo(conn)
-    if todo.empty:
+    queries = todo if isinstance(todo, Queries) else Queries.from_frame(todo)
+    if not len(queries):
         return
-    postcodes = todo["postcode_norm"].dropna().unique().tolist()
-    index = StreetIndex.from_arrays(
-        conn.execute(text(_SQL["streets_of_postcodes"]), {"postcodes": postcodes}).one()
-    )
-    first = todo["postcode_norm"].isin(index.postcodes()).to_numpy()
+    if streets is None:
+        postcodes = sorted({p for p in queries.postcode.tolist() if p is not None})
+        streets = StreetIndex.from_arrays(
+            conn.execute(text(_SQL["streets_of_postcodes"]), {"postcodes": postcodes}).one()
+        )
+    known = streets.postcodes()
+    first = np.array([p in known for p in queries.postcode.tolist()], dtype=bool)
     taken = _decide(
         conn,
-        street_candidates(todo[first], index, first_pass=True),
+        street_candidates(queries.take(first), streets, first_pass=True),
         min_sim=FIRST_PASS_SIMILARITY,
+        table=table,
     )
-    exact = todo["street_sim"].notna().to_numpy()
     # A street known exactly is questioned in its own postcode only, when there is one.
-    second = ~todo["gid"].isin(taken).to_numpy() & ~(first & exact)
+    second = ~np.isin(queries.gid, list(taken)) & ~(first & queries.own)
     if not second.any():
         return
-    cities = todo.loc[second, "city_norm"]
-    wide = _streets_of_cities(conn, cities.dropna().unique().tolist(), cities.isna().any())
-    if not cities.dropna().isin(wide.cities()).all():
+    cities = queries.city[second].tolist()
+    named = sorted({c for c in cities if c is not None})
+    wide = _streets_of_cities(conn, named, any(c is None for c in cities))
+    if not set(named) <= wide.cities():
         wide = _streets_of_cities(conn, [], everywhere=True)  # a city the reference lacks
     _decide(
         conn,
-        street_candidates(todo[second], wide, first_pass=False),
+        street_candidates(queries.take(second), wide, first_pass=False),
         min_sim=MIN_STREET_SIMILARITY,
+        table=table,
     )

@@ -164,22 +164,22 @@ def geocode_frame(conn: Connection, frame: pd.DataFrame, *, use_cache: bool = Tr
 
 def ladder_batches(
     *, use_cache: bool = True, skip: frozenset[str] = frozenset()
-) -> list[str | Callable[[Connection], None]]:
-    """:data:`LADDER_STEPS` as the one-address path sends them: each run of SQL steps as one
-    text of several statements (one round trip), each Python step as itself; the SQL steps
-    named in ``skip`` left out (ones the caller knows to have nothing to do)."""
-    batches: list[str | Callable[[Connection], None]] = []
+) -> list[list[str] | Callable[[Connection], None]]:
+    """:data:`LADDER_STEPS` as the one-address path sends them: each run of SQL steps as a
+    list of statements (sent together, one round trip), each Python step as itself; the SQL
+    steps named in ``skip`` left out (ones the caller knows to have nothing to do)."""
+    batches: list[list[str] | Callable[[Connection], None]] = []
     run: list[str] = []
     for step in LADDER_STEPS:
         if callable(step):
             if run:
-                batches.append(";\n".join(run))
+                batches.append(run)
                 run = []
             batches.append(step)
         elif (use_cache or step not in _CACHE_STEPS) and step not in skip:
             run.append(_SQL[step].strip().rstrip(";"))
     if run:
-        batches.append(";\n".join(run))
+        batches.append(run)
     return batches
 
 

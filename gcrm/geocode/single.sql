@@ -53,3 +53,12 @@ UNION ALL
 SELECT lon, lat, precision, score, source, matched_address, rung FROM exact
 ORDER BY rung
 LIMIT 1;
+
+-- name: fuzzy_streets
+-- The streets of the postcode of the one address in _geo_one, as one row of arrays like
+-- streets_of_postcodes (ladder.sql), read with fuzzy_todo: empty unless the address is
+-- still unplaced and has a postcode.
+SELECT coalesce(array_agg(s.street_norm), '{}'), coalesce(array_agg(s.postcode_norm), '{}'),
+       coalesce(array_agg(s.city_norm), '{}'), coalesce(array_agg(s.n), '{}')
+FROM gcrm.address_streets s
+WHERE s.postcode_norm = (SELECT g.postcode_norm FROM _geo_one g WHERE g.precision IS NULL);

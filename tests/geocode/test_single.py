@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from gcrm.geocode import (
     GeocodeResult,
@@ -217,3 +217,34 @@ def test_every_variant_of_the_benchmark_gets_the_ladders_answer(demo_conn: Conne
     differ = [(a, f, s) for a, f, s in zip(addresses, fast, slow, strict=True) if f != s]
     assert not differ, differ[:5]
     assert sum(r.precision == "rooftop" for r in fast) > 0.95 * len(fast)
+
+
+def test_the_staging_table_serves_every_role_of_the_session(
+    conn: Connection, reference: Path
+) -> None:
+    """``_geo_one`` is made once per session by whichever role climbs the ladder first, and
+    the other (the owner, or the scoped ``gcrm_app`` of the API) uses it as it is."""
+    typo = "Manerheimnitie 12, 00100 Helsinki"
+    forget = text("DELETE FROM gcrm.geocode_cache")
+    for first, second in (("gcrm_app", None), (None, "gcrm_app")):
+        conn.execute(text("DROP TABLE IF EXISTS _geo_one"))
+        answers = []
+        for role in (first, second):
+            conn.execute(text("RESET ROLE"))
+            conn.execute(forget)  # so that the ladder is climbed, not the cache read
+            if role is not None:
+                conn.execute(text(f"SET LOCAL ROLE {role}"))
+            answers.append(geocode_one(conn, typo))
+        conn.execute(text("RESET ROLE"))
+        assert answers[0] == answers[1] == _ladder(conn, typo)
+        assert answers[0].source == "reference:fuzzy"
+
+
+def test_the_staging_table_is_kept_for_the_session_and_emptied_at_commit(engine: Engine) -> None:
+    with engine.connect() as conn:
+        with conn.begin():
+            geocode_one(conn, "Nowhere street 1, Atlantis")  # no reference: the whole ladder
+        with conn.begin():
+            exists = conn.execute(text("SELECT to_regclass('pg_temp._geo_one')")).scalar_one()
+            assert exists is not None
+            assert conn.execute(text("SELECT count(*) FROM _geo_one")).scalar_one() == 0
