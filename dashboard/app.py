@@ -12,6 +12,7 @@ from dashboard.callbacks import register_callbacks
 from dashboard.layout import Account, build_layout, layout_skeleton, notice_page
 from gcrm.api import create_api_blueprint
 from gcrm.core import NotFoundError, Settings
+from gcrm.maps.sources import MAX_POINTS
 from gcrm.web import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -46,14 +47,15 @@ def _page_for_request(data: DataByScope, settings: Settings) -> html.Div:
         # No cube yet, or nothing in the user's scope: say so (the message names the fix)
         # rather than leave the page loading.
         message = f"Nothing to show for {principal.describe_scope()} yet: {exc}"
-        return notice_page(message, region_name=data.region_name, account=account)
+        return notice_page(message, region_name=data.region_name or "gcrm", account=account)
 
 
 def create_app(
     settings: Settings,
     *,
-    region_name: str = "Helsinki demo region",
+    region_name: str | None = None,
     services: Services | None = None,
+    max_points: int = MAX_POINTS,
 ) -> dash.Dash:
     """Create the regional manager's dashboard for the region in ``settings``.
 
@@ -69,9 +71,13 @@ def create_app(
         Database URLs, cube path (``settings.cube_path``, written by ``gcrm cube build``),
         authentication, session and proxy settings.
     region_name
-        Shown in the header and as the name of the whole-region scope.
+        Shown in the header and as the name of the whole-region scope; None: the region's
+        own name, which the cube carries (``gcrm region set``, ``gcrm cube build``).
     services
         Engines and cubes to share (tests); by default made from ``settings``.
+    max_points
+        A map view with up to this many customers (or leads) shows them one by one; with
+        more, as clusters counted in PostGIS.
 
     Returns
     -------
@@ -88,7 +94,7 @@ def create_app(
     """
     services = services or Services(settings)
     services.owner  # noqa: B018 - connect now: a wrong URL fails here, with its message
-    data = DataByScope(services, region_name=region_name)
+    data = DataByScope(services, region_name=region_name, max_points=max_points)
     app = dash.Dash(
         __name__,
         title="gcrm · Regional dashboard",

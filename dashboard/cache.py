@@ -1,5 +1,6 @@
-"""What the dashboard reads, cached in memory: the cube, the area levels, simplified area geometry
-per level, and the point layers. Everything comes through the gcrm library."""
+"""What the dashboard reads: the cube, the area levels and simplified area geometry per level
+(cached in memory), and the points of each map view (read per view, never all at once).
+Everything comes through the gcrm library."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import xarray as xr
 from sqlalchemy import Engine
 
 from dashboard.view import View, areas_in_view
-from gcrm.access import Principal
-from gcrm.areas import AreaLevel, read_area_levels
-from gcrm.maps import area_geojson, point_geojson
+from gcrm.access import Principal, record_access
+from gcrm.areas import UNNAMED_REGION, AreaLevel, read_area_levels
+from gcrm.maps import MAX_POINTS, area_geojson, point_name, points_in_view
+from gcrm.maps.sources import BBox
 from gcrm.web import Services, Unauthorized, current_request_principal
 
 __all__ = ["DashboardData", "DataByScope", "filter_features", "scope_title"]
@@ -43,14 +45,15 @@ def scope_title(principal: Principal, cube: xr.Dataset, *, region_name: str) -> 
 
 @dataclass
 class DashboardData:
-    """What the dashboard reads: the cube, area levels, and per-level geometry cached in memory."""
+    """What the dashboard reads: the cube, area levels, and per-level geometry cached in memory;
+    the points of a view read for each view (up to ``max_points`` one by one, else clusters)."""
 
     engine: Engine
     cube: xr.Dataset
-    region_name: str = "Helsinki demo region"
+    region_name: str = UNNAMED_REGION
+    max_points: int = MAX_POINTS
     _levels: list[AreaLevel] | None = None
     _geometry: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _points: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -69,13 +72,30 @@ class DashboardData:
                     self._geometry[level] = area_geojson(conn, level=level)
             return self._geometry[level]
 
-    def points(self, kind: str) -> dict[str, Any]:
-        """Customer or lead points (read once)."""
-        with self._lock:
-            if kind not in self._points:
-                with self.engine.connect() as conn:
-                    self._points[kind] = point_geojson(conn, kind=kind)
-            return self._points[kind]
+    def points(
+        self, kind: str, *, bbox: BBox, zoom: float, segment: str | None, period: str | None
+    ) -> dict[str, Any]:
+        """Customers or leads in the map's view: clusters, or points when few (no names)."""
+        with self.engine.connect() as conn:
+            return points_in_view(
+                conn,
+                kind=kind,
+                bbox=bbox,
+                zoom=zoom,
+                segment=segment,
+                period=period,
+                max_points=self.max_points,
+            )
+
+    def point_name(self, kind: str, point_id: str) -> str:
+        """The name of one customer or lead, asked for by a click; a customer's is audited."""
+        with self.engine.begin() as conn:
+            name = point_name(conn, kind=kind, point_id=point_id)
+            if kind == "customers":
+                record_access(
+                    conn, action="dashboard point", rows=1, fields=["name"], target=point_id
+                )
+            return name
 
     def view_geometry(self, view: View) -> dict[str, Any]:
         """The features drawn for ``view``: the level's areas, children of the parent if any."""
@@ -90,9 +110,13 @@ class DataByScope:
     Reads go through ``services.data`` (under the request's principal) and the scope's cube.
     """
 
-    def __init__(self, services: Services, *, region_name: str) -> None:
+    def __init__(
+        self, services: Services, *, region_name: str | None = None, max_points: int = MAX_POINTS
+    ) -> None:
         self.services = services
+        #: Shown as the region's name; None: the cube's own (``gcrm region set``).
         self.region_name = region_name
+        self.max_points = max_points
         self._by_key: dict[str, DashboardData] = {}
         self._lock = threading.Lock()
 
@@ -103,8 +127,14 @@ class DataByScope:
         with self._lock:
             data = self._by_key.get(key)
             if data is None or data.cube is not cube:
-                title = scope_title(principal, cube, region_name=self.region_name)
-                data = DashboardData(engine=self.services.data, cube=cube, region_name=title)
+                region = self.region_name or str(cube.attrs.get("region_name") or UNNAMED_REGION)
+                title = scope_title(principal, cube, region_name=region)
+                data = DashboardData(
+                    engine=self.services.data,
+                    cube=cube,
+                    region_name=title,
+                    max_points=self.max_points,
+                )
                 self._by_key[key] = data
             return data
 

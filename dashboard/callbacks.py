@@ -13,9 +13,10 @@ from dashboard import layout as lay
 from dashboard import panels as p
 from dashboard import view as v
 from dashboard.cache import DashboardData
+from gcrm.core import NotFoundError
 from gcrm.cube import MEASURES
 
-__all__ = ["next_view", "register_callbacks"]
+__all__ = ["CLUSTER_ZOOM_STEP", "MAX_ZOOM", "next_view", "register_callbacks", "zoom_in"]
 
 
 def next_view(
@@ -38,6 +39,17 @@ def next_view(
     if trigger == "clear-selection":
         return v.select_area(view, None)
     return view
+
+
+#: Zoom levels a click on a cluster zooms in by (each halves a cell's side twice).
+CLUSTER_ZOOM_STEP = 2
+#: Leaflet's deepest zoom with OSM-style tiles.
+MAX_ZOOM = 19
+
+
+def zoom_in(zoom: float | None) -> float:
+    """The zoom a click on a cluster goes to from ``zoom``."""
+    return min(MAX_ZOOM, (zoom or 0) + CLUSTER_ZOOM_STEP)
 
 
 def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> None:
@@ -73,11 +85,46 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
     @app.callback(
         Output("customers", "data"),
         Output("leads", "data"),
+        Input("map", "bounds"),
         Input("point-layers", "value"),
+        Input("segment", "value"),
+        Input("period", "value"),
+        State("map", "zoom"),
     )
-    def point_layers(shown):  # type: ignore[no-untyped-def]
+    def point_layers(bounds, shown, segment, period, zoom):  # type: ignore[no-untyped-def]
+        bbox = v.map_bbox(bounds)
+        if bbox is None:  # the map has not reported its view yet; it will on moveend
+            return lay.EMPTY, lay.EMPTY
         data = current()
-        return tuple(data.points(k) if k in shown else lay.EMPTY for k in ("customers", "leads"))
+        return tuple(
+            data.points(k, bbox=bbox, zoom=zoom, segment=segment, period=period)
+            if k in shown
+            else lay.EMPTY
+            for k in lay.POINT_LAYERS
+        )
+
+    @app.callback(
+        Output("map", "viewport"),
+        Output("point-info", "children"),
+        Input("customers", "clickData"),
+        Input("leads", "clickData"),
+        State("map", "zoom"),
+        prevent_initial_call=True,
+    )
+    def point_click(customer, lead, zoom):  # type: ignore[no-untyped-def]
+        kind = ctx.triggered_id
+        feature = (customer if kind == "customers" else lead) or {}
+        props = feature.get("properties") or {}
+        if "count" in props:  # a cluster: zoom in on it
+            lon, lat = feature["geometry"]["coordinates"]
+            return {"center": [lat, lon], "zoom": zoom_in(zoom)}, no_update
+        if "id" not in props:
+            return no_update, no_update
+        try:
+            name = current().point_name(kind, str(props["id"]))
+        except NotFoundError as exc:  # gone since it was drawn, or no longer in scope
+            return no_update, str(exc)
+        return no_update, lay.point_info(kind, name, str(props["id"]))
 
     @app.callback(
         Output("customers", "hideout"),
@@ -106,7 +153,7 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
             "selected": view.get("selected"),
             "tooltips": p.area_tooltips(values, ds, measure=measure, period=period),
         }
-        return hideout, lay.legend(classes, title=title, measure=measure)
+        return hideout, lay.legend(classes, title=title, measure=measure, ds=ds)
 
     @app.callback(
         Output("kpis", "children"),
@@ -119,7 +166,7 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         ds = data.cube
         values = p.kpi_values(ds, view, period=period, segment=segment)
         scope = v.area_label(ds, v.scope_area(view), region_name=data.region_name)
-        return lay.kpi_row(p.kpi_cards(values), scope=scope)
+        return lay.kpi_row(p.kpi_cards(values, ds=ds), scope=scope)
 
     @app.callback(
         Output("chart-title", "children"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dash_leaflet as dl
+import xarray as xr
 from dash import dcc, html
 
 from dashboard import panels as p
@@ -25,6 +26,7 @@ __all__ = [
     "layout_skeleton",
     "legend",
     "notice_page",
+    "point_info",
     "point_legend",
     "selection_panel",
     "top_table",
@@ -103,7 +105,7 @@ def sidebar(view: v.View, choices: _Choices) -> html.Aside:
             _control("Segment", _dropdown("segment", choices.segments, "all")),
             _control("Classes", _dropdown("scheme", p.scheme_options(), "quantiles")),
             _control(
-                "Points (clustered)",
+                "Points (clustered by view)",
                 dcc.Checklist(
                     id="point-layers",
                     options=[{"label": k.capitalize(), "value": k} for k in POINT_LAYERS],
@@ -121,6 +123,11 @@ def sidebar(view: v.View, choices: _Choices) -> html.Aside:
                     className="checklist",
                     labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
                 ),
+            ),
+            html.Div(
+                "Click a cluster to zoom in, a point to see its name.",
+                id="point-info",
+                className="hint",
             ),
             html.H2("Selection", className="sidebar-title"),
             html.Div(id="selection-panel", className="selection"),
@@ -152,15 +159,13 @@ def _map(geometry: dict[str, Any]) -> dl.Map:
         zoomToBounds=True,
         attribution=ATTRIBUTION,
     )
+    # Clusters come counted from PostGIS for the map's view (gcrm.maps.sources); the browser
+    # draws what it gets, clusters and single points alike, with gcrm.pointToLayer.
     points = [
         dl.GeoJSON(
             id=kind,
             data=EMPTY,
-            cluster=True,
-            zoomToBoundsOnClick=True,
-            superClusterOptions={"radius": 60, "maxZoom": 17},
             pointToLayer={"variable": "gcrm.pointToLayer"},
-            clusterToLayer={"variable": "gcrm.clusterToLayer"},
             hideout=p.point_hideout("none") if kind == "customers" else {"kind": kind},
         )
         for kind in POINT_LAYERS
@@ -181,14 +186,16 @@ def _map(geometry: dict[str, Any]) -> dl.Map:
     )
 
 
-def legend(classes: Classes, *, title: str, measure: str) -> list[Any]:
+def legend(
+    classes: Classes, *, title: str, measure: str, ds: xr.Dataset | None = None
+) -> list[Any]:
     """Legend children: a title and one swatch row per class."""
     rows = [
         html.Div(
             [html.Span(className="swatch", style={"backgroundColor": color}), html.Span(text)],
             className="legend-row",
         )
-        for color, text in p.legend_items(classes, measure=measure)
+        for color, text in p.legend_items(classes, measure=measure, ds=ds)
     ]
     return [html.Div(title, id="legend-title", className="legend-title"), *rows]
 
@@ -204,6 +211,16 @@ def point_legend(colour_by: str) -> list[Any]:
     ]
     title = "Customers by geocode precision" if colour_by == "precision" else "Points"
     return [html.Div(title, id="point-legend-title", className="legend-title"), *rows]
+
+
+def point_info(kind: str, name: str, point_id: str) -> list[Any]:
+    """What the sidebar says of a clicked point: its name (text, never markup) and id."""
+    label = "Customer" if kind == "customers" else "Lead"
+    return [
+        html.Span(f"{label} ", className="muted"),
+        html.Strong(name, id="point-name"),
+        html.Span(f" ({point_id})", className="muted"),
+    ]
 
 
 def kpi_row(cards: Sequence[tuple[str, str, str]], *, scope: str) -> list[Any]:

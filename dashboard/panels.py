@@ -16,7 +16,7 @@ import xarray as xr
 from dashboard.view import View, area_coord, area_label, scope_area, table_scope
 from gcrm.areas import AreaLevel
 from gcrm.core import APPROXIMATE_PRECISIONS, ValidationError, is_all
-from gcrm.cube import MEASURES, area_sources, periods, select_measure, time_series
+from gcrm.cube import MEASURES, area_sources, measure_unit, periods, select_measure, time_series
 from gcrm.maps import SCHEMES, Classes, classify_values, format_value, is_share
 from gcrm.maps.style import (
     CUSTOMER_COLOUR,
@@ -141,8 +141,13 @@ def area_colours(values: pd.Series, classes: Classes) -> dict[str, str]:
     return {str(area): colour for area, colour in classes.colours_for(values).items()}
 
 
-def _unit(measure: str) -> str:
-    return str(getattr(MEASURES[measure], "unit", "") or "")
+def _unit(measure: str, ds: xr.Dataset | None) -> str:
+    """The unit ``measure`` is shown in: the cube's currency for money (none without a cube)."""
+    return measure_unit(ds if ds is not None else _NO_CUBE, measure)
+
+
+#: Stands for a cube where there is none: money is then shown without a currency.
+_NO_CUBE = xr.Dataset()
 
 
 def area_tooltips(
@@ -158,7 +163,7 @@ def area_tooltips(
     sources = area_sources(ds, measure, areas)
     label = MEASURES[measure].label
     when = "" if MEASURES[measure].kind in ("static", "ratio") else f", {period_label(period)}"
-    unit = _unit(measure)
+    unit = _unit(measure, ds)
     tips = {}
     for area, name, value in zip(areas, names, values.to_numpy(float), strict=True):
         lines = [str(name), f"{label}{when}: {format_value(value, unit=unit)}"]
@@ -168,9 +173,11 @@ def area_tooltips(
     return tips
 
 
-def legend_items(classes: Classes, *, measure: str) -> list[tuple[str, str]]:
+def legend_items(
+    classes: Classes, *, measure: str, ds: xr.Dataset | None = None
+) -> list[tuple[str, str]]:
     """``(colour, range text)`` rows of the legend, lowest class first, then "no data"."""
-    return [*classes.legend(unit=_unit(measure)), (NO_DATA_COLOUR, "no data")]
+    return [*classes.legend(unit=_unit(measure, ds)), (NO_DATA_COLOUR, "no data")]
 
 
 def view_values(
@@ -194,7 +201,7 @@ def top_areas(
     ranked = values.dropna().sort_values(ascending=False).head(limit)
     total = float(values.sum(skipna=True))
     kind = str(getattr(MEASURES[measure], "kind", ""))
-    unit = _unit(measure)
+    unit = _unit(measure, ds)
     rows = []
     for rank, (area, value) in enumerate(ranked.items(), start=1):
         share = value / total if total and kind not in ("derived", "ratio") else float("nan")
@@ -272,13 +279,15 @@ def kpi_values(
     return sums | approximate_values(ds, view)
 
 
-def kpi_cards(values: Mapping[str, float]) -> list[tuple[str, str, str]]:
-    """``(key, label, formatted value)`` per KPI card.
+def kpi_cards(
+    values: Mapping[str, float], *, ds: xr.Dataset | None = None
+) -> list[tuple[str, str, str]]:
+    """``(key, label, formatted value)`` per KPI card (money in ``ds``' currency).
 
     The last card reads e.g. "Placed approximately: 12 customers (3.4%)".
     """
     cards = [
-        (m, MEASURES[m].label, format_value(values[m], unit=_unit(m)))
+        (m, MEASURES[m].label, format_value(values[m], unit=_unit(m, ds)))
         for m in KPI_MEASURES
         if m in values and m in MEASURES
     ]
@@ -324,7 +333,7 @@ def series_figure(
         showlegend=False,
         font={"family": "Inter, system-ui, sans-serif", "size": 12},
     )
-    if is_share(_unit(measure)):
+    if is_share(_unit(measure, ds)):
         fig.update_yaxes(tickformat=".0%")
     return title, fig
 

@@ -32,6 +32,7 @@ __all__ = [
     "initial_view",
     "level_label",
     "level_options",
+    "map_bbox",
     "scope_area",
     "select_area",
     "table_scope",
@@ -148,3 +149,12 @@ def table_scope(view: View, levels: Sequence[AreaLevel]) -> tuple[str, str | Non
 def level_label(levels: Sequence[AreaLevel], level: str) -> str:
     """The label of ``level`` (the level name itself when not listed)."""
     return next((lv.label for lv in levels if lv.level == level), level)
+
+
+def map_bbox(bounds: Sequence[Sequence[float]] | None) -> tuple[float, float, float, float] | None:
+    """``(west, south, east, north)`` of the map's ``bounds`` as dash-leaflet reports them
+    (``[[south, west], [north, east]]``); ``None`` before the map has reported any."""
+    if not bounds:
+        return None
+    (south, west), (north, east) = bounds
+    return float(west), float(south), float(east), float(north)

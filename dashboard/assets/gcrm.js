@@ -31,37 +31,45 @@ window.gcrm = Object.assign({}, window.gcrm, {
   hoverStyle: function () {
     return { weight: 3, color: "#1f2937" };
   },
-  /* Customer points are coloured by a property when hideout.colourBy names one
-   * (e.g. geocode_precision), with the palette sent by the server in hideout.colors. */
+  /* The point layers: what the server sent for the map's view, clusters (properties.count,
+   * counted in PostGIS) and single points alike. Customer points are coloured by a property
+   * when hideout.colourBy names one (e.g. geocode_precision), with the palette sent by the
+   * server in hideout.colors. Points carry no names: a click asks the server for one. */
   pointToLayer: function (feature, latlng, context) {
     var h = (context && context.hideout) || {};
     var kind = h.kind || "customers";
+    var props = feature.properties || {};
+    if (props.count) {
+      return window.gcrm.clusterMarker(props.count, latlng, kind);
+    }
     var color = kind === "leads" ? "#e6550d" : "#6a3d9a";
     if (kind === "customers" && h.colourBy === "precision") {
-      var precision = feature.properties && feature.properties.geocode_precision;
-      color = (h.colors && h.colors[precision]) || h.other || "#737373";
+      color = (h.colors && h.colors[props.geocode_precision]) || h.other || "#737373";
     }
     var marker = L.circleMarker(latlng, {
       radius: 5, color: "#ffffff", weight: 1, fillColor: color, fillOpacity: 0.95,
     });
-    if (feature.properties && feature.properties.tooltip) {
+    if (props.tooltip) {
       // Leaflet inserts a string tooltip as HTML; names are data (from OSM or a CRM), so the
       // tooltip gets an element whose text is set, never parsed.
       var label = document.createElement("span");
-      label.textContent = String(feature.properties.tooltip);
+      label.textContent = String(props.tooltip);
       marker.bindTooltip(label);
     }
     return marker;
   },
-  clusterToLayer: function (feature, latlng, index, context) {
-    var kind = (context && context.hideout && context.hideout.kind) || "customers";
-    var count = feature.properties.point_count;
-    var size = count < 50 ? 30 : count < 500 ? 38 : 46;
+  /* A cluster: a circle sized by its count (area ~ log of the count), labelled with the
+   * count abbreviated; the exact count is in data-count. Built from numbers only. */
+  clusterMarker: function (count, latlng, kind) {
+    var n = Math.max(1, Math.round(Number(count) || 0));
+    var size = Math.round(Math.min(60, 24 + 6 * Math.log10(n)));
+    var text = n < 1000 ? String(n) : n < 1e6 ? (n / 1000).toFixed(n < 1e4 ? 1 : 0) + "k"
+      : (n / 1e6).toFixed(1) + "M";
     var icon = L.divIcon({
-      html: "<div><span>" + feature.properties.point_count_abbreviated + "</span></div>",
-      className: "gcrm-cluster gcrm-cluster-" + kind,
+      html: '<div><span data-count="' + n + '">' + text + "</span></div>",
+      className: "gcrm-cluster gcrm-cluster-" + (kind === "leads" ? "leads" : "customers"),
       iconSize: L.point(size, size),
     });
-    return L.marker(latlng, { icon: icon });
+    return L.marker(latlng, { icon: icon, title: n + " " + kind });
   },
 });

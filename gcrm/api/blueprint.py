@@ -33,6 +33,7 @@ from gcrm.api.shaping import (
 )
 from gcrm.areas import level_names
 from gcrm.core import GcrmError, NotFoundError, ValidationError, parse_area_id
+from gcrm.cube import compare_periods, find_hotspots, hotspots_geojson
 from gcrm.geocode import geocode_frame, geocode_one, reverse_geocode
 from gcrm.leads import nearby_geojson, resolve_origin
 from gcrm.web import Services, current_request_principal, error_response, require
@@ -63,6 +64,15 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET", "/cube/slice", "cube_slice", "One measure per area of a level",
         "A slice of the cube of the caller's scope: one value per area, by area id.",
         list[m.CubeRow], "cube", permission="view_aggregates", query=m.CubeSliceQuery,
+        errors=(404,),
+    ),
+    Operation(
+        "GET", "/hotspots", "hotspots", "Hot and cold spots of a measure",
+        "Getis-Ord Gi* or local Moran's I of one measure over the areas of a level, from the "
+        "cube of the caller's scope: queen contiguity, permutation pseudo p-values adjusted "
+        "for testing every area, a class per area; as a GeoJSON FeatureCollection stating the "
+        "method, alpha and correction.",
+        m.HotspotCollection, "cube", permission="view_aggregates", query=m.HotspotsQuery,
         errors=(404,),
     ),
     Operation(
@@ -204,15 +214,51 @@ def _handlers(services: Services) -> dict[str, Handler]:
         return Response(found.body, mimetype="application/json")
 
     def cube(principal: Principal, query: m.CubeSliceQuery) -> Response:
+        ds = services.cube_for(principal)
+        period = None if query.period == "all" else query.period
         rows = cube_slice(
-            services.cube_for(principal),
+            ds,
             level=query.level,
             measure=query.measure,
-            period=None if query.period == "all" else query.period,
+            period=period,
             segment=query.segment,
             parent=query.parent,
         )
+        if query.compare is not None:
+            compared = compare_periods(
+                ds,
+                query.measure,
+                period=period or "all",
+                compare=query.compare,
+                level=query.level,
+                segment=query.segment,
+                parent=query.parent,
+            )[["base", "change", "pct_change"]]
+            # NaN (a change relative to nothing) is JSON null.
+            extra = compared.astype(object).where(compared.notna(), None)
+            for row in rows:
+                row.update(extra.loc[row["area"]].to_dict())
         return jsonify(rows)
+
+    def hotspots(principal: Principal, query: m.HotspotsQuery) -> Response:
+        ds = services.cube_for(principal)
+        with services.data.connect() as conn:
+            result = find_hotspots(
+                ds,
+                conn,
+                level=query.level,
+                measure=query.measure,
+                period=None if query.period == "all" else query.period,
+                segment=query.segment,
+                parent=query.parent,
+                method=query.method,
+                alpha=query.alpha,
+                correction=query.correction,
+                permutations=query.permutations,
+                seed=query.seed,
+                islands=query.islands,
+            )
+        return jsonify(hotspots_geojson(result))
 
     def geocode_address(principal: Principal, query: m.GeocodeQuery) -> Response:
         # A transaction: an address the fast path cannot place climbs the whole ladder,
@@ -272,6 +318,7 @@ def _handlers(services: Services) -> dict[str, Handler]:
         "health": health,
         "leads_near": leads_near,
         "cube_slice": cube,
+        "hotspots": hotspots,
         "geocode_one": geocode_address,
         "geocode_many": geocode_many,
         "reverse": reverse,

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from gcrm.core import PRECISIONS, parse_area_id
+from gcrm.cube import CORRECTIONS, HOTSPOT_CLASSES, HOTSPOT_METHODS, ISLAND_RULES
 
 __all__ = [
     "MAX_BATCH",
@@ -36,6 +37,10 @@ __all__ = [
     "GeocodeBody",
     "GeocodeQuery",
     "Health",
+    "HotspotCollection",
+    "HotspotFeature",
+    "HotspotProperties",
+    "HotspotsQuery",
     "LeadCollection",
     "LeadsNearQuery",
     "NoQuery",
@@ -142,6 +147,54 @@ class CubeSliceQuery(ApiQuery):
     parent: Word | None = Field(
         None, examples=["district:D01"], description="Only areas inside this one (LEVEL:CODE)."
     )
+    compare: Word | None = Field(
+        None, examples=["previous"],
+        description="With a period: compare it with the previous period of the same grain "
+        "(previous: 2025-03 with 2025-02, 2025-Q1 with 2024-Q4), the same period a year "
+        "earlier (yoy), or another period of the same grain (2024-Q1); rows then carry base, "
+        "change and pct_change.",
+    )  # fmt: skip
+
+
+class HotspotsQuery(ApiQuery):
+    """Hot and cold spots of one measure over the areas of a level."""
+
+    example: ClassVar[str] = "/api/hotspots?level=district&measure=revenue&method=gi"
+
+    level: Word = Field(min_length=1, examples=["district"], description="An area level.")
+    measure: Word = Field(min_length=1, examples=["revenue"], description="A cube measure.")
+    period: Word | None = Field(
+        None, examples=["2025-Q1"],
+        description="2025, 2025-Q1, 2025-03, or all [default: the whole time range].",
+    )  # fmt: skip
+    segment: Word | None = Field(None, examples=["smb"], description="One segment [default: all].")
+    parent: Word | None = Field(
+        None, examples=["district:D01"], description="Only areas inside this one (LEVEL:CODE)."
+    )
+    method: Literal[tuple(HOTSPOT_METHODS)] = Field(  # type: ignore[valid-type]
+        "gi", examples=["gi"],
+        description="gi: Getis-Ord Gi* (hot and cold spots); moran: local Moran's I.",
+    )  # fmt: skip
+    alpha: float = Field(
+        0.05, gt=0, lt=1, allow_inf_nan=False, examples=[0.05],
+        description="Significance level, compared with the adjusted p-values.",
+    )  # fmt: skip
+    correction: Literal[tuple(CORRECTIONS)] = Field(  # type: ignore[valid-type]
+        "fdr", examples=["fdr"],
+        description="Multiple-testing correction: fdr (Benjamini-Hochberg), bonferroni, none.",
+    )  # fmt: skip
+    permutations: int = Field(
+        999, ge=99, le=9999, examples=[999],
+        description="Conditional permutations for the pseudo p-values.",
+    )  # fmt: skip
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, examples=[0],
+        description="Seed of the permutations: the same seed gives the same answer.",
+    )  # fmt: skip
+    islands: Literal[tuple(ISLAND_RULES)] = Field(  # type: ignore[valid-type]
+        "nearest", examples=["nearest"],
+        description="An area with no contiguous neighbour: join it to the nearest, or exclude it.",
+    )  # fmt: skip
 
 
 class GeocodeQuery(ApiQuery):
@@ -253,12 +306,80 @@ class Health(BaseModel):
 
 
 class CubeRow(BaseModel):
-    """One area's value (null where it cannot be computed, e.g. a ratio over zero)."""
+    """One area's value (null where it cannot be computed, e.g. a ratio over zero); with
+    ``compare``, also the value in the compared period, the change and the change relative to
+    the base (null where the base is 0 or missing)."""
 
     area: str
     code: str
     name: str
     value: float | None
+    base: float | None = None
+    change: float | None = None
+    pct_change: float | None = None
+
+
+#: Every class of either hot spot method.
+_CLUSTERS = tuple(dict.fromkeys(c for classes in HOTSPOT_CLASSES.values() for c in classes))
+
+
+class HotspotProperties(BaseModel):
+    """One area: its value, statistic, p-values and class (nulls where it was not tested)."""
+
+    area: str
+    level: str
+    code: str
+    name: str
+    value: float | None
+    neighbours: int = Field(ge=0, description="Neighbours in the weights (after islands).")
+    island: bool = Field(description="True when the area has no contiguous neighbour.")
+    statistic: float | None = Field(description="Gi* z-score, or local Moran's I.")
+    p_value: float | None = Field(description="Two-sided pseudo p-value (permutations).")
+    p_adjusted: float | None = Field(description="The p-value after the correction.")
+    cluster: Literal[_CLUSTERS]  # type: ignore[valid-type]
+
+
+class AreaGeometry(BaseModel):
+    """A GeoJSON polygon or multipolygon in EPSG:4326."""
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any]
+
+
+class HotspotFeature(BaseModel):
+    """One area, its id the area id."""
+
+    type: Literal["Feature"]
+    id: str
+    properties: HotspotProperties
+    geometry: AreaGeometry
+
+
+class HotspotCollection(BaseModel):
+    """The areas as a GeoJSON FeatureCollection, with what was tested as foreign members."""
+
+    type: Literal["FeatureCollection"]
+    features: list[HotspotFeature]
+    method: str
+    method_label: str
+    level: str
+    measure: str
+    period: str
+    segment: str
+    parent: str
+    alpha: float
+    correction: str
+    correction_label: str
+    permutations: int
+    seed: int
+    n_areas: int = Field(description="Areas tested.")
+    weights: str
+    p_value: str = Field(description="How the p-values are computed.")
+    islands: str = Field(description="What happened to areas with no contiguous neighbour.")
+    island_ids: list[str]
+    island_crs: str = Field(description="The metric CRS nearest areas were found in.")
+    note: str
+    description: str = Field(description="All of the above, in words.")
 
 
 class GeocodeAnswer(BaseModel):

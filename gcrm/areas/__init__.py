@@ -3,6 +3,7 @@ area profiles (what the cube and exports read about each area) and customer flow
 to branches."""
 
 from gcrm.areas.branch_flows import FLOW_COLUMNS, origin_destination_flows
+from gcrm.areas.geometry import read_areas
 from gcrm.areas.housing import (
     BUILDING_FORMS,
     DWELLING_MEASURES,
@@ -23,6 +24,7 @@ from gcrm.areas.profiles import (
     profile_measures,
     profile_sources,
 )
+from gcrm.areas.region import UNNAMED_REGION, RegionInfo, read_region, set_region
 from gcrm.areas.stats import (
     STATS_COLUMNS,
     check_vintage,
@@ -32,6 +34,10 @@ from gcrm.areas.stats import (
 )
 
 __all__ = [
+    "UNNAMED_REGION",
+    "RegionInfo",
+    "read_region",
+    "set_region",
     "BUILDING_FORMS",
     "DWELLING_MEASURES",
     "DWELLING_TYPES",
@@ -57,5 +63,6 @@ __all__ = [
     "profile_sources",
     "read_area_levels",
     "read_area_stats",
+    "read_areas",
     "stats_vintages",
 ]

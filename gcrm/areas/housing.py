@@ -213,10 +213,11 @@ def _provenance(stats: pd.DataFrame, estimated: pd.DataFrame, *, split: pd.Serie
     long = estimated.rename_axis(index="code", columns="measure").stack().rename("estimated")
     long = long[long].reset_index()[["code", "measure"]]
     splits = long["code"].map(split).fillna(False).to_numpy(bool)
-    # astype(str): an empty frame maps to an empty float series, which "+" refuses.
-    total_source = long["code"].map(total["source"]).fillna("").astype(str)
+    # astype(object) first: a level without a dwellings statistic maps to an all-NaN float
+    # series, which pandas will not fill with text; astype(str): "+" refuses floats.
+    total_source = long["code"].map(total["source"]).astype(object).fillna("").astype(str)
     long["source"] = np.where(splits, ESTIMATE_SOURCE + " and " + total_source, ESTIMATE_SOURCE)
-    total_vintage = long["code"].map(total["vintage"]).fillna(ESTIMATE_VINTAGE)
+    total_vintage = long["code"].map(total["vintage"]).astype(object).fillna(ESTIMATE_VINTAGE)
     long["vintage"] = np.where(splits, total_vintage, ESTIMATE_VINTAGE)
     long["method"] = np.where(splits, SPLIT_METHOD, ESTIMATE_METHOD)
     return pd.concat([given, long[_PROVENANCE]], ignore_index=True)

@@ -14,17 +14,20 @@ from pathlib import Path
 import click
 
 from gcrm.access import act_as
-from gcrm.cli.areas import flows_command, profiles_command
+from gcrm.cli.areas import areas, flows_command, profiles_command
 from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.cube import cube
 from gcrm.cli.customers import customers
 from gcrm.cli.db import backup_command, db, restore_command
 from gcrm.cli.demo import demo_command
 from gcrm.cli.enrich import drive_times_command, enrich_command
+from gcrm.cli.forecast import forecast_command
 from gcrm.cli.geocode import geocode_command, reverse_geocode_command
+from gcrm.cli.hotspots import hotspots_command
 from gcrm.cli.imports import import_group
 from gcrm.cli.leads import leads
 from gcrm.cli.maps import map_command
+from gcrm.cli.region import region
 from gcrm.cli.routing import catchments_command
 from gcrm.cli.serve import serve_command
 from gcrm.cli.territories import territories
@@ -86,9 +89,12 @@ for _command in (
     reverse_geocode_command,
     enrich_command,
     profiles_command,
+    areas,
+    region,
     customers,
     cube,
     map_command,
+    hotspots_command,
     leads,
     territories,
     drive_times_command,
@@ -101,6 +107,8 @@ for _command in (
     audit_command,
 ):
     cli.add_command(_command)
+# `gcrm cube forecast` lives in its own module beside the group of gcrm/cli/cube.py.
+cube.add_command(forecast_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""``gcrm profiles`` and ``gcrm flows``: what each area holds, and where its customers buy."""
+"""``gcrm profiles`` and ``gcrm flows``: what each area holds, and where its customers buy;
+``gcrm areas hexes``: H3 hexagon levels under a region's own areas."""
 
 from __future__ import annotations
 
@@ -8,14 +9,22 @@ from typing import cast
 import click
 
 from gcrm.areas import area_profiles, origin_destination_flows, profile_sources
+from gcrm.areas.hexes import build_hex_levels, parse_resolutions
 from gcrm.cli.context import Context, pass_ctx, requires
-from gcrm.cli.options import html_option, level_option, out_option, period_option, vintage_option
+from gcrm.cli.options import (
+    html_option,
+    level_option,
+    out_option,
+    period_option,
+    rejects_option,
+    vintage_option,
+)
 from gcrm.exports import PROFILE_FORMATS, export_profiles
 from gcrm.io import TABLE_FORMATS, check_suffix, write_frame
 from gcrm.maps import FLOW_WEIGHTS, make_flow_map
 from gcrm.maps.flow_map import FlowWeight
 
-__all__ = ["flows_command", "profiles_command"]
+__all__ = ["areas", "flows_command", "profiles_command"]
 
 
 @click.command("profiles")
@@ -94,3 +103,53 @@ def flows_command(
                 period=period,
             )
             click.echo(f"map written to {html_out}")
+
+
+@click.group("areas")
+def areas() -> None:
+    """Area levels built from the areas already stored (import areas with `gcrm import areas`)."""
+
+
+@areas.command("hexes")
+@click.option(
+    "--resolution",
+    "resolutions",
+    required=True,
+    metavar="R[,R...]",
+    help="H3 resolutions, one level each, e.g. 7,8,9 (7 about 5 km², 8 about 0.7 km², "
+    "9 about 0.1 km² a hexagon).",
+)
+@click.option(
+    "--under",
+    default=None,
+    metavar="LEVEL",
+    help="The level the coarsest hexagons nest under [default: the one top level].",
+)
+@rejects_option
+@pass_ctx
+def hexes_command(
+    ctx: Context, resolutions: str, under: str | None, rejects_path: Path | None
+) -> None:
+    """Build H3 hexagon levels covering the areas of a level: one level per resolution,
+    named h3_r<R>, each nested under the next coarser, the coarsest under --under.
+
+    Hexagons are clipped to the areas they cover. A hexagon straddling two parents belongs
+    to the parent that holds its centroid (else to the one it overlaps most). Run
+    `gcrm enrich` and `gcrm cube build` afterwards to count customers in the new levels.
+
+    \b
+    Examples:
+      gcrm areas hexes --resolution 7,8,9
+      gcrm areas hexes --resolution 8 --under district
+    """
+    parsed = parse_resolutions(resolutions)
+    rejects = rejects_path or ctx.settings.out_dir / "h3_areas.rejects.csv"
+    with ctx.engine.begin() as conn:
+        built = build_hex_levels(conn, resolutions=parsed, under=under, rejects_path=rejects)
+    for lv in built.levels:
+        click.echo(
+            f"{lv.level}: {lv.areas} hexagons (H3 res {lv.resolution}) under {lv.parent_level}"
+        )
+    click.echo(built.level_report.summary())
+    click.echo(built.area_report.summary())
+    click.echo("next: gcrm enrich, then gcrm cube build, to count customers in the new levels")

@@ -27,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: The commands that read under a user's scope, for the message of the others.
 READING_COMMANDS = (
     "leads near, leads export, customers export, territories report, map, profiles, flows, "
-    "cube show"
+    "cube show, cube forecast, hotspots"
 )
 
 

@@ -1,12 +1,15 @@
-"""``gcrm cube build`` and ``gcrm cube show``: the area x month x segment cube."""
+"""``gcrm cube build`` and ``gcrm cube show``: the area x month x segment cube; slices,
+comparisons of periods, shares, running totals and pivots."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
+import xarray as xr
 from tqdm import tqdm
 
 from gcrm.access import Principal, list_users, principal_by_name, scoped_engine
@@ -23,14 +26,19 @@ from gcrm.cli.options import (
 )
 from gcrm.cube import (
     MEASURES,
+    PIVOT_DIMENSIONS,
+    area_shares,
     build_region_cube,
     build_scope_cubes,
+    compare_periods,
     describe_sources,
     load_cube,
+    pivot,
     save_cube,
     select_measure,
     time_series,
 )
+from gcrm.io import TABLE_FORMATS, check_suffix, write_frame
 
 __all__ = ["cube", "format_table"]
 
@@ -147,6 +155,96 @@ def format_table(frame: pd.DataFrame) -> str:
     return frame.map(fmt).to_string(index=False)
 
 
+def _split_pivot(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != 2 or parts[0] == parts[1] or not set(parts) <= set(PIVOT_DIMENSIONS):
+        msg = (
+            f"{value!r} is not two different dimensions of the cube; use ROWS,COLUMNS from "
+            f"{', '.join(PIVOT_DIMENSIONS)}, e.g. area,segment (channel and branch are not "
+            "dimensions of the cube)"
+        )
+        raise click.BadParameter(msg)
+    return parts[0], parts[1]
+
+
+def _percent(values: pd.Series) -> pd.Series:
+    return values * 100
+
+
+def _area_table(
+    ds: xr.Dataset,
+    measure: str,
+    *,
+    level: str,
+    period: str | None,
+    segment: str,
+    parent: str | None,
+    compare: str | None,
+    shares: bool,
+) -> tuple[str, pd.DataFrame]:
+    """The heading and the rows of a slice (one row per area), best first."""
+    label = MEASURES[measure].label
+    options: dict[str, Any] = {"level": level, "segment": segment, "parent": parent}
+    title = f"{label} by {level}, period {period or 'all'}, segment {segment}"
+    if compare is not None:
+        compared = compare_periods(ds, measure, period=period or "", compare=compare, **options)
+        title = (
+            f"{label} by {level}, {period} against {compared.attrs['base_period']} "
+            f"({compare}), segment {segment}"
+        )
+        columns = {
+            "value": compared["value"],
+            "base": compared["base"],
+            "change": compared["change"],
+            "% change": _percent(compared["pct_change"]),
+        }
+        values = compared["value"]
+    else:
+        values = select_measure(ds, measure, period=period, **options)
+        columns = {label: values}
+    if shares:
+        share = area_shares(ds, measure, period=period, **options)
+        columns |= {
+            "% of parent": _percent(share["share_of_parent"]),
+            "% of region": _percent(share["share_of_region"]),
+        }
+    names = pd.Series(ds["name"].values, index=ds["area"].values).reindex(values.index)
+    table = pd.DataFrame({"area": values.index, "name": names.to_numpy()})
+    for column, series in columns.items():
+        table[column] = series.reindex(values.index).to_numpy()
+    order = values.sort_values(ascending=False, na_position="last").index
+    return title, table.set_index("area", drop=False).loc[order].reset_index(drop=True)
+
+
+def _series_table(
+    ds: xr.Dataset,
+    measure: str,
+    *,
+    by: str,
+    area: str | None,
+    level: str,
+    segment: str,
+    running_total: bool,
+) -> tuple[str, pd.DataFrame]:
+    """The heading and the rows of a time series rolled up to ``by``."""
+    label = MEASURES[measure].label
+    series = time_series(
+        ds, measure, area=area, level=level, segment=segment, cumulative=running_total
+    )
+    if by != "month":
+        grouper = series.index.to_period("Q" if by == "quarter" else "Y")
+        summed = MEASURES[measure].kind == "flow" and not running_total
+        series = series.groupby(grouper).sum() if summed else series.groupby(grouper).last()
+    if running_total:
+        label = f"{label}, running total"
+    table = pd.DataFrame({by: series.index.astype(str), label: series.values})
+    return f"{label} by {by}, {area or 'whole region'}, segment {segment}", table
+
+
 @cube.command("show")
 @level_option(default="district")
 @measure_option(default="active", choices=list(MEASURES))
@@ -162,7 +260,45 @@ def format_table(frame: pd.DataFrame) -> str:
 )
 @area_option(help="With --by month/quarter/year: this area (LEVEL:CODE) instead of the region.")
 @click.option(
-    "--top", type=int, default=20, show_default=True, help="With --by area: how many rows."
+    "--compare",
+    metavar="BASE",
+    default=None,
+    help="With --by area and --period: compare with the previous period of the same grain "
+    "(previous: 2025-03 vs 2025-02, 2025-Q1 vs 2024-Q4), the same period a year earlier (yoy), "
+    "or a PERIOD of the same grain; adds base, change and % change columns.",
+)
+@click.option(
+    "--shares",
+    is_flag=True,
+    help="With --by area: add each area's % of its parent area and % of the region "
+    "(additive measures only: counts, revenue).",
+)
+@click.option(
+    "--pivot",
+    "pivot_dims",
+    metavar="ROWS,COLUMNS",
+    callback=_split_pivot,
+    default=None,
+    help=f"Instead of --by: a table of two dimensions of the cube ({', '.join(PIVOT_DIMENSIONS)}), "
+    "e.g. area,segment or segment,month (months of --period). Channel and branch are not "
+    "dimensions of the cube.",
+)
+@click.option(
+    "--running-total",
+    is_flag=True,
+    help="With --by month/quarter/year: the running total over the months (flows only).",
+)
+@click.option(
+    "--top",
+    type=int,
+    default=20,
+    show_default=True,
+    help="With --by area: how many rows to print (-o writes them all).",
+)
+@out_option(
+    required=False,
+    formats=TABLE_FORMATS,
+    help="Also write the whole table: CSV (.csv) or Excel (.xlsx).",
 )
 @click.option(
     "--cube",
@@ -182,43 +318,78 @@ def show_cmd(
     parent: str | None,
     by: str,
     area: str | None,
+    compare: str | None,
+    shares: bool,
+    pivot_dims: tuple[str, str] | None,
+    running_total: bool,
     top: int,
+    out: Path | None,
     cube_path: Path | None,
 ) -> None:
-    """Print a slice or a roll-up of the cube as a table.
+    """Print a slice, a comparison, a roll-up or a pivot of the cube as a table.
 
     \b
     Examples:
       gcrm cube show --measure revenue --period 2025
       gcrm cube show --level hex --parent district:D03 --measure penetration
       gcrm cube show --measure revenue --by quarter --segment smb
+      gcrm cube show --measure revenue --period 2025-03 --compare previous
+      gcrm cube show --measure churn_rate --period 2025-Q1 --compare yoy -o churn.xlsx
+      gcrm cube show --measure revenue --period 2025-Q2 --compare 2024-Q4 --shares
+      gcrm cube show --measure revenue --by month --running-total
+      gcrm cube show --measure active --period 2025 --pivot area,segment -o pivot.csv
     """
     if cube_path is not None and ctx.as_user is not None:
         msg = f"--cube with --as {ctx.as_user}: a user reads their scope's cube; drop --cube"
         raise click.UsageError(msg)
+    if (compare or shares) and (by != "area" or pivot_dims):
+        msg = "--compare and --shares work on a slice (--by area); drop --by or --pivot"
+        raise click.UsageError(msg)
+    if running_total and by == "area":
+        msg = "--running-total needs a time series: add --by month (or quarter, year)"
+        raise click.UsageError(msg)
+    if compare is not None and period is None:
+        msg = f"--compare {compare} needs one --period to compare, e.g. --period 2025-03"
+        raise click.UsageError(msg)
+    if out is not None:
+        check_suffix(out, TABLE_FORMATS, argument="--out")
     ds = load_cube(cube_path or ctx.cube_path())
-    label = MEASURES[measure].label
-    if by == "area":
-        values = select_measure(
-            ds, measure, level=level, period=period, segment=segment, parent=parent
+    if pivot_dims is not None:
+        rows, columns = pivot_dims
+        table = pivot(
+            ds, measure, rows, columns, level=level, period=period, segment=segment, parent=parent
+        ).reset_index()
+        title = f"{MEASURES[measure].label}: {rows} x {columns}, period {period or 'all'}"
+        shown = table
+    elif by == "area":
+        title, table = _area_table(
+            ds,
+            measure,
+            level=level,
+            period=period,
+            segment=segment,
+            parent=parent,
+            compare=compare,
+            shares=shares,
         )
-        names = pd.Series(ds["name"].values, index=ds["area"].values)
-        table = pd.DataFrame(
-            {"area": values.index, "name": names.reindex(values.index).values, label: values.values}
+        shown = table.head(top)
+    else:
+        title, table = _series_table(
+            ds,
+            measure,
+            by=by,
+            area=area,
+            level=level,
+            segment=segment,
+            running_total=running_total,
         )
-        table = table.sort_values(label, ascending=False, na_position="last").head(top)
-        click.echo(f"{label} by {level}, period {period or 'all'}, segment {segment}")
-        described = describe_sources(ds, measure, areas=list(values.index))
+        shown = table
+    click.echo(title)
+    if by == "area" and pivot_dims is None:
+        described = describe_sources(ds, measure, areas=list(table["area"]))
         if described:
             click.echo(f"source: {described}")
-    else:
-        series = time_series(ds, measure, area=area, level=level, segment=segment)
-        if by != "month":
-            kind = MEASURES[measure].kind
-            grouper = series.index.to_period("Q" if by == "quarter" else "Y")
-            series = (
-                series.groupby(grouper).sum() if kind == "flow" else series.groupby(grouper).last()
-            )
-        table = pd.DataFrame({by: series.index.astype(str), label: series.values})
-        click.echo(f"{label} by {by}, {area or 'whole region'}, segment {segment}")
-    click.echo(format_table(table))
+    click.echo(format_table(shown))
+    if out is not None:
+        write_frame(table, out, layer="cube", sheet="cube", formats=TABLE_FORMATS, argument="--out")
+        click.echo(f"{len(table)} rows written to {out}")

@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.options import ENTITIES, only_option
+from gcrm.cli.refresh import refresh_cube
 from gcrm.enrich import DRIVE_TIME_STAGES, compute_drive_times, enrich_points
 
 __all__ = ["drive_times_command", "enrich_command"]
@@ -41,6 +42,8 @@ def enrich_command(ctx: Context, full: bool, engine: str, only: tuple[str, ...])
     Examples:
       gcrm enrich
       gcrm enrich --all --engine vector     # a million customers: Shapely next to PostGIS
+
+    A built cube is refreshed where the customers' or leads' areas changed.
     """
     entities = only or ENTITIES
     with tqdm(desc="enrich", unit="step") as bar:
@@ -52,6 +55,7 @@ def enrich_command(ctx: Context, full: bool, engine: str, only: tuple[str, ...])
         with ctx.engine.begin() as conn:
             report = enrich_points(conn, entities=entities, full=full, engine=engine, on_step=step)  # type: ignore[arg-type]
     click.echo(report.summary())
+    refresh_cube(ctx)
 
 
 @click.command("drive-times")

@@ -21,6 +21,7 @@ from gcrm.cli.options import (
     mapping_options,
     rejects_option,
 )
+from gcrm.cli.refresh import refresh_cube
 from gcrm.core import DatabaseError
 from gcrm.ingest import (
     INTERPOLATION_METHODS,
@@ -154,8 +155,11 @@ def customers_cmd(
       gcrm import customers export.csv --map customer_id=CustNo --map postcode=Zip
       gcrm import customers report1711890000000.csv --preset salesforce
       gcrm import customers accounts.csv --mapping our_crm.toml --code-width postcode=5
+
+    A built cube is refreshed: the customer counts now, where they are after `gcrm enrich`.
     """
     _run(ctx, import_customers, file, rejects_path=rejects_path, mapping=mapping)
+    refresh_cube(ctx)
 
 
 @import_group.command("orders")
@@ -169,8 +173,12 @@ def orders_cmd(
     rejects_path: Path | None,
     mapping: ColumnMapping,
 ) -> None:
-    """Import orders (CSV or XLSX): order_id, customer_id, order_date, amount [, channel, branch_code]."""
+    """Import orders (CSV or XLSX): order_id, customer_id, order_date, amount [, channel, branch_code].
+
+    A built cube is refreshed: revenue and orders of the months whose orders changed.
+    """
     _run(ctx, import_orders, file, rejects_path=rejects_path, mapping=mapping)
+    refresh_cube(ctx)
 
 
 @import_group.command("areas")

@@ -18,7 +18,7 @@ def _create_app(settings: Settings, region_name: str | None):  # type: ignore[no
     # not. Imported here: Dash costs a second that `gcrm --help` need not pay.
     from dashboard import create_app
 
-    return create_app(settings, region_name=region_name) if region_name else create_app(settings)
+    return create_app(settings, region_name=region_name)
 
 
 def _warn_auth_off(host: str, port: int) -> None:
@@ -111,7 +111,11 @@ def serve(
 )
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
 @click.option("--debug", is_flag=True, help="With --dev: debugger and reload on code change.")
-@click.option("--title", default=None, help="Region name shown in the dashboard header.")
+@click.option(
+    "--title",
+    default=None,
+    help="Region name shown in the dashboard header [default: the region's own, `gcrm region set`].",
+)
 @pass_ctx
 def serve_command(
     ctx: Context,

@@ -1,5 +1,6 @@
 """Region cubes: xarray Datasets of area x month x segment, built from PostGIS, saved as
-Zarr, sliced, rolled up and drilled with labelled operations."""
+Zarr, sliced, rolled up and drilled with labelled operations; periods compared, shares of
+parents and region, pivots of two dimensions."""
 
 from gcrm.cube.build import (
     FLOW_MEASURES,
@@ -8,42 +9,101 @@ from gcrm.cube.build import (
     STOCK_MEASURES,
     build_region_cube,
 )
+from gcrm.cube.compare import (
+    COMPARE_BASES,
+    COMPARE_COLUMNS,
+    PIVOT_DIMENSIONS,
+    SHARE_COLUMNS,
+    area_shares,
+    base_period,
+    compare_periods,
+    pivot,
+)
+from gcrm.cube.forecast import FORECAST_MEASURES, Backtest, Forecast, forecast, forecast_by_area
+from gcrm.cube.hotspots import (
+    CORRECTIONS,
+    HOTSPOT_CLASSES,
+    HOTSPOT_METHODS,
+    ISLAND_RULES,
+    describe_hotspots,
+    find_hotspots,
+    hotspots_geojson,
+)
 from gcrm.cube.ops import (
+    ADDITIVE_KINDS,
+    CURRENCY,
     MEASURES,
     Measure,
+    active_at_start,
     children,
+    churn_rate,
     cube_levels,
+    measure_unit,
+    month_masks,
     periods,
     rollup_period,
+    safe_ratio,
     select_measure,
     time_series,
+    top_level,
 )
 from gcrm.cube.persist import load_cube, save_cube
+from gcrm.cube.refresh import RefreshReport, refresh_region_cube
 from gcrm.cube.scoped import build_scope_cubes, cube_mtime, ensure_scope_cube, scope_cube_path
 from gcrm.cube.sources import SOURCE_OF, area_sources, describe_sources, measure_sources
 
 __all__ = [
+    "ADDITIVE_KINDS",
+    "COMPARE_BASES",
+    "CURRENCY",
+    "COMPARE_COLUMNS",
+    "CORRECTIONS",
     "FLOW_MEASURES",
+    "FORECAST_MEASURES",
+    "HOTSPOT_CLASSES",
+    "HOTSPOT_METHODS",
+    "ISLAND_RULES",
     "MEASURES",
+    "PIVOT_DIMENSIONS",
+    "SHARE_COLUMNS",
     "SOURCE_OF",
     "SOURCE_VARIABLES",
     "STATIC_MEASURES",
     "STOCK_MEASURES",
+    "Backtest",
+    "Forecast",
     "Measure",
+    "RefreshReport",
+    "active_at_start",
+    "area_shares",
     "area_sources",
+    "base_period",
     "build_region_cube",
     "build_scope_cubes",
     "children",
-    "cube_mtime",
+    "churn_rate",
+    "compare_periods",
     "cube_levels",
+    "cube_mtime",
+    "describe_hotspots",
     "describe_sources",
     "ensure_scope_cube",
+    "find_hotspots",
+    "forecast",
+    "forecast_by_area",
+    "hotspots_geojson",
     "load_cube",
+    "measure_unit",
     "measure_sources",
+    "month_masks",
     "periods",
+    "pivot",
+    "refresh_region_cube",
     "rollup_period",
+    "safe_ratio",
     "save_cube",
     "scope_cube_path",
     "select_measure",
     "time_series",
+    "top_level",
 ]

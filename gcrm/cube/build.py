@@ -16,6 +16,7 @@ from gcrm.areas import (
     check_vintage,
     profile_figures,
     read_area_stats,
+    read_region,
 )
 from gcrm.core import PRECISIONS, NotFoundError, area_ids
 from gcrm.store import load_queries
@@ -42,8 +43,8 @@ LATEST = "latest"
 _SQL = load_queries(__package__, "cube.sql")
 
 
-def _frame(conn: Connection, name: str) -> pd.DataFrame:
-    result = conn.execute(text(_SQL[name]))
+def _frame(conn: Connection, name: str, **params: object) -> pd.DataFrame:
+    result = conn.execute(text(_SQL[name]), params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
@@ -141,33 +142,23 @@ def build_region_cube(
         vintage of no figure.
     """
     check_vintage(conn, vintage)
+    region = read_region(conn)
     areas = _area_index(conn)
     area_index = pd.Index(areas["id"])
     months = _month_range(conn, start, end)
     segments = pd.Index([r[0] for r in conn.execute(text(_SQL["segments"]))])
     grid = {"areas": area_index, "months": months, "segments": segments}
 
-    orders = _frame(conn, "orders")
-    new, new_before = _monthly_counts_to_stock(_frame(conn, "signups"), **grid)
-    churned, churned_before = _monthly_counts_to_stock(_frame(conn, "churns"), **grid)
-    customers = new_before[:, None, :] + np.cumsum(new, axis=1)
-    active = customers - (churned_before[:, None, :] + np.cumsum(churned, axis=1))
-
-    dims3 = ("area", "month", "segment")
-    data: dict[str, tuple[tuple[str, ...], np.ndarray]] = {
-        "customers": (dims3, customers.astype(np.int64)),
-        "active": (dims3, active.astype(np.int64)),
-        "new": (dims3, new.astype(np.int64)),
-        "churned": (dims3, churned.astype(np.int64)),
-        "revenue": (dims3, _to_grid(orders, "revenue", **grid).round(2)),
-        "orders": (dims3, _to_grid(orders, "orders", **grid).astype(np.int64)),
-    }
+    customer_cells, customer_print = customer_measures(conn, **grid)
+    orders, order_prints = read_orders(conn, None)
+    leads, lead_print = leads_measure(conn, area_index)
+    data = {**customer_cells, **order_measures(orders, **grid), "leads": leads}
     data.update(_static_measures(conn, area_index, vintage=vintage))
     profile = profile_figures(conn, vintage=vintage)
     data.update(_profile_measures(profile, area_index))
     sources, statistics = _sources(profile, area_index)
     data.update(sources)
-    data["customers_by_precision"] = (("area", "precision"), _precision_counts(conn, area_index))
+    data["customers_by_precision"] = precision_measure(conn, area_index)
     ds = xr.Dataset(
         data,
         coords={
@@ -193,20 +184,107 @@ def build_region_cube(
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         attribution=ATTRIBUTION,
         statistics_vintage=vintage or LATEST,
+        # The region's own name and currency (gcrm region set); "" for no currency.
+        region_name=region.name,
+        currency=region.currency or "",
+        # What the cells were made of (gcrm.cube.refresh): the next refresh recomputes only
+        # what changed since.
+        fingerprints=json.dumps(
+            {"orders": order_prints, "customers": customer_print, "leads": lead_print}
+        ),
+        # A range given by the caller stays; one taken from the data follows it.
+        month_range="given" if start or end else "data",
     )
     return ds
 
 
-def _static_measures(
-    conn: Connection, area_index: pd.Index, *, vintage: str | None
-) -> dict[str, tuple[tuple[str], np.ndarray]]:
-    out: dict[str, tuple[tuple[str], np.ndarray]] = {}
-    leads = _frame(conn, "leads")
+#: A cube variable as xarray.Dataset takes it: dimensions and values.
+Variable = tuple[tuple[str, ...], np.ndarray]
+_DIMS3: tuple[str, ...] = ("area", "month", "segment")
+
+
+def customer_measures(
+    conn: Connection, *, areas: pd.Index, months: pd.DatetimeIndex, segments: pd.Index
+) -> tuple[dict[str, Variable], str]:
+    """customers, active, new and churned per area, month and segment; and the fingerprint
+    of all customers (:func:`read_fingerprints`)."""
+    grid = {"areas": areas, "months": months, "segments": segments}
+    signups, prints = _cells_and_prints(_frame(conn, "signups"))
+    new, new_before = _monthly_counts_to_stock(signups, **grid)
+    churned, churned_before = _monthly_counts_to_stock(_frame(conn, "churns"), **grid)
+    customers = new_before[:, None, :] + np.cumsum(new, axis=1)
+    active = customers - (churned_before[:, None, :] + np.cumsum(churned, axis=1))
+    cells: dict[str, Variable] = {
+        "customers": (_DIMS3, customers.astype(np.int64)),
+        "active": (_DIMS3, active.astype(np.int64)),
+        "new": (_DIMS3, new.astype(np.int64)),
+        "churned": (_DIMS3, churned.astype(np.int64)),
+    }
+    return cells, str(prints["fingerprint"].iloc[0])
+
+
+def order_measures(
+    orders: pd.DataFrame, *, areas: pd.Index, months: pd.DatetimeIndex, segments: pd.Index
+) -> dict[str, Variable]:
+    """revenue and orders per area, month and segment from rows of :func:`read_orders`."""
+    grid = {"areas": areas, "months": months, "segments": segments}
+    return {
+        "revenue": (_DIMS3, _to_grid(orders, "revenue", **grid).round(2)),
+        "orders": (_DIMS3, _to_grid(orders, "orders", **grid).astype(np.int64)),
+    }
+
+
+def read_orders(conn: Connection, months: list[date] | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Revenue and orders per area, month and segment, of every month or only of ``months``
+    (their first days); and the fingerprint of each month read (``YYYY-MM``)."""
+    cells, prints = _cells_and_prints(_frame(conn, "orders", months=months))
+    return cells, {
+        pd.Timestamp(m).strftime("%Y-%m"): str(f)
+        for m, f in zip(prints["month"], prints["fingerprint"], strict=True)
+    }
+
+
+def read_fingerprints(conn: Connection) -> dict[str, object]:
+    """What the cube's cells are made of now, from the tables alone: per month of orders,
+    and for all customers and all leads, the numbers the build's own queries return with
+    their cells (sums over the rows; any added, removed or changed row changes them)."""
+    orders: dict[object, object] = dict(conn.execute(text(_SQL["order_fingerprints"])).all())
+    row = conn.execute(text(_SQL["customer_fingerprints"])).one()
+    return {
+        "orders": {str(k): str(v) for k, v in orders.items()},
+        "customers": str(row.customers),
+        "leads": str(row.leads),
+    }
+
+
+def cube_grid(conn: Connection) -> tuple[pd.DataFrame, pd.DatetimeIndex, pd.Index]:
+    """The areas (with ids and parents), the months of the data and the segments a cube of
+    the database has now."""
+    months = _month_range(conn, None, None)
+    segments = pd.Index([r[0] for r in conn.execute(text(_SQL["segments"]))])
+    return _area_index(conn), months, segments
+
+
+def leads_measure(conn: Connection, area_index: pd.Index) -> tuple[Variable, str]:
+    """Leads per area, and the fingerprint of all leads."""
+    leads, prints = _cells_and_prints(_frame(conn, "leads"))
     values = np.zeros(len(area_index))
     if not leads.empty:
         idx = area_index.get_indexer(area_ids(leads["level"], leads["code"]))
         np.add.at(values, idx[idx >= 0], leads["n"].to_numpy(float)[idx >= 0])
-    out["leads"] = (("area",), values.astype(np.int64))
+    return (("area",), values.astype(np.int64)), str(prints["fingerprint"].iloc[0])
+
+
+def _cells_and_prints(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of a cube query with a level (cells) and those without (fingerprints)."""
+    prints = frame["level"].isna().to_numpy()
+    return frame[~prints].drop(columns="fingerprint"), frame[prints]
+
+
+def _static_measures(
+    conn: Connection, area_index: pd.Index, *, vintage: str | None
+) -> dict[str, Variable]:
+    out: dict[str, Variable] = {}
     stats = read_area_stats(conn, measures=["population", "households"], vintage=vintage)
     for measure in ("population", "households"):
         values = np.full(len(area_index), np.nan)
@@ -244,6 +322,11 @@ def _sources(
         grid[a[ok], s[ok]] = rows[column].fillna("").to_numpy(object)[ok]
         out[name] = (("area", "statistic"), grid)
     return out, statistics
+
+
+def precision_measure(conn: Connection, area_index: pd.Index) -> Variable:
+    """Customers per area and geocoding precision."""
+    return (("area", "precision"), _precision_counts(conn, area_index))
 
 
 def _precision_counts(conn: Connection, area_index: pd.Index) -> np.ndarray:

@@ -9,37 +9,95 @@ ORDER BY l.rank, a.level, a.code;
 -- Every level of the region, also those without an area in a user's scope.
 SELECT level, parent_level, rank FROM gcrm.area_levels ORDER BY rank, level;
 
+-- Each one groups by the customer's (or lead's) whole set of area codes first, then spreads
+-- those few groups over their levels: expanding every order into one row per level before
+-- grouping took 29 s for 15 million orders, grouping first 18 s (same rows).
+--
+-- Each also returns, as rows without a level, what its cells are made of (the fingerprints
+-- of gcrm.cube.refresh): sums over the rows it reads that the *_fingerprints queries below
+-- compute again from the tables alone, so a refresh can tell what changed without the join.
+
 -- name: orders
--- Revenue and order counts per area (every level), month and segment.
-SELECT e.key AS level, e.value AS code, date_trunc('month', o.order_date)::date AS month,
-       c.segment, sum(o.amount)::float8 AS revenue, count(*) AS orders
-FROM gcrm.orders o
-JOIN gcrm.customers c ON c.external_id = o.customer_external_id
-CROSS JOIN LATERAL jsonb_each_text(c.area_codes) e
-GROUP BY 1, 2, 3, 4;
+-- Revenue and order counts per area (every level), month and segment; :months (first days)
+-- limits it to those months (an incremental refresh), NULL: every month. The rows without
+-- a level are the months' fingerprints (as order_fingerprints).
+WITH per AS (
+    SELECT c.area_codes, c.segment, date_trunc('month', o.order_date)::date AS month,
+           sum(o.amount) AS amount, count(*) AS orders,
+           sum(hashtext(o.customer_external_id)::bigint * (o.amount * 100)::bigint) AS mix
+    FROM gcrm.orders o
+    JOIN gcrm.customers c ON c.external_id = o.customer_external_id
+    WHERE CAST(:months AS date[]) IS NULL
+       OR (o.order_date >= (SELECT min(m) FROM unnest(CAST(:months AS date[])) AS m)
+           AND date_trunc('month', o.order_date)::date = ANY(CAST(:months AS date[])))
+    GROUP BY 1, 2, 3
+)
+SELECT e.key AS level, e.value AS code, p.month, p.segment, sum(p.amount)::float8 AS revenue,
+       sum(p.orders)::bigint AS orders, NULL AS fingerprint
+FROM per p CROSS JOIN LATERAL jsonb_each_text(p.area_codes) e
+GROUP BY 1, 2, 3, 4
+UNION ALL
+SELECT NULL, NULL, month, NULL, NULL, NULL,
+       sum(orders)::text || ':' || sum(amount)::text || ':' || sum(mix)::text
+FROM per
+GROUP BY month;
 
 -- name: signups
-SELECT e.key AS level, e.value AS code, date_trunc('month', c.signup_date)::date AS month,
-       c.segment, count(*) AS n
-FROM gcrm.customers c CROSS JOIN LATERAL jsonb_each_text(c.area_codes) e
-GROUP BY 1, 2, 3, 4;
+-- New customers per area, month and segment; the row without a level is the fingerprint
+-- of all customers (as customer_fingerprints).
+WITH per AS (
+    SELECT c.area_codes, c.segment, date_trunc('month', c.signup_date)::date AS month,
+           count(*) AS n,
+           sum(hashtextextended(concat_ws('|', c.external_id, c.segment, c.area_codes,
+               c.signup_date, c.churn_date, c.geocode_precision), 0)) AS mix
+    FROM gcrm.customers c
+    GROUP BY 1, 2, 3
+)
+SELECT e.key AS level, e.value AS code, p.month, p.segment, sum(p.n)::bigint AS n,
+       NULL AS fingerprint
+FROM per p CROSS JOIN LATERAL jsonb_each_text(p.area_codes) e
+GROUP BY 1, 2, 3, 4
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL,
+       coalesce(sum(n), 0)::text || ':' || coalesce(sum(mix), 0)::text
+FROM per;
 
 -- name: churns
-SELECT e.key AS level, e.value AS code, date_trunc('month', c.churn_date)::date AS month,
-       c.segment, count(*) AS n
-FROM gcrm.customers c CROSS JOIN LATERAL jsonb_each_text(c.area_codes) e
-WHERE c.churn_date IS NOT NULL
+WITH per AS (
+    SELECT c.area_codes, c.segment, date_trunc('month', c.churn_date)::date AS month,
+           count(*) AS n
+    FROM gcrm.customers c
+    WHERE c.churn_date IS NOT NULL
+    GROUP BY 1, 2, 3
+)
+SELECT e.key AS level, e.value AS code, p.month, p.segment, sum(p.n)::bigint AS n
+FROM per p CROSS JOIN LATERAL jsonb_each_text(p.area_codes) e
 GROUP BY 1, 2, 3, 4;
 
 -- name: precision
-SELECT e.key AS level, e.value AS code, c.geocode_precision AS precision, count(*) AS n
-FROM gcrm.customers c CROSS JOIN LATERAL jsonb_each_text(c.area_codes) e
+WITH per AS (
+    SELECT c.area_codes, c.geocode_precision AS precision, count(*) AS n
+    FROM gcrm.customers c
+    GROUP BY 1, 2
+)
+SELECT e.key AS level, e.value AS code, p.precision, sum(p.n)::bigint AS n
+FROM per p CROSS JOIN LATERAL jsonb_each_text(p.area_codes) e
 GROUP BY 1, 2, 3;
 
 -- name: leads
-SELECT e.key AS level, e.value AS code, count(*) AS n
-FROM gcrm.leads l CROSS JOIN LATERAL jsonb_each_text(l.area_codes) e
-GROUP BY 1, 2;
+-- Leads per area; the row without a level is the fingerprint of all leads.
+WITH per AS (
+    SELECT l.area_codes, count(*) AS n,
+           sum(hashtextextended(concat_ws('|', l.external_id, l.area_codes), 0)) AS mix
+    FROM gcrm.leads l
+    GROUP BY 1
+)
+SELECT e.key AS level, e.value AS code, sum(p.n)::bigint AS n, NULL AS fingerprint
+FROM per p CROSS JOIN LATERAL jsonb_each_text(p.area_codes) e
+GROUP BY 1, 2
+UNION ALL
+SELECT NULL, NULL, NULL, coalesce(sum(n), 0)::text || ':' || coalesce(sum(mix), 0)::text
+FROM per;
 
 -- name: stats
 SELECT level, code, measure, value FROM gcrm.area_stats
@@ -53,3 +111,25 @@ SELECT min(signup_date), max(greatest(signup_date, churn_date)) FROM gcrm.custom
 
 -- name: segments
 SELECT DISTINCT segment FROM gcrm.customers ORDER BY 1
+
+-- name: order_fingerprints
+-- Per month of orders, the fingerprint the orders query returns with its cells, from the
+-- orders alone (no join): it changes when an order is added or removed, or changes amount,
+-- month or customer.
+SELECT to_char(date_trunc('month', o.order_date), 'YYYY-MM') AS month,
+       count(*)::text || ':' || sum(o.amount)::text || ':'
+           || sum(hashtext(o.customer_external_id)::bigint * (o.amount * 100)::bigint)::text
+           AS fingerprint
+FROM gcrm.orders o
+GROUP BY 1;
+
+-- name: customer_fingerprints
+-- The fingerprints of all customers (any change: a new one, another segment, other area
+-- codes after gcrm enrich, dates, precision) and of all leads, as the signups and leads
+-- queries return them.
+SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(concat_ws('|', c.external_id,
+           c.segment, c.area_codes, c.signup_date, c.churn_date, c.geocode_precision), 0)),
+           0)::text AS customers,
+       (SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(concat_ws('|',
+                   l.external_id, l.area_codes), 0)), 0)::text FROM gcrm.leads l) AS leads
+FROM gcrm.customers c;

@@ -9,11 +9,11 @@ defined in longitude/latitude and reprojected to EPSG:3067 before clipping.
 from __future__ import annotations
 
 import geopandas as gpd
-import h3
 import numpy as np
 import pandas as pd
 import shapely
 
+from gcrm.areas.hexes import build_hexes as build_h3_hexes
 from gcrm.core import METRIC_CRS, STORAGE_CRS, ValidationError
 from gcrm.demo._geom import polygonal_parts
 
@@ -43,7 +43,7 @@ AREA_POSTCODE_PATTERN = r"\d{4}0"
 
 DISTRICT_DERIVATION = "Voronoi cell of the OSM place node, clipped to the region"
 HEX_DERIVATION = (
-    f"H3 res-{H3_RESOLUTION} cell clipped to the region; parent = district of largest overlap"
+    f"H3 res-{H3_RESOLUTION} cell clipped to the region; parent = district holding its centroid"
 )
 POSTCODE_DERIVATION = (
     "Voronoi cells of OSM address points dissolved by postcode, clipped to the region"
@@ -176,43 +176,12 @@ def build_postcode_areas(
 
 
 def build_hexes(region_m: shapely.Polygon, *, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """H3 cells overlapping the region, clipped to it, each with its parent district."""
-    region_ll = gpd.GeoSeries([region_m], crs=METRIC_CRS).to_crs(STORAGE_CRS).iloc[0]
-    shape = h3.geo_to_h3shape(region_ll)
-    cells = sorted(h3.h3shape_to_cells_experimental(shape, H3_RESOLUTION, contain="overlap"))
-    # h3 has no array API for boundaries; there are a few dozen cells.
-    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells]
-    # Clipped in metres like the other levels, so all levels share the region's exact edge.
-    hexes = gpd.GeoDataFrame({"code": cells}, geometry=polygons, crs=STORAGE_CRS).to_crs(METRIC_CRS)
-    hexes["geometry"] = polygonal_parts(shapely.intersection(hexes.geometry.values, region_m))
-    hexes = hexes[hexes.geometry.area > 1.0].reset_index(drop=True)
-    return gpd.GeoDataFrame(
-        {
-            "level": "hex",
-            "code": hexes["code"],
-            "name": "hex " + hexes["code"],
-            "parent_code": _largest_overlap(hexes, districts),
-            "derivation": HEX_DERIVATION,
-        },
-        geometry=hexes.geometry.values,
-        crs=METRIC_CRS,
+    """H3 cells overlapping the region, clipped to it, each under the district holding its
+    centroid (:func:`gcrm.areas.hexes.build_hexes`); in EPSG:3067 like the other levels, so all
+    levels share the region's exact edge."""
+    return build_h3_hexes(
+        districts, resolution=H3_RESOLUTION, level="hex", region=region_m, derivation=HEX_DERIVATION
     )
-
-
-def _largest_overlap(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> np.ndarray:
-    """Code of the parent each child overlaps most (ties: lowest code)."""
-    tree = shapely.STRtree(parents.geometry.values)
-    child_idx, parent_idx = tree.query(children.geometry.values, predicate="intersects")
-    overlap = shapely.area(
-        shapely.intersection(
-            children.geometry.values[child_idx], parents.geometry.values[parent_idx]
-        )
-    )
-    codes = parents["code"].to_numpy()
-    pairs = pd.DataFrame({"child": child_idx, "code": codes[parent_idx], "overlap": overlap})
-    pairs = pairs.sort_values(["child", "overlap", "code"], ascending=[True, False, True])
-    best = pairs.drop_duplicates("child", keep="first").set_index("child")["code"]
-    return best.reindex(range(len(children))).fillna("").to_numpy()
 
 
 def _voronoi_cells(points: np.ndarray, region_m: shapely.Polygon) -> np.ndarray:

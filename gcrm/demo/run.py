@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
 from gcrm.access import add_user, list_users, principal_by_name, scoped_engine, set_password
-from gcrm.areas import read_area_levels
+from gcrm.areas import read_area_levels, set_region
 from gcrm.core import NotFoundError, Settings, ValidationError
 from gcrm.cube import build_region_cube, build_scope_cubes, save_cube
 from gcrm.demo.bayarea import build_bayarea_region
@@ -68,11 +68,14 @@ class Region:
     map_level: str
     report_level: str
     leads_radius_m: float
+    currency: str
 
 
 REGIONS = {
-    "helsinki": Region("helsinki", "Helsinki demo region", "district", "district", 750.0),
-    "bayarea": Region("bayarea", "San Francisco Bay Area", "county", "superdistrict", 5000.0),
+    "helsinki": Region("helsinki", "Helsinki demo region", "district", "district", 750.0, "EUR"),
+    "bayarea": Region(
+        "bayarea", "San Francisco Bay Area", "county", "superdistrict", 5000.0, "USD"
+    ),
 }
 
 
@@ -255,6 +258,8 @@ def run_demo(
 
         bar.set_postfix_str("import")
         _load_region(engine, region_dir, emit)
+        with engine.begin() as conn:
+            set_region(conn, name=spec.label, currency=spec.currency)
         bar.update(1)
 
         bar.set_postfix_str("enrich")

@@ -28,10 +28,21 @@ __all__ = ["import_area_levels", "import_area_stats", "import_areas"]
 _MAX_RANK = 100
 
 
-def import_area_levels(conn: Connection, path: Path) -> ImportReport:
-    """Load the level definitions (level, parent_level, rank, label, derivation)."""
-    path = Path(path)
-    frame = read_records(path, argument="area levels file")
+def import_area_levels(
+    conn: Connection, path: Path | pd.DataFrame, *, source: str | None = None
+) -> ImportReport:
+    """Load the level definitions (level, parent_level, rank, label, derivation).
+
+    ``path`` is a table file, or a frame of those columns built in memory (``source`` then
+    names what it came from, e.g. the H3 levels of :mod:`gcrm.areas.hexes`).
+    """
+    if isinstance(path, pd.DataFrame):
+        frame = path.fillna("").astype(str).reset_index(drop=True)
+        frame.insert(0, "_row", range(1, len(frame) + 1))
+        path = Path(source or "area levels frame")
+    else:
+        path = Path(path)
+        frame = read_records(path, argument="area levels file")
     require_columns(
         frame, ("level", "rank", "label", "derivation"), source=f"area levels file {str(path)!r}"
     )

@@ -5,6 +5,7 @@ set and one number format for every surface."""
 from gcrm.maps.catchment_map import build_catchment_map, make_catchment_map
 from gcrm.maps.classify import SCHEMES, Classes, classify_values
 from gcrm.maps.flow_map import FLOW_WEIGHTS, build_flow_map, flow_lines, make_flow_map
+from gcrm.maps.hotspot_map import HOTSPOT_COLOURS, build_hotspot_map, make_hotspot_map
 from gcrm.maps.offline import external_references, render_offline, save_offline
 from gcrm.maps.region import (
     build_region_map,
@@ -14,8 +15,11 @@ from gcrm.maps.region import (
     measure_values,
 )
 from gcrm.maps.sources import (
+    MAX_POINTS,
     area_geojson,
     point_geojson,
+    point_name,
+    points_in_view,
     read_areas,
     read_branches,
     read_customer_points,
@@ -31,7 +35,9 @@ from gcrm.maps.style import (
 )
 
 __all__ = [
+    "MAX_POINTS",
     "FLOW_WEIGHTS",
+    "HOTSPOT_COLOURS",
     "NO_DATA_COLOUR",
     "OTHER_COLOUR",
     "PRECISION_COLOURS",
@@ -41,6 +47,7 @@ __all__ = [
     "area_geojson",
     "build_catchment_map",
     "build_flow_map",
+    "build_hotspot_map",
     "build_region_map",
     "build_territory_map",
     "classify_values",
@@ -50,10 +57,13 @@ __all__ = [
     "is_share",
     "make_catchment_map",
     "make_flow_map",
+    "make_hotspot_map",
     "make_region_map",
     "make_territory_map",
     "measure_values",
     "point_geojson",
+    "point_name",
+    "points_in_view",
     "read_areas",
     "read_branches",
     "read_customer_points",

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from gcrm.core import NotFoundError, ValidationError, check_precisions
-from gcrm.cube import MEASURES, select_measure
+from gcrm.cube import MEASURES, measure_unit, select_measure
 from gcrm.maps.classify import Classes, classify_values
 from gcrm.maps.folium_layers import (
     Attribution,
@@ -65,8 +65,7 @@ def measure_values(
 ) -> tuple[pd.Series, str, str]:
     """Values of ``measure`` per area id of ``level``, with the measure's label and unit."""
     values = select_measure(cube, measure, level=level, period=period, segment=segment)
-    spec = MEASURES[measure]
-    return values, spec.label, spec.unit or ""
+    return values, MEASURES[measure].label, measure_unit(cube, measure)
 
 
 def _base_map(areas: gpd.GeoDataFrame, *, height: str = "100%") -> folium.Map:

@@ -77,11 +77,15 @@ def is_share(unit: str) -> bool:
     return unit.lower() in _SHARE_UNITS
 
 
+#: Currencies written with their sign before the number; other codes follow it.
+_CURRENCY_SIGNS = {"EUR": "€", "€": "€", "USD": "$", "GBP": "£"}
+
+
 def format_value(value: float | None, *, unit: str = "") -> str:
     """A short human label for a value: ``"12,345"``, ``"€1,234"``, ``"12.3%"``, ``"–"``.
 
-    ``unit`` decides the form: shares and ratios as percentages; ``"EUR"`` (or ``"€"``) with
-    the euro sign, another currency code after the number; ``"money"`` with cents; anything
+    ``unit`` decides the form: shares and ratios as percentages; ``"EUR"`` (or ``"€"``),
+    ``"USD"``, ``"GBP"`` with their sign, another currency code after the number; ``"money"`` with cents; anything
     else (counted nouns: customers, people) as a bare number, whole above 100, else with up
     to two decimals.
     """
@@ -90,8 +94,8 @@ def format_value(value: float | None, *, unit: str = "") -> str:
     value = float(value)
     if is_share(unit):
         return f"{value:.1%}"
-    if unit in ("EUR", "€"):
-        return f"€{value:,.0f}"
+    if unit in _CURRENCY_SIGNS:
+        return f"{_CURRENCY_SIGNS[unit]}{value:,.0f}"
     if unit == "money":
         return f"{value:,.2f}"
     text = f"{value:,.0f}" if abs(value) >= 100 or value.is_integer() else f"{value:,.2f}"

@@ -11,7 +11,14 @@ from sqlalchemy import Connection, text
 
 from gcrm.areas import read_area_stats
 from gcrm.core import PRECISIONS, Period, is_all, parse_period
-from gcrm.cube import measure_sources, select_measure
+from gcrm.cube import (
+    MEASURES,
+    active_at_start,
+    churn_rate,
+    measure_sources,
+    safe_ratio,
+    select_measure,
+)
 from gcrm.store import load_queries
 
 if TYPE_CHECKING:
@@ -42,13 +49,16 @@ class Kpi:
     fmt: str
 
 
-#: Summary columns, in order. ``churn_rate`` and ``penetration`` are ratios, never summed.
+#: Summary columns, in order. ``churn_rate`` and ``penetration`` are ratios, never summed:
+#: the totals row recomputes them from the sums of their parts (churned / active at start).
+#: The churn rate is the cube's (:func:`gcrm.cube.churn_rate`), labelled in the same words.
 KPIS: dict[str, Kpi] = {
     "customers": Kpi("Customers", "count"),
     "active": Kpi("Active", "count"),
     "revenue": Kpi("Revenue", "money"),
     "churned": Kpi("Churned", "count"),
-    "churn_rate": Kpi("Churn rate", "share"),
+    "active_at_start": Kpi("Active at period start", "count"),
+    "churn_rate": Kpi(MEASURES["churn_rate"].label, "share"),
     "leads": Kpi("Leads", "count"),
     "population": Kpi("Population", "count"),
     "households": Kpi("Households", "count"),
@@ -61,7 +71,7 @@ PRECISION_KPIS: dict[str, Kpi] = {
     f"precision_{p}": Kpi(f"Precision: {p}", "count") for p in PRECISIONS
 }
 KPIS.update(PRECISION_KPIS)
-_CUBE_MEASURES = [k for k in KPIS if k != "churn_rate" and k not in PRECISION_KPIS]
+_CUBE_MEASURES = [k for k in KPIS if k in MEASURES]
 #: KPIs read from the area statistics: their sources and vintages go with every report.
 STATISTIC_KPIS = ("population", "households")
 _SOURCE_COLUMNS = ["measure", "source", "vintage", "method", "areas"]
@@ -83,9 +93,11 @@ def territory_kpis(cube: xr.Dataset, *, level: str, period: str | None = None) -
     """One row per area of ``level``: code, name and every KPI of :data:`KPIS`.
 
     Flows (revenue, orders, churned, ...) are summed over the period and stocks (customers,
-    active) taken at its last month, by :func:`gcrm.cube.select_measure`.
+    active) taken at its last month, by :func:`gcrm.cube.select_measure`; the churn rate is
+    the cube's, churned in the period / active at its start (:func:`gcrm.cube.churn_rate`).
     """
     values = {m: select_measure(cube, m, level=level, period=period) for m in _CUBE_MEASURES}
+    values["active_at_start"] = active_at_start(cube, level=level, period=period)
     frame = pd.DataFrame(values).astype(float)
     areas = cube["area"].to_index()
     on_level = np.asarray(cube["level"].to_numpy() == level)
@@ -94,7 +106,6 @@ def territory_kpis(cube: xr.Dataset, *, level: str, period: str | None = None) -
         index=areas[on_level],
     )
     frame = names.join(frame, how="left").join(_precision_counts(cube, names.index))
-    frame["churn_rate"] = _ratio(frame["churned"], frame["customers"])
     frame.index.name = "area_id"
     return frame.reset_index()[["area_id", "code", "name", *KPIS]].sort_values(
         "code", ignore_index=True
@@ -118,18 +129,11 @@ def unplaced_customers(conn: Connection) -> int:
     )
 
 
-def _ratio(num: pd.Series | float, den: pd.Series | float) -> pd.Series | float:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.asarray(num, dtype=float) / np.asarray(den, dtype=float)
-    out = np.where(np.isfinite(out), out, np.nan)
-    return pd.Series(out, index=num.index) if isinstance(num, pd.Series) else float(out)
-
-
 def totals(summary: pd.DataFrame) -> pd.Series:
     """The totals row of a summary: counts summed, ratios recomputed from the sums."""
     sums = summary[[k for k, kpi in KPIS.items() if kpi.fmt != "share"]].sum(min_count=1)
-    sums["churn_rate"] = _ratio(sums["churned"], sums["customers"])
-    sums["penetration"] = _ratio(sums["active"], sums["households"])
+    sums["churn_rate"] = churn_rate(float(sums["churned"]), float(sums["active_at_start"]))
+    sums["penetration"] = safe_ratio(float(sums["active"]), float(sums["households"]))
     return sums[list(KPIS)]
 
 
@@ -182,7 +186,7 @@ def with_vintage(
     for measure in STATISTIC_KPIS:
         rows = stats[stats["measure"] == measure].set_index("code")["value"]
         out[measure] = out["code"].map(rows).astype(float)
-    out["penetration"] = _ratio(out["active"], out["households"].where(out["households"] > 0))
+    out["penetration"] = safe_ratio(out["active"], out["households"])
     sources = (
         stats.groupby(["measure", "source", "vintage", "method"], sort=False)["code"]
         .nunique()

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import xarray as xr
 from sqlalchemy import Connection, text
 
 from dashboard import create_app
 from dashboard.panels import kpi_cards
 from gcrm.access import MAX_FAILED_LOGINS, add_user
+from gcrm.areas import read_region
 from gcrm.core import Settings
 from gcrm.cube import build_region_cube, save_cube
 
@@ -114,8 +116,8 @@ def _point_count(dash_duo, kind: str) -> int:  # type: ignore[no-untyped-def]
     (read in one script, as Leaflet redraws them while it runs)."""
     script = """
         var n = 0;
-        document.querySelectorAll('.gcrm-cluster-' + arguments[0] + ' span').forEach(
-            function (s) { var v = parseInt(s.textContent, 10); if (!isNaN(v)) { n += v; } });
+        document.querySelectorAll('.gcrm-cluster-' + arguments[0] + ' span[data-count]').forEach(
+            function (s) { n += parseInt(s.getAttribute('data-count'), 10); });
         var singles = "path.leaflet-interactive:not(.gcrm-area)[fill='" + arguments[1] + "']";
         return n + document.querySelectorAll(singles).length;
     """
@@ -155,7 +157,9 @@ def _expected_kpis(conn: Connection, code: str) -> dict[str, str]:
         "revenue": float(row["revenue"]),
         "penetration": float(row["active"]) / float(row["households"]),
     }
-    return {key: shown for key, _label, shown in kpi_cards(values)}
+    # Money in the region's own currency (gcrm region set; the demo's is EUR).
+    region = xr.Dataset(attrs={"currency": read_region(conn).currency or ""})
+    return {key: shown for key, _label, shown in kpi_cards(values, ds=region)}
 
 
 def _points_in(conn: Connection, view: str, code: str) -> int:

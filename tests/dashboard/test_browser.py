@@ -68,7 +68,14 @@ def test_dashboard_choropleth_measure_click_and_drill(dash_duo, demo) -> None:  
         "© OpenStreetMap contributors, ODbL"
         in dash_duo.find_element(".leaflet-control-attribution").text
     )
-    assert dash_duo.find_elements(".gcrm-cluster-customers")
+    _until(  # the customers of the view, as clusters or points (fetched once the map moved)
+        dash_duo,
+        lambda _d: (
+            dash_duo.find_elements(".gcrm-cluster-customers")
+            or dash_duo.find_elements("path.leaflet-interactive[fill='#6a3d9a']")
+        ),
+        msg="no customer points on the map",
+    )
     fills_before = {p.get_attribute("fill") for p in dash_duo.find_elements(AREA_PATHS)}
     assert len(fills_before) > 1  # coloured by value, not one flat colour
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 from dashboard import panels as p
 from dashboard import view as v
 from dashboard.cache import filter_features
+from dashboard.callbacks import MAX_ZOOM, zoom_in
 from gcrm.areas import AreaLevel
 from gcrm.core import NotFoundError, ValidationError
 from gcrm.maps import area_geojson, point_geojson
@@ -227,3 +228,11 @@ def test_point_legend_component() -> None:
     children = lay.point_legend("precision")
     assert children[0].children == "Customers by geocode precision"
     assert len(children) == 6
+
+
+def test_map_bounds_become_the_view_box_and_clusters_zoom_in() -> None:
+    # dash-leaflet reports [[south, west], [north, east]]; the library takes (w, s, e, n).
+    assert v.map_bbox([[60.1, 24.9], [60.2, 25.0]]) == (24.9, 60.1, 25.0, 60.2)
+    assert v.map_bbox(None) is None
+    assert zoom_in(13.25) == 15.25
+    assert zoom_in(18.5) == MAX_ZOOM

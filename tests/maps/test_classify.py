@@ -87,7 +87,8 @@ def test_bad_scheme_or_class_count_names_the_fix() -> None:
         (None, "", "–"),
         (1234.5, "money", "1,234.50"),
         (3.14159, "", "3.14"),
-        (1500.0, "USD", "1,500 USD"),
+        (1500.0, "USD", "$1,500"),
+        (1500.0, "SEK", "1,500 SEK"),
     ],
 )
 def test_one_number_format(value: float, unit: str, expected: str) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 
 from gcrm.cli import cli
 from gcrm.core import NotFoundError, Settings, ValidationError
-from gcrm.cube import build_region_cube
+from gcrm.cube import MEASURES, build_region_cube
 from gcrm.maps import external_references
 from gcrm.territories import build_territory_report
 from gcrm.territories.xlsx import sheet_titles
@@ -28,7 +28,9 @@ def test_summary_kpis_over_the_whole_range(
     d1, d2 = s.loc["D01"], s.loc["D02"]
     assert (d1.customers, d1.active, d1.churned, d1.orders, d1.leads) == (2, 1, 1, 3, 1)
     assert d1.revenue == pytest.approx(220.0) and d2.revenue == pytest.approx(750.5)
-    assert d1.churn_rate == pytest.approx(0.5) and d2.churn_rate == 0
+    # Nobody was active before the range's first month: no churn rate over the whole range.
+    assert (d1.active_at_start, d2.active_at_start) == (0, 0)
+    assert math.isnan(d1.churn_rate) and math.isnan(d2.churn_rate)
     assert d1.penetration == pytest.approx(1 / 400) and d2.penetration == pytest.approx(1 / 250)
     assert (d2.population, d2.households) == (500, 250)
 
@@ -65,7 +67,7 @@ def test_workbook_layout(conn: Connection, region: xr.Dataset, tmp_path: Path) -
     assert all(c.font.bold for c in summary[1])
     total = [c.value for c in summary[4]]
     assert total[0] == "Total" and total[header.index("Revenue")] == pytest.approx(970.5)
-    assert total[header.index("Churn rate")] == pytest.approx(1 / 3)
+    assert total[header.index(MEASURES["churn_rate"].label)] is None  # 1 churned / 0 at start
     assert summary.cell(row=2, column=header.index("Revenue") + 1).number_format == "#,##0.00"
     assert summary.cell(row=4, column=header.index("Penetration") + 1).number_format == "0.0%"
     sheet = wb["D02 Kluuvi & <Co>"]
