@@ -1,5 +1,5 @@
 """What the dashboard reads: the cube, the area levels and simplified area geometry per level
-(cached in memory), and the points of each map view (read per view, never all at once).
+(cached in memory), hot spots per slice of the cube (cached), and the points of each map view (read per view, never all at once).
 Everything comes through the gcrm library."""
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import flask
+import geopandas as gpd
 import xarray as xr
 from sqlalchemy import Engine
 
 from dashboard.view import View, areas_in_view
 from gcrm.access import Principal, record_access
 from gcrm.areas import UNNAMED_REGION, AreaLevel, read_area_levels
+from gcrm.cube import find_hotspots
 from gcrm.maps import MAX_POINTS, area_geojson, point_name, points_in_view
 from gcrm.maps.sources import BBox
 from gcrm.web import Services, Unauthorized, current_request_principal
@@ -54,6 +56,7 @@ class DashboardData:
     max_points: int = MAX_POINTS
     _levels: list[AreaLevel] | None = None
     _geometry: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _hotspots: dict[tuple[str | None, ...], gpd.GeoDataFrame] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -96,6 +99,45 @@ class DashboardData:
                     conn, action="dashboard point", rows=1, fields=["name"], target=point_id
                 )
             return name
+
+    def hotspots(
+        self,
+        *,
+        level: str,
+        measure: str,
+        period: str | None,
+        segment: str | None,
+        parent: str | None,
+    ) -> gpd.GeoDataFrame:
+        """Getis-Ord Gi* hot and cold spots of a slice of the cube over the areas of
+        ``level`` (:func:`gcrm.cube.find_hotspots`, its defaults: alpha 0.05, false
+        discovery rate, 999 permutations, seed 0), computed once per slice: it takes about
+        a second.
+
+        Raises
+        ------
+        gcrm.core.ValidationError
+            When the slice cannot be tested (too few areas with a value, one value
+            everywhere); the message says what to change.
+        """
+        key = (level, measure, period, segment, parent)
+        with self._lock:
+            found = self._hotspots.get(key)
+        if found is None:
+            # Computed outside the lock: other views need not wait for this one.
+            with self.engine.connect() as conn:
+                found = find_hotspots(
+                    self.cube,
+                    conn,
+                    level=level,
+                    measure=measure,
+                    period=period,
+                    segment=segment,
+                    parent=parent,
+                )
+            with self._lock:
+                self._hotspots[key] = found
+        return found
 
     def view_geometry(self, view: View) -> dict[str, Any]:
         """The features drawn for ``view``: the level's areas, children of the parent if any."""

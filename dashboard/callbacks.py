@@ -7,16 +7,25 @@ from collections.abc import Callable
 from typing import Any
 
 import dash
-from dash import Input, Output, State, ctx, no_update
+import xarray as xr
+from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
 from dashboard import layout as lay
 from dashboard import panels as p
 from dashboard import view as v
 from dashboard.cache import DashboardData
-from gcrm.core import NotFoundError
+from dashboard.link import query_of_state, state_of_query
+from gcrm.core import NotFoundError, ValidationError, is_all
 from gcrm.cube import MEASURES
 
-__all__ = ["CLUSTER_ZOOM_STEP", "MAX_ZOOM", "next_view", "register_callbacks", "zoom_in"]
+__all__ = [
+    "CLUSTER_ZOOM_STEP",
+    "LINKED_CONTROLS",
+    "MAX_ZOOM",
+    "next_view",
+    "register_callbacks",
+    "zoom_in",
+]
 
 
 def next_view(
@@ -31,7 +40,8 @@ def next_view(
     if trigger == "level":
         return view if level == view["level"] else v.view_for_level(level)
     if trigger == "areas" and click:
-        return v.select_area(view, click.get("properties", {}).get("area") or click.get("id"))
+        area = click.get("properties", {}).get("area") or click.get("id")
+        return v.click_area(view, area, data.levels)
     if trigger == "drill-down":
         return v.drill_down(view, data.levels)
     if trigger == "go-up":
@@ -40,6 +50,32 @@ def next_view(
         return v.select_area(view, None)
     return view
 
+
+def _comparison(
+    ds: xr.Dataset, *, period: str | None, compare: str | None
+) -> tuple[str | None, str | None]:
+    """``(note, base period)``: the base period ``period`` is compared with, or why there is
+    none to show (``note``; both None when no comparison was asked for)."""
+    if compare in (None, "none"):
+        return None, None
+    if is_all(period):
+        return "Choose a period to compare it with another.", None
+    try:
+        return None, p.comparison_base(ds, period=period, compare=compare)
+    except ValidationError as exc:
+        return f"No comparison: {exc}", None
+
+
+#: The controls a link carries (:mod:`dashboard.link`): key -> component id.
+LINKED_CONTROLS: dict[str, str] = {
+    "measure": "measure",
+    "period": "period",
+    "compare": "compare",
+    "segment": "segment",
+    "scheme": "scheme",
+    "points": "point-layers",
+    "hotspots": "hotspots",
+}
 
 #: Zoom levels a click on a cluster zooms in by (each halves a cell's side twice).
 CLUSTER_ZOOM_STEP = 2
@@ -59,18 +95,41 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
     @app.callback(
         Output("view", "data"),
         Output("level", "value"),
+        *(Output(cid, "value") for cid in LINKED_CONTROLS.values()),
         Input("level", "value"),
-        Input("areas", "clickData"),
+        Input("areas", "n_clicks"),
         Input("drill-down", "n_clicks"),
         Input("go-up", "n_clicks"),
         Input("clear-selection", "n_clicks"),
+        Input("url", "search"),
         State("view", "data"),
+        # n_clicks counts every click, the same area's twice included; clickData says which.
+        State("areas", "clickData"),
         prevent_initial_call=True,
     )
-    def navigate(level, click, _drill, _up, _clear, view):  # type: ignore[no-untyped-def]
+    def navigate(level, _click, _drill, _up, _clear, search, view, click):  # type: ignore[no-untyped-def]
         data = current()
+        if ctx.triggered_id == "url":  # the page opened (or went back): the link's view
+            new, controls = state_of_query(search, levels=data.levels, ds=data.cube)
+            controls["hotspots"] = ["on"] if controls["hotspots"] else []  # a checklist
+            return new, new["level"], *(controls[key] for key in LINKED_CONTROLS)
         new = next_view(ctx.triggered_id, view, level=level, click=click, data=data)
-        return new, new["level"]
+        return new, new["level"], *(no_update for _ in LINKED_CONTROLS)
+
+    @app.callback(
+        Output("link", "data"),
+        Input("view", "data"),
+        *(Input(cid, "value") for cid in LINKED_CONTROLS.values()),
+    )
+    def link(view, *values):  # type: ignore[no-untyped-def]
+        return query_of_state(view, dict(zip(LINKED_CONTROLS, values, strict=True)))
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="gcrm", function_name="replaceQuery"),
+        Output("link-written", "data"),
+        Input("link", "data"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(Output("geo-key", "data"), Input("view", "data"), State("geo-key", "data"))
     def geo_key(view, key):  # type: ignore[no-untyped-def]
@@ -142,31 +201,75 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         Input("period", "value"),
         Input("segment", "value"),
         Input("scheme", "value"),
+        Input("compare", "value"),
+        Input("hotspots", "value"),
     )
-    def choropleth(view, measure, period, segment, scheme):  # type: ignore[no-untyped-def]
-        ds = current().cube
+    def choropleth(view, measure, period, segment, scheme, compare, hotspots):  # type: ignore[no-untyped-def]
+        data = current()
+        ds = data.cube
+        label = MEASURES[measure].label
+        note, base = _comparison(ds, period=period, compare=compare)
+        if hotspots:
+            try:
+                result = data.hotspots(
+                    level=view["level"],
+                    measure=measure,
+                    period=None if is_all(period) else period,
+                    segment=None if is_all(segment) else segment,
+                    parent=view.get("parent") or None,
+                )
+            except ValidationError as exc:
+                note = f"No hot spots: {exc}"
+            else:
+                hideout = {
+                    "colors": p.hotspot_colours(result),
+                    "selected": view.get("selected"),
+                    "tooltips": p.hotspot_tooltips(result),
+                }
+                title, rows, method = p.hotspot_legend(result)
+                return hideout, lay.hotspot_legend(title, rows, method=method)
+        if base is not None and not hotspots:
+            table = p.view_comparison(
+                ds, view, measure=measure, period=period, compare=compare, segment=segment
+            )
+            classes = p.diverging_classes(table["pct_change"])
+            hideout = {
+                "colors": p.area_colours(table["pct_change"], classes),
+                "selected": view.get("selected"),
+                "tooltips": p.change_tooltips(table, ds, measure=measure),
+            }
+            title = f"{label} · {period} · % change vs {base}"
+            return hideout, lay.legend(classes, title=title, measure="change", note=note)
         values = p.view_values(ds, view, measure=measure, period=period, segment=segment)
         classes = p.choropleth_classes(values, scheme=scheme)
-        title = f"{MEASURES[measure].label} · {p.period_label(period)}"
+        title = f"{label} · {p.period_label(period)}"
         hideout = {
             "colors": p.area_colours(values, classes),
             "selected": view.get("selected"),
             "tooltips": p.area_tooltips(values, ds, measure=measure, period=period),
         }
-        return hideout, lay.legend(classes, title=title, measure=measure, ds=ds)
+        return hideout, lay.legend(classes, title=title, measure=measure, ds=ds, note=note)
 
     @app.callback(
         Output("kpis", "children"),
         Input("view", "data"),
         Input("period", "value"),
         Input("segment", "value"),
+        Input("compare", "value"),
     )
-    def kpis(view, period, segment):  # type: ignore[no-untyped-def]
+    def kpis(view, period, segment, compare):  # type: ignore[no-untyped-def]
         data = current()
         ds = data.cube
         values = p.kpi_values(ds, view, period=period, segment=segment)
         scope = v.area_label(ds, v.scope_area(view), region_name=data.region_name)
-        return lay.kpi_row(p.kpi_cards(values, ds=ds), scope=scope)
+        note, base = _comparison(ds, period=period, compare=compare)
+        if base is None:
+            return lay.kpi_row(p.kpi_cards(values, ds=ds), scope=scope, note=note)
+        before = p.kpi_values(ds, view, period=base, segment=segment)
+        cards = p.kpi_cards(values, ds=ds, base=before, base_period=base)
+        figures = {k: f"{base}: {text}" for k, _, text in p.kpi_cards(before, ds=ds)}
+        figures.pop("approximate", None)  # placed approximately: now, whatever the period
+        return lay.kpi_row(cards, scope=scope, base=figures)
 
     @app.callback(
         Output("chart-title", "children"),
@@ -174,12 +277,21 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         Input("view", "data"),
         Input("measure", "value"),
         Input("segment", "value"),
+        Input("period", "value"),
+        Input("compare", "value"),
     )
-    def chart(view, measure, segment):  # type: ignore[no-untyped-def]
+    def chart(view, measure, segment, period, compare):  # type: ignore[no-untyped-def]
         data = current()
         ds = data.cube
+        _, base = _comparison(ds, period=period, compare=compare)
         return p.series_figure(
-            ds, view, measure=measure, segment=segment, region_name=data.region_name
+            ds,
+            view,
+            measure=measure,
+            segment=segment,
+            region_name=data.region_name,
+            period=period,
+            base_period=base,
         )
 
     @app.callback(
@@ -189,17 +301,27 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         Input("measure", "value"),
         Input("period", "value"),
         Input("segment", "value"),
+        Input("compare", "value"),
     )
-    def table(view, measure, period, segment):  # type: ignore[no-untyped-def]
+    def table(view, measure, period, segment, compare):  # type: ignore[no-untyped-def]
         data = current()
         ds = data.cube
+        _, base = _comparison(ds, period=period, compare=compare)
         level, parent, rows = p.table_rows(
-            ds, view, data.levels, measure=measure, period=period, segment=segment
+            ds,
+            view,
+            data.levels,
+            measure=measure,
+            period=period,
+            segment=segment,
+            compare=compare if base else None,
         )
         where = v.area_label(ds, parent, region_name=data.region_name)
         title = f"Top areas in {where} · {v.level_label(data.levels, level)}"
         header = MEASURES[measure].label
-        return title, lay.top_table(rows, value_header=header, selected=view.get("selected"))
+        return title, lay.top_table(
+            rows, value_header=header, selected=view.get("selected"), base_header=base
+        )
 
     @app.callback(
         Output("selection-panel", "children"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,15 +13,18 @@ from dash import dcc, html
 from dashboard import panels as p
 from dashboard import view as v
 from dashboard.cache import DashboardData
+from dashboard.link import CONTROLS, POINT_LAYERS
 from gcrm.maps import Classes
-from gcrm.maps.style import OSM_ATTRIBUTION
+from gcrm.maps.style import NO_DATA_COLOUR, OSM_ATTRIBUTION
 from gcrm.web import CSRF_FIELD
 
 __all__ = [
     "ATTRIBUTION",
+    "POINT_LAYERS",
     "Account",
     "account_badge",
     "build_layout",
+    "hotspot_legend",
     "kpi_row",
     "layout_skeleton",
     "legend",
@@ -35,8 +38,6 @@ __all__ = [
 ATTRIBUTION = OSM_ATTRIBUTION
 MAP_STYLE = {"variable": "gcrm.areaStyle"}
 EMPTY: dict[str, Any] = {"type": "FeatureCollection", "features": []}
-#: Point layers and whether they are shown when the page opens.
-POINT_LAYERS: dict[str, bool] = {"customers": True, "leads": False}
 
 
 def _control(label: str, component: Any) -> html.Div:
@@ -100,16 +101,29 @@ def sidebar(view: v.View, choices: _Choices) -> html.Aside:
         [
             html.H2("View", className="sidebar-title"),
             _control("Area level", _dropdown("level", choices.levels, view["level"])),
-            _control("Measure", _dropdown("measure", p.measure_options(), "revenue")),
-            _control("Period", _dropdown("period", choices.periods, "all")),
-            _control("Segment", _dropdown("segment", choices.segments, "all")),
-            _control("Classes", _dropdown("scheme", p.scheme_options(), "quantiles")),
+            _control("Measure", _dropdown("measure", p.measure_options(), CONTROLS["measure"])),
+            _control("Period", _dropdown("period", choices.periods, CONTROLS["period"])),
+            _control(
+                "Compare with", _dropdown("compare", p.compare_options(), CONTROLS["compare"])
+            ),
+            _control("Segment", _dropdown("segment", choices.segments, CONTROLS["segment"])),
+            _control("Classes", _dropdown("scheme", p.scheme_options(), CONTROLS["scheme"])),
+            _control(
+                "Hot spots",
+                dcc.Checklist(
+                    id="hotspots",
+                    options=[{"label": "Getis-Ord Gi* of the measure", "value": "on"}],
+                    value=["on"] if CONTROLS["hotspots"] else [],
+                    className="checklist",
+                    labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
+                ),
+            ),
             _control(
                 "Points (clustered by view)",
                 dcc.Checklist(
                     id="point-layers",
                     options=[{"label": k.capitalize(), "value": k} for k in POINT_LAYERS],
-                    value=[k for k, shown in POINT_LAYERS.items() if shown],
+                    value=CONTROLS["points"],
                     className="checklist",
                     labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
                 ),
@@ -187,17 +201,39 @@ def _map(geometry: dict[str, Any]) -> dl.Map:
 
 
 def legend(
-    classes: Classes, *, title: str, measure: str, ds: xr.Dataset | None = None
+    classes: Classes,
+    *,
+    title: str,
+    measure: str,
+    ds: xr.Dataset | None = None,
+    note: str | None = None,
 ) -> list[Any]:
-    """Legend children: a title and one swatch row per class."""
+    """Legend children: a title, one swatch row per class, and a ``note`` if any (why a
+    comparison is not shown, say). ``measure="change"`` labels classes as percentages."""
+    items = (
+        [*classes.legend(unit="share"), (NO_DATA_COLOUR, "no data")]
+        if measure == "change"
+        else p.legend_items(classes, measure=measure, ds=ds)
+    )
+    return _legend_box(title, items, note=note)
+
+
+def hotspot_legend(title: str, rows: Sequence[tuple[str, str]], *, method: str) -> list[Any]:
+    """Legend children of the hot spot layer: a title, one row per class, and the method,
+    alpha and correction (:func:`dashboard.panels.hotspot_legend`)."""
+    return _legend_box(title, rows, note=method)
+
+
+def _legend_box(title: str, items: Sequence[tuple[str, str]], *, note: str | None) -> list[Any]:
     rows = [
         html.Div(
             [html.Span(className="swatch", style={"backgroundColor": color}), html.Span(text)],
             className="legend-row",
         )
-        for color, text in p.legend_items(classes, measure=measure, ds=ds)
+        for color, text in items
     ]
-    return [html.Div(title, id="legend-title", className="legend-title"), *rows]
+    notes = [html.Div(note, id="legend-note", className="legend-note")] if note else []
+    return [html.Div(title, id="legend-title", className="legend-title"), *rows, *notes]
 
 
 def point_legend(colour_by: str) -> list[Any]:
@@ -223,27 +259,59 @@ def point_info(kind: str, name: str, point_id: str) -> list[Any]:
     ]
 
 
-def kpi_row(cards: Sequence[tuple[str, str, str]], *, scope: str) -> list[Any]:
-    """KPI cards for the scope named ``scope``."""
-    return [
+def kpi_row(
+    cards: Sequence[tuple[str, str, str]],
+    *,
+    scope: str,
+    base: Mapping[str, str] | None = None,
+    note: str | None = None,
+) -> list[Any]:
+    """KPI cards for the scope named ``scope``; ``base`` gives a card its base period's
+    figure (e.g. "2024-Q2: €1,140"), ``note`` a line after the cards (why there is no
+    comparison, say)."""
+    base = base or {}
+    row: list[Any] = [
         html.Div(
             [
                 html.Div(label, className="kpi-label"),
                 html.Div(value, id=f"kpi-{key}", className="kpi-value"),
+                *(
+                    [html.Div(base[key], id=f"kpi-base-{key}", className="kpi-base")]
+                    if key in base
+                    else []
+                ),
                 html.Div(scope, className="kpi-scope"),
             ],
             className="kpi card",
         )
         for key, label, value in cards
     ]
+    if note:
+        row.append(html.Div(note, id="compare-note", className="kpi card compare-note"))
+    return row
 
 
 def top_table(
-    rows: Sequence[dict[str, Any]], *, value_header: str, selected: str | None
+    rows: Sequence[dict[str, Any]],
+    *,
+    value_header: str,
+    selected: str | None,
+    base_header: str | None = None,
 ) -> html.Table:
-    """The top-areas table; the selected area's row is highlighted."""
+    """The top-areas table; the selected area's row is highlighted. Rows with ``base`` and
+    ``change`` (a comparison, :func:`dashboard.panels.table_rows`) get those two columns,
+    the first headed ``base_header``."""
+    compared = bool(rows) and "base" in rows[0]
+    extra = [html.Th(base_header or "Base"), html.Th("Change")] if compared else []
     header = html.Tr(
-        [html.Th("#"), html.Th("Area"), html.Th("Code"), html.Th(value_header), html.Th("Share")]
+        [
+            html.Th("#"),
+            html.Th("Area"),
+            html.Th("Code"),
+            html.Th(value_header),
+            html.Th("Share"),
+            *extra,
+        ]
     )
     body = [
         html.Tr(
@@ -253,6 +321,11 @@ def top_table(
                 html.Td(r["code"], className="muted"),
                 html.Td(r["value"], className="num"),
                 html.Td(r["share"], className="num muted"),
+                *(
+                    [html.Td(r["base"], className="num"), html.Td(r["change"], className="num")]
+                    if compared
+                    else []
+                ),
             ],
             className="selected" if r["area"] == selected else None,
         )
@@ -343,6 +416,11 @@ def _page(
 ) -> html.Div:
     return html.Div(
         [
+            # The view in the link: read once as the page opens (search), written back with
+            # history.replaceState (gcrm.js), so the link always shows the view.
+            dcc.Location(id="url", refresh=False),
+            dcc.Store(id="link"),
+            dcc.Store(id="link-written"),
             dcc.Store(id="view", data=view),
             dcc.Store(id="geo-key", data={"level": view["level"], "parent": None}),
             _header(region_name, account),

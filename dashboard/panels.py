@@ -15,12 +15,31 @@ import xarray as xr
 
 from dashboard.view import View, area_coord, area_label, scope_area, table_scope
 from gcrm.areas import AreaLevel
-from gcrm.core import APPROXIMATE_PRECISIONS, ValidationError, is_all
-from gcrm.cube import MEASURES, area_sources, measure_unit, periods, select_measure, time_series
-from gcrm.maps import SCHEMES, Classes, classify_values, format_value, is_share
+from gcrm.core import APPROXIMATE_PRECISIONS, ValidationError, is_all, parse_period
+from gcrm.cube import (
+    HOTSPOT_CLASSES,
+    MEASURES,
+    area_sources,
+    compare_periods,
+    measure_unit,
+    periods,
+    safe_ratio,
+    select_measure,
+    time_series,
+    top_level,
+)
+from gcrm.maps import (
+    HOTSPOT_COLOURS,
+    SCHEMES,
+    Classes,
+    classify_values,
+    format_value,
+    is_share,
+)
 from gcrm.maps.style import (
     CUSTOMER_COLOUR,
     DASHBOARD_PALETTE,
+    DIVERGING_PALETTE,
     NO_DATA_COLOUR,
     OTHER_COLOUR,
     PRECISION_COLOURS,
@@ -28,12 +47,23 @@ from gcrm.maps.style import (
 
 __all__ = [
     "APPROXIMATE_LABEL",
+    "COMPARE_OPTIONS",
     "KPI_MEASURES",
     "POINT_COLOURS",
     "approximate_values",
     "area_colours",
     "area_tooltips",
+    "change_text",
+    "change_tooltips",
     "choropleth_classes",
+    "compare_options",
+    "comparison_base",
+    "diverging_classes",
+    "hotspot_colours",
+    "hotspot_legend",
+    "hotspot_tooltips",
+    "months_between",
+    "view_comparison",
     "kpi_cards",
     "kpi_values",
     "legend_items",
@@ -280,16 +310,27 @@ def kpi_values(
 
 
 def kpi_cards(
-    values: Mapping[str, float], *, ds: xr.Dataset | None = None
+    values: Mapping[str, float],
+    *,
+    ds: xr.Dataset | None = None,
+    base: Mapping[str, float] | None = None,
+    base_period: str | None = None,
 ) -> list[tuple[str, str, str]]:
     """``(key, label, formatted value)`` per KPI card (money in ``ds``' currency).
 
-    The last card reads e.g. "Placed approximately: 12 customers (3.4%)".
+    With ``base`` (the same KPIs in ``base_period``) a figure reads with its change, e.g.
+    "€1,234 (+8.3% vs 2024-Q2)". The last card reads e.g. "Placed approximately:
+    12 customers (3.4%)".
     """
+
+    def shown(m: str) -> str:
+        text_ = format_value(values[m], unit=_unit(m, ds))
+        if base is None or m not in base:
+            return text_
+        return f"{text_} ({change_text(values[m], base[m])} vs {base_period})"
+
     cards = [
-        (m, MEASURES[m].label, format_value(values[m], unit=_unit(m, ds)))
-        for m in KPI_MEASURES
-        if m in values and m in MEASURES
+        (m, MEASURES[m].label, shown(m)) for m in KPI_MEASURES if m in values and m in MEASURES
     ]
     if "approximate" in values:
         count = values["approximate"]
@@ -306,17 +347,25 @@ def series_figure(
     measure: str,
     segment: str | None,
     region_name: str,
+    period: str | None = None,
+    base_period: str | None = None,
 ) -> tuple[str, go.Figure]:
-    """Title and Plotly line chart of ``measure`` by month for the scope of ``view``."""
+    """Title and Plotly line chart of ``measure`` by month for the scope of ``view``.
+
+    With ``base_period`` (the period ``period`` is compared with) a second, dashed line
+    draws the series as it was that many months earlier, shifted to line up: at
+    ``period``'s months it shows the base period's.
+    """
     area = scope_area(view)
     series = time_series(
         ds, measure, area=area, level=None if area else view["level"], segment=segment or None
     )
     label = MEASURES[measure].label
     title = f"{label} by month · {area_label(ds, area, region_name=region_name)}"
+    x = pd.to_datetime(series.index)
     fig = go.Figure(
         go.Scatter(
-            x=pd.to_datetime(series.index),
+            x=x,
             y=series.to_numpy(dtype=float),
             mode="lines+markers",
             line={"color": "#2c7fb8", "width": 2},
@@ -325,12 +374,27 @@ def series_figure(
             hovertemplate="%{x|%b %Y}: %{y:,.4~g}<extra></extra>",
         )
     )
+    compared = base_period is not None and period is not None and not is_all(period)
+    if compared:
+        shift = months_between(str(base_period), str(period))
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                # Months are consecutive in the cube: shifting by rows shifts by months.
+                y=series.shift(shift).to_numpy(dtype=float),
+                mode="lines",
+                line={"color": "#969696", "width": 2, "dash": "dash"},
+                name=f"{shift} months earlier (base {base_period})",
+                hovertemplate="%{x|%b %Y}: %{y:,.4~g}<extra>base</extra>",
+            )
+        )
     fig.update_layout(
         margin={"l": 48, "r": 12, "t": 8, "b": 32},
         height=260,
         template="plotly_white",
         yaxis_title=label,
-        showlegend=False,
+        showlegend=compared,
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         font={"family": "Inter, system-ui, sans-serif", "size": 12},
     )
     if is_share(_unit(measure, ds)):
@@ -347,20 +411,199 @@ def table_rows(
     period: str | None,
     segment: str | None,
     limit: int = 8,
+    compare: str | None = None,
 ) -> tuple[str, str | None, list[dict[str, Any]]]:
-    """Level, parent and rows of the top-areas table; the selected area is kept in the rows."""
+    """Level, parent and rows of the top-areas table; the selected area is kept in the rows.
+
+    With ``compare`` (``"previous"`` or ``"yoy"``) and one period, each row also holds
+    ``base`` (the value in the base period) and ``change`` (the % change), formatted.
+
+    Raises
+    ------
+    ValidationError
+        When the base period is not wholly inside the cube (:func:`comparison_base`).
+    """
     level, parent = table_scope(view, levels)
-    values = view_values(
-        ds, {"level": level, "parent": parent}, measure=measure, period=period, segment=segment
-    )
+    scope = {"level": level, "parent": parent}
+    base = comparison_base(ds, period=period, compare=compare)
+    table = None
+    if base is None:
+        values = view_values(ds, scope, measure=measure, period=period, segment=segment)
+    else:
+        table = view_comparison(
+            ds, scope, measure=measure, period=str(period), compare=str(compare), segment=segment
+        )
+        values = table["value"]
     rows = top_areas(values, ds, measure=measure, limit=limit)
     selected = view.get("selected")
     if selected and selected in values.index and all(r["area"] != selected for r in rows):
         ranked = top_areas(values, ds, measure=measure, limit=len(values))
         rows.append(next(r for r in ranked if r["area"] == selected))
+    if table is not None:
+        unit = _unit(measure, ds)
+        for row in rows:
+            before = float(table.at[row["area"], "base"])
+            row["base"] = format_value(before, unit=unit)
+            row["change"] = change_text(float(table.at[row["area"], "value"]), before)
     return level, parent, rows
 
 
 def period_label(period: str | None) -> str:
     """Human label of a period value (``"all"``/``None``: the whole range)."""
     return "whole range" if _period_arg(period) is None else _period_label(str(period))
+
+
+# ------------------------------------------------------------------ comparing periods
+
+#: The "Compare with" control: option value -> label (``"none"``: no comparison).
+COMPARE_OPTIONS: dict[str, str] = {
+    "none": "Nothing",
+    "previous": "Previous period",
+    "yoy": "Same period last year",
+}
+
+
+def compare_options() -> list[dict[str, str]]:
+    """Dropdown options of the "Compare with" control (:data:`COMPARE_OPTIONS`)."""
+    return [{"label": label, "value": key} for key, label in COMPARE_OPTIONS.items()]
+
+
+def comparison_base(ds: xr.Dataset, *, period: str | None, compare: str | None) -> str | None:
+    """The period ``period`` is compared with, or ``None`` when there is no comparison
+    (``compare`` is ``"none"``/``None``, or the period is the whole range).
+
+    Raises
+    ------
+    ValidationError
+        When ``compare`` is unknown, or the base period is not wholly inside the cube (the
+        message, :func:`gcrm.cube.compare_periods`', names the cube's range).
+    """
+    if compare in (None, "none") or is_all(period):
+        return None
+    if compare not in COMPARE_OPTIONS:
+        msg = f"compare={compare!r} is not a comparison; use one of {list(COMPARE_OPTIONS)}"
+        raise ValidationError(msg)
+    # The library checks both periods against the cube's months; one measure at the top
+    # level is a small slice.
+    check = compare_periods(
+        ds, "customers", level=top_level(ds), period=str(period), compare=str(compare)
+    )
+    return str(check.attrs["base_period"])
+
+
+def view_comparison(
+    ds: xr.Dataset,
+    view: View,
+    *,
+    measure: str,
+    period: str,
+    compare: str,
+    segment: str | None,
+) -> pd.DataFrame:
+    """:func:`gcrm.cube.compare_periods` for the areas drawn in ``view``: ``value``,
+    ``base``, ``change`` and ``pct_change`` per area id."""
+    return compare_periods(
+        ds,
+        measure,
+        level=view["level"],
+        period=period,
+        compare=compare,
+        segment=None if is_all(segment) else segment,
+        parent=view.get("parent") or None,
+    )
+
+
+def change_text(value: float, base: float) -> str:
+    """The change from ``base`` to ``value`` in percent with its sign, ``"+8.3%"``; "–"
+    where the base is 0 or missing (as :func:`gcrm.cube.compare_periods` leaves it)."""
+    pct = float(safe_ratio(value - base, abs(base)))
+    return format_value(pct, unit="share") if not math.isfinite(pct) else f"{pct:+.1%}"
+
+
+def diverging_classes(changes: pd.Series) -> Classes:
+    """Classes of ``changes`` (fractions, 0.083 for +8.3%) centred on zero: equal steps from
+    -m to +m, m the largest change either way, so the middle class (near white) holds
+    zero and equal changes up and down take colours equally strong."""
+    y = changes.to_numpy(dtype=float)
+    y = y[np.isfinite(y)]
+    if len(y) == 0:
+        return Classes(breaks=(), colours=(), scheme="diverging")
+    reach = float(np.abs(y).max())
+    middle = DIVERGING_PALETTE[len(DIVERGING_PALETTE) // 2]
+    if reach == 0:
+        return Classes((0.0, 0.0), (middle,), "diverging")
+    breaks = np.linspace(-reach, reach, len(DIVERGING_PALETTE) + 1)
+    return Classes(tuple(float(b) for b in breaks), DIVERGING_PALETTE, "diverging")
+
+
+def change_tooltips(table: pd.DataFrame, ds: xr.Dataset, *, measure: str) -> dict[str, str]:
+    """The map's tooltip of each area of a comparison (:func:`view_comparison`): its name,
+    the value in the period and in the base period, and the change."""
+    if table.empty:
+        return {}
+    period, base = table.attrs["period"], table.attrs["base_period"]
+    label, unit = MEASURES[measure].label, _unit(measure, ds)
+    names = ds["name"].sel(area=[str(a) for a in table.index]).values
+    return {
+        str(area): "\n".join(
+            [
+                str(name),
+                f"{label}, {period}: {format_value(row.value, unit=unit)}",
+                f"{label}, {base}: {format_value(row.base, unit=unit)}",
+                f"Change: {change_text(row.value, row.base)}",
+            ]
+        )
+        for area, name, row in zip(table.index, names, table.itertuples(), strict=True)
+    }
+
+
+def months_between(earlier: str, later: str) -> int:
+    """Months from the start of period ``earlier`` to the start of ``later``."""
+    start, stop = (pd.Timestamp(parse_period(p).start) for p in (earlier, later))
+    return (stop.year - start.year) * 12 + stop.month - start.month
+
+
+# ------------------------------------------------------------------ hot spots
+
+
+def hotspot_colours(result: pd.DataFrame) -> dict[str, str]:
+    """Fill colour per area id of a :func:`gcrm.cube.find_hotspots` result, by class."""
+    colours = result["cluster"].map(HOTSPOT_COLOURS).fillna(NO_DATA_COLOUR)
+    return dict(zip(result["area_id"].astype(str), colours, strict=True))
+
+
+def hotspot_legend(result: pd.DataFrame) -> tuple[str, list[tuple[str, str]], str]:
+    """Title, ``(colour, "class (count)")`` rows and the method's line of the hot spot
+    legend: e.g. "Getis-Ord Gi* · alpha 0.05 · Benjamini-Hochberg false discovery rate ·
+    999 permutations"."""
+    meta = result.attrs
+    counts = result["cluster"].value_counts()
+    rows = [
+        (HOTSPOT_COLOURS[name], f"{name} ({counts.get(name, 0)})")
+        for name in HOTSPOT_CLASSES[meta["method"]]
+        if counts.get(name, 0) or name != HOTSPOT_CLASSES[meta["method"]][-1]
+    ]
+    title = f"Hot spots of {MEASURES[meta['measure']].label} · {period_label(meta['period'])}"
+    method = (
+        f"{meta['method_label']} · alpha {meta['alpha']:g} · {meta['correction_label']} · "
+        f"{meta['permutations']} permutations"
+    )
+    return title, rows, method
+
+
+def hotspot_tooltips(result: pd.DataFrame) -> dict[str, str]:
+    """The map's tooltip of each area of a hot spot result: name, value, class, adjusted
+    p-value."""
+    unit = str(result.attrs.get("unit", ""))
+    label = MEASURES[result.attrs["measure"]].label
+    return {
+        str(row.area_id): "\n".join(
+            [
+                str(row.name),
+                f"{label}: {format_value(row.value, unit=unit)}",
+                f"Class: {row.cluster}",
+                f"Adjusted p: {'–' if pd.isna(row.p_adjusted) else f'{row.p_adjusted:.3f}'}",
+            ]
+        )
+        for row in result.itertuples()
+    }

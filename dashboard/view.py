@@ -27,6 +27,7 @@ __all__ = [
     "areas_in_view",
     "breadcrumb",
     "child_level",
+    "click_area",
     "drill_down",
     "go_up",
     "initial_view",
@@ -98,6 +99,14 @@ def view_for_level(level: str) -> View:
 def select_area(view: View, area: str | None) -> View:
     """``view`` with ``area`` selected (``None`` clears the selection)."""
     return {**view, "selected": area}
+
+
+def click_area(view: View, area: str | None, levels: Sequence[AreaLevel]) -> View:
+    """The view after a click on ``area``: selects it; a click on the selected area drills
+    into it (:func:`drill_down`: unchanged when no level lies below)."""
+    if area and area == view.get("selected"):
+        return drill_down(view, levels)
+    return select_area(view, area)
 
 
 def drill_down(view: View, levels: Sequence[AreaLevel]) -> View:

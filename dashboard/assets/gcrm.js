@@ -73,3 +73,15 @@ window.gcrm = Object.assign({}, window.gcrm, {
     return L.marker(latlng, { icon: icon, title: n + " " + kind });
   },
 });
+/* Clientside callbacks. replaceQuery: put the view's query string (built on the server,
+ * dashboard.link) in the address bar without a new history entry or a reload. */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+  gcrm: {
+    replaceQuery: function (search) {
+      if (typeof search === "string" && search !== window.location.search) {
+        window.history.replaceState(window.history.state, "", window.location.pathname + search);
+      }
+      return search;
+    },
+  },
+});

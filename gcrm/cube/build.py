@@ -149,10 +149,12 @@ def build_region_cube(
     segments = pd.Index([r[0] for r in conn.execute(text(_SQL["segments"]))])
     grid = {"areas": area_index, "months": months, "segments": segments}
 
-    customer_cells, customer_print = customer_measures(conn, **grid)
     orders, order_prints = read_orders(conn, None)
-    leads, lead_print = leads_measure(conn, area_index)
-    data = {**customer_cells, **order_measures(orders, **grid), "leads": leads}
+    data = {
+        **customer_measures(conn, **grid),
+        **order_measures(orders, **grid),
+        "leads": leads_measure(conn, area_index),
+    }
     data.update(_static_measures(conn, area_index, vintage=vintage))
     profile = profile_figures(conn, vintage=vintage)
     data.update(_profile_measures(profile, area_index))
@@ -189,9 +191,7 @@ def build_region_cube(
         currency=region.currency or "",
         # What the cells were made of (gcrm.cube.refresh): the next refresh recomputes only
         # what changed since.
-        fingerprints=json.dumps(
-            {"orders": order_prints, "customers": customer_print, "leads": lead_print}
-        ),
+        fingerprints=json.dumps({"orders": order_prints, **_customer_fingerprints(conn)}),
         # A range given by the caller stays; one taken from the data follows it.
         month_range="given" if start or end else "data",
     )
@@ -205,22 +205,19 @@ _DIMS3: tuple[str, ...] = ("area", "month", "segment")
 
 def customer_measures(
     conn: Connection, *, areas: pd.Index, months: pd.DatetimeIndex, segments: pd.Index
-) -> tuple[dict[str, Variable], str]:
-    """customers, active, new and churned per area, month and segment; and the fingerprint
-    of all customers (:func:`read_fingerprints`)."""
+) -> dict[str, Variable]:
+    """customers, active, new and churned per area, month and segment."""
     grid = {"areas": areas, "months": months, "segments": segments}
-    signups, prints = _cells_and_prints(_frame(conn, "signups"))
-    new, new_before = _monthly_counts_to_stock(signups, **grid)
+    new, new_before = _monthly_counts_to_stock(_frame(conn, "signups"), **grid)
     churned, churned_before = _monthly_counts_to_stock(_frame(conn, "churns"), **grid)
     customers = new_before[:, None, :] + np.cumsum(new, axis=1)
     active = customers - (churned_before[:, None, :] + np.cumsum(churned, axis=1))
-    cells: dict[str, Variable] = {
+    return {
         "customers": (_DIMS3, customers.astype(np.int64)),
         "active": (_DIMS3, active.astype(np.int64)),
         "new": (_DIMS3, new.astype(np.int64)),
         "churned": (_DIMS3, churned.astype(np.int64)),
     }
-    return cells, str(prints["fingerprint"].iloc[0])
 
 
 def order_measures(
@@ -245,16 +242,16 @@ def read_orders(conn: Connection, months: list[date] | None) -> tuple[pd.DataFra
 
 
 def read_fingerprints(conn: Connection) -> dict[str, object]:
-    """What the cube's cells are made of now, from the tables alone: per month of orders,
-    and for all customers and all leads, the numbers the build's own queries return with
-    their cells (sums over the rows; any added, removed or changed row changes them)."""
+    """What the cube's cells are made of now, from the tables alone: per month of orders
+    (the numbers the build's orders query returns with its cells), for all customers and for
+    all leads (sums over the rows; any added, removed or changed row changes them)."""
     orders: dict[object, object] = dict(conn.execute(text(_SQL["order_fingerprints"])).all())
+    return {"orders": {str(k): str(v) for k, v in orders.items()}, **_customer_fingerprints(conn)}
+
+
+def _customer_fingerprints(conn: Connection) -> dict[str, str]:
     row = conn.execute(text(_SQL["customer_fingerprints"])).one()
-    return {
-        "orders": {str(k): str(v) for k, v in orders.items()},
-        "customers": str(row.customers),
-        "leads": str(row.leads),
-    }
+    return {"customers": str(row.customers), "leads": str(row.leads)}
 
 
 def cube_grid(conn: Connection) -> tuple[pd.DataFrame, pd.DatetimeIndex, pd.Index]:
@@ -265,14 +262,14 @@ def cube_grid(conn: Connection) -> tuple[pd.DataFrame, pd.DatetimeIndex, pd.Inde
     return _area_index(conn), months, segments
 
 
-def leads_measure(conn: Connection, area_index: pd.Index) -> tuple[Variable, str]:
-    """Leads per area, and the fingerprint of all leads."""
-    leads, prints = _cells_and_prints(_frame(conn, "leads"))
+def leads_measure(conn: Connection, area_index: pd.Index) -> Variable:
+    """Leads per area."""
+    leads = _frame(conn, "leads")
     values = np.zeros(len(area_index))
     if not leads.empty:
         idx = area_index.get_indexer(area_ids(leads["level"], leads["code"]))
         np.add.at(values, idx[idx >= 0], leads["n"].to_numpy(float)[idx >= 0])
-    return (("area",), values.astype(np.int64)), str(prints["fingerprint"].iloc[0])
+    return (("area",), values.astype(np.int64))
 
 
 def _cells_and_prints(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -109,12 +109,12 @@ def refresh_region_cube(conn: Connection, ds: xr.Dataset) -> tuple[xr.Dataset, R
         for name, (_dims, values) in cells.items():
             out[name][:, idx, :] = values[:, idx, :]
     if customers:
-        for name, (_dims, values) in customer_measures(conn, **grid)[0].items():
+        for name, (_dims, values) in customer_measures(conn, **grid).items():
             out[name][:] = values
         out["customers_by_precision"][:] = precision_measure(conn, area_index)[1]
     leads = now["leads"] != old["leads"]
     if leads:
-        out["leads"][:] = leads_measure(conn, area_index)[0][1]
+        out["leads"][:] = leads_measure(conn, area_index)[1]
     region = read_region(conn)
     out.attrs.update(
         fingerprints=json.dumps(now),

@@ -16,6 +16,7 @@ __all__ = [
     "BRANCH_COLOUR",
     "CUSTOMER_COLOUR",
     "DASHBOARD_PALETTE",
+    "DIVERGING_PALETTE",
     "LEAD_COLOUR",
     "MISSING",
     "NO_DATA_COLOUR",
@@ -36,6 +37,9 @@ OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
 SEQUENTIAL_PALETTE = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
 #: ColorBrewer YlGnBu, 5 classes, light = low: the dashboard.
 DASHBOARD_PALETTE = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+#: ColorBrewer RdBu, 7 classes, red = fall, blue = rise, the middle class (near white)
+#: around zero: changes between periods.
+DIVERGING_PALETTE = ("#b2182b", "#ef8a62", "#fddbc7", "#f7f7f7", "#d1e5f0", "#67a9cf", "#2166ac")
 #: ColorBrewer Set3/Paired-like qualitative colours for territories.
 QUALITATIVE_PALETTE = (
     "#1f78b4",

@@ -1,0 +1,105 @@
+"""The view in the page's link: what the query string says, and the view a link opens on.
+
+A link such as ``/?level=hex&parent=district:kamppi&measure=active&period=2025-Q2&compare=yoy``
+restores the level, the parent drilled into, the selected area (``area``), the measure,
+period, comparison, segment, classes (``scheme``), point layers (``points``, comma
+separated, ``none`` for no layer) and the hot spots layer (``hotspots=on``). What a link
+leaves out is the default; what it gets wrong (an unknown level, an area of another level, a
+period outside the cube) falls back to the default as well, never to an error page. Plain
+functions: tested without a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import xarray as xr
+
+from dashboard import panels as p
+from dashboard import view as v
+from gcrm.areas import AreaLevel
+from gcrm.cube import MEASURES
+from gcrm.maps import SCHEMES
+
+__all__ = ["CONTROLS", "POINT_LAYERS", "Controls", "query_of_state", "state_of_query"]
+
+Controls = dict[str, Any]
+#: Point layers and whether they are shown when the page opens.
+POINT_LAYERS: dict[str, bool] = {"customers": True, "leads": False}
+#: The sidebar's controls as a page opens (a link that leaves one out gets this value).
+CONTROLS: Controls = {
+    "measure": "revenue",
+    "period": "all",
+    "compare": "none",
+    "segment": "all",
+    "scheme": "quantiles",
+    "points": [k for k, shown in POINT_LAYERS.items() if shown],
+    "hotspots": False,
+}
+_NO_POINTS = "none"
+
+
+def query_of_state(view: v.View, controls: Mapping[str, Any]) -> str:
+    """The query string (``"?level=hex&..."``) of ``view`` and ``controls``: the view's
+    level always, anything else only where it is not the default."""
+    params = {"level": view["level"]}
+    if view.get("parent"):
+        params["parent"] = view["parent"]
+    if view.get("selected"):
+        params["area"] = view["selected"]
+    for key, default in CONTROLS.items():
+        value = controls.get(key, default)
+        if key == "points":
+            value = [k for k in POINT_LAYERS if k in (value or [])]
+            if value != default:
+                params[key] = ",".join(value) or _NO_POINTS
+        elif key == "hotspots":
+            if bool(value) != default:
+                params[key] = "on" if value else "off"
+        elif value is not None and value != default:
+            params[key] = str(value)
+    return "?" + urlencode(params, safe=":,")
+
+
+def state_of_query(
+    query: str | None, *, levels: Sequence[AreaLevel], ds: xr.Dataset
+) -> tuple[v.View, Controls]:
+    """The view and controls a link's query string asks for; each value that is missing or
+    not valid for this cube (unknown level, measure, period or segment; an area that is not
+    drawn at that level) is the default instead."""
+    raw = {k: vals[-1] for k, vals in parse_qs((query or "").lstrip("?")).items() if vals}
+    controls = dict(CONTROLS)
+    choices = {
+        "measure": set(MEASURES),
+        "period": {o["value"] for o in p.period_options(ds)},
+        "compare": set(p.COMPARE_OPTIONS),
+        "segment": {o["value"] for o in p.segment_options(ds)},
+        "scheme": set(SCHEMES),
+    }
+    for key, allowed in choices.items():
+        if raw.get(key) in allowed:
+            controls[key] = raw[key]
+    if "points" in raw:
+        asked = raw["points"].split(",")
+        controls["points"] = [k for k in POINT_LAYERS if k in asked]
+    controls["hotspots"] = raw.get("hotspots", "off") == "on"
+    return _view_of(raw, levels=levels, ds=ds), controls
+
+
+def _view_of(raw: Mapping[str, str], *, levels: Sequence[AreaLevel], ds: xr.Dataset) -> v.View:
+    """The view of a link's ``level``, ``parent`` and ``area``, each kept only if it fits
+    the one before it."""
+    level = raw.get("level")
+    if level not in {o["value"] for o in v.level_options(levels, ds)}:
+        return v.initial_view(levels, ds)
+    view = v.view_for_level(str(level))
+    parent = raw.get("parent")
+    known = set(ds.indexes["area"])
+    if parent in known and v.child_level(levels, v.area_coord(ds, str(parent), "level")) == level:
+        view["parent"] = parent
+    selected = raw.get("area")
+    if selected in v.areas_in_view(ds, level=view["level"], parent=view["parent"]):
+        view["selected"] = selected
+    return view
