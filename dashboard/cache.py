@@ -5,6 +5,8 @@ Everything comes through the gcrm library."""
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,10 +47,44 @@ def scope_title(principal: Principal, cube: xr.Dataset, *, region_name: str) -> 
     return ", ".join(names) or "no area"
 
 
+#: Views whose points are kept per scope (the most recent), and for how long: everyone who
+#: opens the dashboard first sees the same whole-region view, whose clusters over a million
+#: customers take PostGIS ~0.7 s; a view's points older than this are read again.
+POINT_VIEWS_KEPT = 128
+POINT_VIEWS_TTL_S = 300.0
+
+
+class _RecentViews:
+    """The points of the most recent map views, each kept :data:`POINT_VIEWS_TTL_S` seconds
+    (thread-safe; an answer is at most ~1 MB, so the memory this holds is bounded)."""
+
+    def __init__(self, size: int = POINT_VIEWS_KEPT, ttl_s: float = POINT_VIEWS_TTL_S) -> None:
+        self.size, self.ttl_s = size, ttl_s
+        self._items: OrderedDict[tuple[object, ...], tuple[float, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> dict[str, Any] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] < time.monotonic():
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: tuple[object, ...], value: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.ttl_s, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 @dataclass
 class DashboardData:
     """What the dashboard reads: the cube, area levels, and per-level geometry cached in memory;
-    the points of a view read for each view (up to ``max_points`` one by one, else clusters)."""
+    the points of a view read for each view (up to ``max_points`` one by one, else clusters),
+    the most recent views' kept for a few minutes. A rebuilt or refreshed cube makes a new
+    one (:class:`DataByScope`), so what it keeps goes with the cube it was read for."""
 
     engine: Engine
     cube: xr.Dataset
@@ -57,6 +93,7 @@ class DashboardData:
     _levels: list[AreaLevel] | None = None
     _geometry: dict[str, dict[str, Any]] = field(default_factory=dict)
     _hotspots: dict[tuple[str | None, ...], gpd.GeoDataFrame] = field(default_factory=dict)
+    _views: _RecentViews = field(default_factory=_RecentViews)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -79,16 +116,21 @@ class DashboardData:
         self, kind: str, *, bbox: BBox, zoom: float, segment: str | None, period: str | None
     ) -> dict[str, Any]:
         """Customers or leads in the map's view: clusters, or points when few (no names)."""
-        with self.engine.connect() as conn:
-            return points_in_view(
-                conn,
-                kind=kind,
-                bbox=bbox,
-                zoom=zoom,
-                segment=segment,
-                period=period,
-                max_points=self.max_points,
-            )
+        key = (kind, *(round(float(c), 6) for c in bbox), float(zoom), segment, period)
+        found = self._views.get(key)
+        if found is None:
+            with self.engine.connect() as conn:
+                found = points_in_view(
+                    conn,
+                    kind=kind,
+                    bbox=bbox,
+                    zoom=zoom,
+                    segment=segment,
+                    period=period,
+                    max_points=self.max_points,
+                )
+            self._views.put(key, found)
+        return found
 
     def point_name(self, kind: str, point_id: str) -> str:
         """The name of one customer or lead, asked for by a click; a customer's is audited."""
