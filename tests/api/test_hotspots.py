@@ -8,27 +8,14 @@ import pytest
 from flask.testing import FlaskClient
 
 from gcrm.api import OPERATIONS, openapi_document
-from gcrm.core import Settings
-from gcrm.cube import save_cube
-from gcrm.store import create_db_engine
 from tests.api.conftest import make_client
-from tests.cube.test_hotspots import clustered_leads, grid_areas, grid_cube, insert_grid
-from tests.databases import new_database
+from tests.cube.test_hotspots import saved_grid
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
     """The API (login off) over a database of its own holding the grid, its cube saved."""
-    with new_database() as url:
-        settings = Settings(database_url=url, data_dir=tmp_path_factory.mktemp("grid"))
-        areas = grid_areas()
-        engine = create_db_engine(url)
-        try:
-            with engine.begin() as conn:
-                insert_grid(conn, areas)
-        finally:
-            engine.dispose()
-        save_cube(grid_cube(areas, clustered_leads(areas)), settings.cube_path)
+    with saved_grid(tmp_path_factory.mktemp("grid")) as settings:
         yield make_client(settings)
 
 

@@ -12,26 +12,14 @@ from click.testing import CliRunner, Result
 
 from gcrm.cli import cli
 from gcrm.core import Settings
-from gcrm.cube import save_cube
 from gcrm.maps import external_references
-from gcrm.store import create_db_engine
-from tests.cube.test_hotspots import clustered_leads, grid_areas, grid_cube, insert_grid
-from tests.databases import new_database
+from tests.cube.test_hotspots import saved_grid
 
 
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A database of its own holding the grid (level ``cell``), with its cube saved."""
-    with new_database() as url:
-        settings = Settings(database_url=url, data_dir=tmp_path_factory.mktemp("grid"))
-        areas = grid_areas()
-        engine = create_db_engine(url)
-        try:
-            with engine.begin() as conn:
-                insert_grid(conn, areas)
-        finally:
-            engine.dispose()
-        save_cube(grid_cube(areas, clustered_leads(areas)), settings.cube_path)
+    with saved_grid(tmp_path_factory.mktemp("grid")) as settings:
         yield settings
 
 

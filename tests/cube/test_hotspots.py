@@ -4,6 +4,9 @@ not, the correction matters, islands are joined or left out, a seed repeats a re
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -14,8 +17,10 @@ import xarray as xr
 from geopandas.testing import assert_geodataframe_equal
 from sqlalchemy import Connection, text
 
-from gcrm.core import ValidationError
-from gcrm.cube import describe_hotspots, find_hotspots, hotspots_geojson
+from gcrm.core import Settings, ValidationError
+from gcrm.cube import describe_hotspots, find_hotspots, hotspots_geojson, save_cube
+from gcrm.store import create_db_engine
+from tests.databases import new_database
 
 SIDE = 10
 #: The planted cluster: the 3 x 3 block in the grid's lower left corner.
@@ -71,6 +76,23 @@ def clustered_leads(areas: gpd.GeoDataFrame, *, high: float = 60.0, seed: int = 
     leads = np.random.default_rng(seed).poisson(10, len(areas)).astype(float)
     leads[areas["code"].isin(CLUSTER).to_numpy()] = high
     return leads
+
+
+@contextmanager
+def saved_grid(folder: Path) -> Iterator[Settings]:
+    """Settings of a database of its own holding the grid (level ``cell``), with the cube of
+    its clustered leads saved: what the CLI and the API read."""
+    with new_database() as url:
+        settings = Settings(database_url=url, data_dir=folder)
+        areas = grid_areas()
+        engine = create_db_engine(url)
+        try:
+            with engine.begin() as conn:
+                insert_grid(conn, areas)
+        finally:
+            engine.dispose()
+        save_cube(grid_cube(areas, clustered_leads(areas)), settings.cube_path)
+        yield settings
 
 
 def insert_grid(conn: Connection, areas: gpd.GeoDataFrame) -> None:
