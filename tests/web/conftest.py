@@ -103,6 +103,7 @@ def kpi_callback(*, level: str = "district") -> dict[str, object]:
             {"id": "view", "property": "data", "value": {"level": level, "parent": None}},
             {"id": "period", "property": "value", "value": "all"},
             {"id": "segment", "property": "value", "value": "all"},
+            {"id": "compare", "property": "value", "value": "none"},
         ],
         "changedPropIds": ["view.data"],
         "state": [],
