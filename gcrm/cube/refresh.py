@@ -59,6 +59,11 @@ class RefreshReport:
     leads: bool = False
     seconds: float = 0.0
 
+    @property
+    def changed(self) -> bool:
+        """Whether the refresh recomputed anything (else the cube is as it was)."""
+        return self.full or bool(self.months) or self.customers or self.leads
+
     def summary(self) -> str:
         """One line for the command line."""
         if self.full:

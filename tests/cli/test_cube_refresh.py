@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from gcrm.core import Settings
-from gcrm.cube import load_cube
+from gcrm.cube import cube_mtime, load_cube
 from gcrm.store import create_db_engine
 from tests.cli.test_cli import run_gcrm
 
@@ -33,5 +33,8 @@ def test_import_orders_refreshes_the_months_it_changed(seeded: Settings, tmp_pat
     out = run_gcrm(seeded, "import", "orders", str(orders)).stdout
     assert f"cube refreshed: orders of 1 month(s) ({day:%Y-%m})" in out, out
     assert float(load_cube(seeded.cube_path)["revenue"].sum()) > before
+    written = cube_mtime(seeded.cube_path)
     again = run_gcrm(seeded, "import", "orders", str(orders)).stdout
     assert "cube refreshed: nothing had changed" in again, again
+    # Not written again: the users' scope cubes, rebuilt when older than it, stay as they are.
+    assert cube_mtime(seeded.cube_path) == written
