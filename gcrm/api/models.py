@@ -132,10 +132,8 @@ class LeadsNearQuery(ApiQuery):
         return self
 
 
-class CubeSliceQuery(ApiQuery):
-    """One measure for every area of a level."""
-
-    example: ClassVar[str] = "/api/cube/slice?level=district&measure=revenue"
+class _SliceQuery(ApiQuery):
+    """A slice of the cube: one measure for the areas of a level, of a period and segment."""
 
     level: Word = Field(min_length=1, examples=["district"], description="An area level.")
     measure: Word = Field(min_length=1, examples=["revenue"], description="A cube measure.")
@@ -147,6 +145,13 @@ class CubeSliceQuery(ApiQuery):
     parent: Word | None = Field(
         None, examples=["district:D01"], description="Only areas inside this one (LEVEL:CODE)."
     )
+
+
+class CubeSliceQuery(_SliceQuery):
+    """One measure for every area of a level."""
+
+    example: ClassVar[str] = "/api/cube/slice?level=district&measure=revenue"
+
     compare: Word | None = Field(
         None, examples=["previous"],
         description="With a period: compare it with the previous period of the same grain "
@@ -156,21 +161,11 @@ class CubeSliceQuery(ApiQuery):
     )  # fmt: skip
 
 
-class HotspotsQuery(ApiQuery):
+class HotspotsQuery(_SliceQuery):
     """Hot and cold spots of one measure over the areas of a level."""
 
     example: ClassVar[str] = "/api/hotspots?level=district&measure=revenue&method=gi"
 
-    level: Word = Field(min_length=1, examples=["district"], description="An area level.")
-    measure: Word = Field(min_length=1, examples=["revenue"], description="A cube measure.")
-    period: Word | None = Field(
-        None, examples=["2025-Q1"],
-        description="2025, 2025-Q1, 2025-03, or all [default: the whole time range].",
-    )  # fmt: skip
-    segment: Word | None = Field(None, examples=["smb"], description="One segment [default: all].")
-    parent: Word | None = Field(
-        None, examples=["district:D01"], description="Only areas inside this one (LEVEL:CODE)."
-    )
     method: Literal[tuple(HOTSPOT_METHODS)] = Field(  # type: ignore[valid-type]
         "gi", examples=["gi"],
         description="gi: Getis-Ord Gi* (hot and cold spots); moran: local Moran's I.",
