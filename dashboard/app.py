@@ -17,6 +17,7 @@ from gcrm.web import (
     CSRF_COOKIE,
     CSRF_HEADER,
     Services,
+    basemap_of,
     csrf_token,
     current_request_principal,
     install,
@@ -42,7 +43,9 @@ def _page_for_request(data: DataByScope, settings: Settings) -> html.Div:
         csrf_token=csrf_token() if settings.auth == "on" else None,
     )
     try:
-        return build_layout(data.for_principal(principal), account=account)
+        return build_layout(
+            data.for_principal(principal), account=account, basemap=basemap_of(settings)
+        )
     except NotFoundError as exc:
         # No cube yet, or nothing in the user's scope: say so (the message names the fix)
         # rather than leave the page loading.

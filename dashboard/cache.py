@@ -1,5 +1,5 @@
 """What the dashboard reads: the cube, the area levels and simplified area geometry per level
-(cached in memory), hot spots per slice of the cube (cached), and the points of each map view (read per view, never all at once).
+(cached in memory), hot spots per slice of the cube and forecasts per scope (cached), and the points of each map view (read per view, never all at once).
 Everything comes through the gcrm library."""
 
 from __future__ import annotations
@@ -13,18 +13,29 @@ from typing import Any
 
 import flask
 import geopandas as gpd
+import pandas as pd
 import xarray as xr
 from sqlalchemy import Engine
 
 from dashboard.view import View, areas_in_view
 from gcrm.access import Principal, record_access
 from gcrm.areas import UNNAMED_REGION, AreaLevel, read_area_levels
-from gcrm.cube import find_hotspots
-from gcrm.maps import MAX_POINTS, area_geojson, point_name, points_in_view
+from gcrm.core import NotFoundError
+from gcrm.cube import Forecast, find_hotspots, forecast, forecast_table_by_area
+from gcrm.maps import (
+    MAX_POINTS,
+    area_geojson,
+    branch_geojson,
+    catchment_geojson,
+    catchment_inputs,
+    heat_in_view,
+    point_name,
+    points_in_view,
+)
 from gcrm.maps.sources import BBox
 from gcrm.web import Services, Unauthorized, current_request_principal
 
-__all__ = ["DashboardData", "DataByScope", "filter_features", "scope_title"]
+__all__ = ["CatchmentCache", "DashboardData", "DataByScope", "filter_features", "scope_title"]
 
 
 def filter_features(collection: Mapping[str, Any], area_ids: Sequence[str]) -> dict[str, Any]:
@@ -79,6 +90,42 @@ class _RecentViews:
                 self._items.popitem(last=False)
 
 
+class CatchmentCache:
+    """The branches' drive-time catchments, computed once per server (the same for every
+    user: roads and branches are not scoped) and again only when what they are computed
+    from changed: the stamp of :func:`gcrm.maps.layers.catchment_inputs` (the last roads
+    import, the stored road graph, the number of roads, the branches' codes, names and
+    places) is read (~1 ms) each time the layer is asked for. A missing road graph is kept
+    too, as its message, until the roads change."""
+
+    def __init__(self) -> None:
+        self._stamp: str | None = None
+        self._found: dict[str, Any] | NotFoundError | None = None
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine) -> dict[str, Any]:
+        """The catchments as GeoJSON (:func:`gcrm.maps.layers.catchment_geojson`).
+
+        Raises
+        ------
+        NotFoundError
+            When there is no road graph or no branch (the message names the fix).
+        """
+        # One computation at a time: a second asker waits for the first's result.
+        with self._lock, engine.connect() as conn:
+            stamp = catchment_inputs(conn)
+            if stamp != self._stamp or self._found is None:
+                try:
+                    self._found = catchment_geojson(conn)
+                except NotFoundError as exc:
+                    self._found = exc
+                self._stamp = stamp
+            found = self._found
+        if isinstance(found, NotFoundError):
+            raise found
+        return found
+
+
 @dataclass
 class DashboardData:
     """What the dashboard reads: the cube, area levels, and per-level geometry cached in memory;
@@ -93,8 +140,13 @@ class DashboardData:
     _levels: list[AreaLevel] | None = None
     _geometry: dict[str, dict[str, Any]] = field(default_factory=dict)
     _hotspots: dict[tuple[str | None, ...], gpd.GeoDataFrame] = field(default_factory=dict)
+    _forecasts: dict[tuple[object, ...], Forecast] = field(default_factory=dict)
+    _area_forecasts: dict[tuple[object, ...], pd.DataFrame] = field(default_factory=dict)
     _views: _RecentViews = field(default_factory=_RecentViews)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _branches: dict[str, Any] | None = None
+    #: Shared by every scope of a server (:class:`DataByScope`).
+    catchment_cache: CatchmentCache = field(default_factory=CatchmentCache)
 
     @property
     def levels(self) -> list[AreaLevel]:
@@ -132,6 +184,51 @@ class DashboardData:
             self._views.put(key, found)
         return found
 
+    def heat(
+        self,
+        *,
+        bbox: BBox,
+        zoom: float,
+        of: str,
+        segment: str | None,
+        period: str | None,
+    ) -> dict[str, Any]:
+        """Customers (or their revenue, weighted by this scope's cube) per grid cell of the
+        map's view (:func:`gcrm.maps.layers.heat_in_view`), kept like the points."""
+        key = ("heat", of, *(round(float(c), 6) for c in bbox), float(zoom), segment, period)
+        found = self._views.get(key)
+        if found is None:
+            with self.engine.connect() as conn:
+                found = heat_in_view(
+                    conn,
+                    bbox=bbox,
+                    zoom=zoom,
+                    of=of,
+                    segment=segment,
+                    period=period,
+                    cube=self.cube,
+                )
+            self._views.put(key, found)
+        return found
+
+    def branches(self) -> dict[str, Any]:
+        """The branches as GeoJSON points with code and name (read once per scope)."""
+        if self._branches is None:
+            with self.engine.connect() as conn:
+                self._branches = branch_geojson(conn)
+        return self._branches
+
+    def catchments(self) -> dict[str, Any]:
+        """The branches' drive-time catchments (computed once per server; see
+        :class:`CatchmentCache`).
+
+        Raises
+        ------
+        NotFoundError
+            When there is no road graph or no branch (the message names the fix).
+        """
+        return self.catchment_cache.get(self.engine)
+
     def point_name(self, kind: str, point_id: str) -> str:
         """The name of one customer or lead, asked for by a click; a customer's is audited."""
         with self.engine.begin() as conn:
@@ -150,6 +247,8 @@ class DashboardData:
         period: str | None,
         segment: str | None,
         parent: str | None,
+        channel: str | None = None,
+        branch: str | None = None,
     ) -> gpd.GeoDataFrame:
         """Getis-Ord Gi* hot and cold spots of a slice of the cube over the areas of
         ``level`` (:func:`gcrm.cube.find_hotspots`, its defaults: alpha 0.05, false
@@ -162,7 +261,7 @@ class DashboardData:
             When the slice cannot be tested (too few areas with a value, one value
             everywhere); the message says what to change.
         """
-        key = (level, measure, period, segment, parent)
+        key = (level, measure, period, segment, parent, channel, branch)
         with self._lock:
             found = self._hotspots.get(key)
         if found is None:
@@ -176,9 +275,74 @@ class DashboardData:
                     period=period,
                     segment=segment,
                     parent=parent,
+                    channel=channel,
+                    branch=branch,
                 )
             with self._lock:
                 self._hotspots[key] = found
+        return found
+
+    def forecast(
+        self,
+        *,
+        measure: str,
+        area: str | None,
+        level: str,
+        segment: str | None,
+        horizon: int = 12,
+    ) -> Forecast:
+        """:func:`gcrm.cube.forecast` of ``measure`` for ``area`` (None: the total of
+        ``level``'s areas) and ``segment``, computed once per scope of the cube: a fit and
+        its backtest take some 50-200 ms.
+
+        Raises
+        ------
+        gcrm.core.ValidationError
+            When the measure cannot be forecast or the cube is too short.
+        """
+        key = (measure, area, None if area else level, segment, horizon)
+        with self._lock:
+            found = self._forecasts.get(key)
+        if found is None:  # computed outside the lock, as hot spots are
+            found = forecast(
+                self.cube,
+                measure,
+                area=area,
+                level=None if area else level,
+                segment=segment,
+                horizon=horizon,
+            )
+            with self._lock:
+                self._forecasts[key] = found
+        return found
+
+    def area_forecasts(
+        self,
+        *,
+        level: str,
+        measure: str,
+        segment: str | None,
+        parent: str | None,
+        horizon: int = 12,
+    ) -> pd.DataFrame:
+        """Each area's forecast over the next ``horizon`` months with its intervals
+        (:func:`gcrm.cube.forecast_table_by_area`), computed once per slice: a level of a
+        few dozen areas takes a few hundred milliseconds.
+
+        Raises
+        ------
+        gcrm.core.ValidationError
+            When the measure cannot be forecast or the cube is too short.
+        """
+        key = (level, measure, segment, parent, horizon)
+        with self._lock:
+            found = self._area_forecasts.get(key)
+        if found is None:
+            found = forecast_table_by_area(
+                self.cube, measure, level=level, segment=segment, parent=parent, horizon=horizon
+            )
+            with self._lock:
+                self._area_forecasts[key] = found
         return found
 
     def view_geometry(self, view: View) -> dict[str, Any]:
@@ -202,6 +366,7 @@ class DataByScope:
         self.region_name = region_name
         self.max_points = max_points
         self._by_key: dict[str, DashboardData] = {}
+        self._catchments = CatchmentCache()
         self._lock = threading.Lock()
 
     def for_principal(self, principal: Principal) -> DashboardData:
@@ -218,6 +383,7 @@ class DataByScope:
                     cube=cube,
                     region_name=title,
                     max_points=self.max_points,
+                    catchment_cache=self._catchments,
                 )
                 self._by_key[key] = data
             return data

@@ -14,14 +14,18 @@ from dashboard import layout as lay
 from dashboard import panels as p
 from dashboard import view as v
 from dashboard.cache import DashboardData
+from dashboard.export import register_export_callbacks
 from dashboard.link import query_of_state, state_of_query
 from gcrm.core import NotFoundError, ValidationError, is_all
-from gcrm.cube import MEASURES
+from gcrm.cube import FORECAST_MEASURES, MEASURES, Forecast
+from gcrm.maps import Classes
 
 __all__ = [
     "CLUSTER_ZOOM_STEP",
     "LINKED_CONTROLS",
     "MAX_ZOOM",
+    "chart_forecast",
+    "forecast_choropleth",
     "next_view",
     "register_callbacks",
     "zoom_in",
@@ -66,15 +70,81 @@ def _comparison(
         return f"No comparison: {exc}", None
 
 
+def _segment(segment: str | None) -> str | None:
+    return None if is_all(segment) else segment
+
+
+def forecast_choropleth(
+    data: DashboardData,
+    view: v.View,
+    *,
+    measure: str,
+    segment: str | None,
+    scheme: str,
+    notes: list[str],
+) -> tuple[dict[str, Any], list[Any]]:
+    """The map's hideout and legend for a forecast measure (:data:`panels.FORECAST_MAP_MEASURES`):
+    each area's forecast, its intervals in the tooltip; ``notes`` go under the legend."""
+    ds = data.cube
+    title, note = p.forecast_legend(ds, measure=measure)
+    source = p.FORECAST_MAP_MEASURES[measure]
+    try:
+        table = data.area_forecasts(
+            level=view["level"],
+            measure=source,
+            segment=_segment(segment),
+            parent=view.get("parent") or None,
+            horizon=p.FORECAST_MONTHS,
+        )
+    except ValidationError as exc:
+        hideout: dict[str, Any] = {"colors": {}, "selected": view.get("selected"), "tooltips": {}}
+        empty = Classes(breaks=(), colours=(), scheme=scheme)
+        text = " ".join([f"No forecast: {exc}", *notes])
+        return hideout, lay.legend(empty, title=title, measure=source, ds=ds, note=text)
+    classes = p.choropleth_classes(table["forecast"], scheme=scheme)
+    hideout = {
+        "colors": p.area_colours(table["forecast"], classes),
+        "selected": view.get("selected"),
+        "tooltips": p.forecast_tooltips(table, ds, measure=measure),
+    }
+    text = " ".join([note, *notes])
+    return hideout, lay.legend(classes, title=title, measure=source, ds=ds, note=text)
+
+
+def chart_forecast(
+    data: DashboardData, view: v.View, *, measure: str, segment: str | None
+) -> tuple[Forecast | None, str]:
+    """The forecast the chart continues its series with, and the note beneath the chart
+    (the backtest; or why there is no forecast)."""
+    if measure not in FORECAST_MEASURES:
+        return None, p.no_forecast_note(measure)
+    try:
+        result = data.forecast(
+            measure=measure,
+            area=v.scope_area(view),
+            level=view["level"],
+            segment=_segment(segment),
+            horizon=p.FORECAST_MONTHS,
+        )
+    except ValidationError as exc:
+        return None, f"No forecast: {exc}"
+    return result, p.forecast_note(result)
+
+
 #: The controls a link carries (:mod:`dashboard.link`): key -> component id.
 LINKED_CONTROLS: dict[str, str] = {
     "measure": "measure",
     "period": "period",
     "compare": "compare",
     "segment": "segment",
+    "channel": "channel",
+    "branch": "branch",
     "scheme": "scheme",
     "points": "point-layers",
     "hotspots": "hotspots",
+    "forecast": "show-forecast",
+    "layers": "map-layers",
+    "heat": "heat-of",
 }
 
 #: Zoom levels a click on a cluster zooms in by (each halves a cell's side twice).
@@ -91,6 +161,7 @@ def zoom_in(zoom: float | None) -> float:
 def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> None:
     """Attach every callback of the page to ``app``; ``current()`` is the dashboard data of
     the request's user (their scope's cube and areas)."""
+    register_export_callbacks(app, current, controls=LINKED_CONTROLS)
 
     @app.callback(
         Output("view", "data"),
@@ -111,7 +182,8 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         data = current()
         if ctx.triggered_id == "url":  # the page opened (or went back): the link's view
             new, controls = state_of_query(search, levels=data.levels, ds=data.cube)
-            controls["hotspots"] = ["on"] if controls["hotspots"] else []  # a checklist
+            for key in ("hotspots", "forecast"):  # checklists
+                controls[key] = ["on"] if controls[key] else []
             return new, new["level"], *(controls[key] for key in LINKED_CONTROLS)
         new = next_view(ctx.triggered_id, view, level=level, click=click, data=data)
         return new, new["level"], *(no_update for _ in LINKED_CONTROLS)
@@ -162,6 +234,41 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
             for k in lay.POINT_LAYERS
         )
 
+    @app.callback(Output("branches", "data"), Input("map-layers", "value"))
+    def branch_layer(shown):  # type: ignore[no-untyped-def]
+        return current().branches() if "branches" in (shown or []) else lay.EMPTY
+
+    @app.callback(
+        Output("heat", "data"),
+        Output("heat-legend", "children"),
+        Input("map", "bounds"),
+        Input("map-layers", "value"),
+        Input("heat-of", "value"),
+        Input("segment", "value"),
+        Input("period", "value"),
+        State("map", "zoom"),
+    )
+    def heat_layer(bounds, shown, of, segment, period, zoom):  # type: ignore[no-untyped-def]
+        bbox = v.map_bbox(bounds)
+        if "heat" not in (shown or []) or bbox is None:
+            return lay.EMPTY, []
+        heat = current().heat(bbox=bbox, zoom=zoom, of=of, segment=segment, period=period)
+        return heat, lay.heat_legend(heat)
+
+    @app.callback(
+        Output("catchments", "data"),
+        Output("catchment-legend", "children"),
+        Input("map-layers", "value"),
+    )
+    def catchment_layer(shown):  # type: ignore[no-untyped-def]
+        if "catchments" not in (shown or []):
+            return lay.EMPTY, []
+        try:
+            found = current().catchments()
+        except NotFoundError as exc:  # no road graph (or no branch): the note names the fix
+            return lay.EMPTY, lay.catchment_legend(None, note=str(exc))
+        return found, lay.catchment_legend(found)
+
     @app.callback(
         Output("map", "viewport"),
         Output("point-info", "children"),
@@ -203,12 +310,25 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         Input("scheme", "value"),
         Input("compare", "value"),
         Input("hotspots", "value"),
+        Input("channel", "value"),
+        Input("branch", "value"),
     )
-    def choropleth(view, measure, period, segment, scheme, compare, hotspots):  # type: ignore[no-untyped-def]
+    def choropleth(view, measure, period, segment, scheme, compare, hotspots, channel, branch):  # type: ignore[no-untyped-def]
         data = current()
         ds = data.cube
+        orders, order_note = p.order_filter(measure, channel=channel, branch=branch)
+        if measure in p.FORECAST_MAP_MEASURES:
+            notes = ["No hot spots of a forecast."] if hotspots else []
+            if compare not in (None, "none"):
+                notes.append("A forecast is not compared with another period.")
+            if not (is_all(channel) and is_all(branch)):
+                notes.append("Forecasts are of all channels and branches.")
+            return forecast_choropleth(
+                data, view, measure=measure, segment=segment, scheme=scheme, notes=notes
+            )
         label = MEASURES[measure].label
         note, base = _comparison(ds, period=period, compare=compare)
+        note = " ".join(n for n in (note, order_note) if n) or None
         if hotspots:
             try:
                 result = data.hotspots(
@@ -217,6 +337,7 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
                     period=None if is_all(period) else period,
                     segment=None if is_all(segment) else segment,
                     parent=view.get("parent") or None,
+                    **orders,
                 )
             except ValidationError as exc:
                 note = f"No hot spots: {exc}"
@@ -230,7 +351,7 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
                 return hideout, lay.hotspot_legend(title, rows, method=method)
         if base is not None and not hotspots:
             table = p.view_comparison(
-                ds, view, measure=measure, period=period, compare=compare, segment=segment
+                ds, view, measure=measure, period=period, compare=compare, segment=segment, **orders
             )
             classes = p.diverging_classes(table["pct_change"])
             hideout = {
@@ -238,9 +359,9 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
                 "selected": view.get("selected"),
                 "tooltips": p.change_tooltips(table, ds, measure=measure),
             }
-            title = f"{label} · {period} · % change vs {base}"
+            title = f"{label} · {p.period_label(period)} · % change vs {p.period_label(base)}"
             return hideout, lay.legend(classes, title=title, measure="change", note=note)
-        values = p.view_values(ds, view, measure=measure, period=period, segment=segment)
+        values = p.view_values(ds, view, measure=measure, period=period, segment=segment, **orders)
         classes = p.choropleth_classes(values, scheme=scheme)
         title = f"{label} · {p.period_label(period)}"
         hideout = {
@@ -256,43 +377,65 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         Input("period", "value"),
         Input("segment", "value"),
         Input("compare", "value"),
+        Input("channel", "value"),
+        Input("branch", "value"),
     )
-    def kpis(view, period, segment, compare):  # type: ignore[no-untyped-def]
+    def kpis(view, period, segment, compare, channel, branch):  # type: ignore[no-untyped-def]
         data = current()
         ds = data.cube
-        values = p.kpi_values(ds, view, period=period, segment=segment)
+        orders = {"channel": channel, "branch": branch}
+        values = p.kpi_values(ds, view, period=period, segment=segment, **orders)
         scope = v.area_label(ds, v.scope_area(view), region_name=data.region_name)
         note, base = _comparison(ds, period=period, compare=compare)
+        note = " ".join(n for n in (note, p.kpi_note(**orders)) if n) or None
         if base is None:
             return lay.kpi_row(p.kpi_cards(values, ds=ds), scope=scope, note=note)
-        before = p.kpi_values(ds, view, period=base, segment=segment)
+        before = p.kpi_values(ds, view, period=base, segment=segment, **orders)
         cards = p.kpi_cards(values, ds=ds, base=before, base_period=base)
-        figures = {k: f"{base}: {text}" for k, _, text in p.kpi_cards(before, ds=ds)}
+        figures = {
+            k: f"{p.period_label(base)}: {text}" for k, _, text in p.kpi_cards(before, ds=ds)
+        }
         figures.pop("approximate", None)  # placed approximately: now, whatever the period
-        return lay.kpi_row(cards, scope=scope, base=figures)
+        return lay.kpi_row(cards, scope=scope, base=figures, note=note)
 
     @app.callback(
         Output("chart-title", "children"),
         Output("chart", "figure"),
+        Output("chart-note", "children"),
         Input("view", "data"),
         Input("measure", "value"),
         Input("segment", "value"),
         Input("period", "value"),
         Input("compare", "value"),
+        Input("show-forecast", "value"),
+        Input("channel", "value"),
+        Input("branch", "value"),
     )
-    def chart(view, measure, segment, period, compare):  # type: ignore[no-untyped-def]
+    def chart(view, measure, segment, period, compare, show_forecast, channel, branch):  # type: ignore[no-untyped-def]
         data = current()
         ds = data.cube
         _, base = _comparison(ds, period=period, compare=compare)
-        return p.series_figure(
+        # A forecast measure of the map charts its cube measure, forecast included.
+        series = p.FORECAST_MAP_MEASURES.get(measure, measure)
+        orders, note = p.order_filter(series, channel=channel, branch=branch)
+        result = None
+        if orders and (show_forecast or series != measure):
+            note = "No forecast of one channel or branch: choose All channels and All branches."
+        elif show_forecast or series != measure:
+            result, note = chart_forecast(data, view, measure=series, segment=segment)
+        title, figure = p.series_figure(
             ds,
             view,
-            measure=measure,
+            measure=series,
             segment=segment,
             region_name=data.region_name,
             period=period,
             base_period=base,
+            forecast=result,
+            channel=channel,
+            branch=branch,
         )
+        return title, figure, note
 
     @app.callback(
         Output("table-title", "children"),
@@ -302,25 +445,47 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         Input("period", "value"),
         Input("segment", "value"),
         Input("compare", "value"),
+        Input("channel", "value"),
+        Input("branch", "value"),
     )
-    def table(view, measure, period, segment, compare):  # type: ignore[no-untyped-def]
+    def table(view, measure, period, segment, compare, channel, branch):  # type: ignore[no-untyped-def]
         data = current()
         ds = data.cube
         _, base = _comparison(ds, period=period, compare=compare)
+        source, values = p.FORECAST_MAP_MEASURES.get(measure, measure), None
+        if source != measure:  # a forecast measure: the areas' forecasts, no comparison
+            base = None
+            level, parent = v.table_scope(view, data.levels)
+            try:
+                values = data.area_forecasts(
+                    level=level,
+                    measure=source,
+                    segment=_segment(segment),
+                    parent=parent,
+                    horizon=p.FORECAST_MONTHS,
+                )["forecast"]
+            except ValidationError as exc:
+                return f"No forecast: {exc}", lay.top_table([], value_header="", selected=None)
         level, parent, rows = p.table_rows(
             ds,
             view,
             data.levels,
-            measure=measure,
+            measure=source,
             period=period,
             segment=segment,
             compare=compare if base else None,
+            values=values,
+            channel=channel,
+            branch=branch,
         )
         where = v.area_label(ds, parent, region_name=data.region_name)
         title = f"Top areas in {where} · {v.level_label(data.levels, level)}"
-        header = MEASURES[measure].label
+        header = p.measure_label(measure)
         return title, lay.top_table(
-            rows, value_header=header, selected=view.get("selected"), base_header=base
+            rows,
+            value_header=header,
+            selected=view.get("selected"),
+            base_header=p.period_label(base) if base else None,
         )
 
     @app.callback(

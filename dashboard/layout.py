@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dash_leaflet as dl
@@ -13,10 +13,11 @@ from dash import dcc, html
 from dashboard import panels as p
 from dashboard import view as v
 from dashboard.cache import DashboardData
-from dashboard.link import CONTROLS, POINT_LAYERS
-from gcrm.maps import Classes
+from dashboard.export import export_block
+from dashboard.link import CONTROLS, HEAT_OF, MAP_LAYERS, POINT_LAYERS
+from gcrm.maps import MAX_ZOOM, Classes
 from gcrm.maps.style import NO_DATA_COLOUR, OSM_ATTRIBUTION
-from gcrm.web import CSRF_FIELD
+from gcrm.web import CSRF_FIELD, OWN_BASEMAP, Basemap
 
 __all__ = [
     "ATTRIBUTION",
@@ -24,6 +25,8 @@ __all__ = [
     "Account",
     "account_badge",
     "build_layout",
+    "catchment_legend",
+    "heat_legend",
     "hotspot_legend",
     "kpi_row",
     "layout_skeleton",
@@ -66,6 +69,8 @@ class _Choices:
     levels: list[dict[str, str]]
     periods: list[dict[str, str]]
     segments: list[dict[str, str]]
+    channels: list[dict[str, str]] = field(default_factory=list)
+    branches: list[dict[str, str]] = field(default_factory=list)
 
 
 def account_badge(account: Account | None) -> html.Div:
@@ -107,6 +112,9 @@ def sidebar(view: v.View, choices: _Choices) -> html.Aside:
                 "Compare with", _dropdown("compare", p.compare_options(), CONTROLS["compare"])
             ),
             _control("Segment", _dropdown("segment", choices.segments, CONTROLS["segment"])),
+            # Orders only (revenue, orders); one of the two at a time (panels.order_filter).
+            _control("Channel", _dropdown("channel", choices.channels, CONTROLS["channel"])),
+            _control("Branch", _dropdown("branch", choices.branches, CONTROLS["branch"])),
             _control("Classes", _dropdown("scheme", p.scheme_options(), CONTROLS["scheme"])),
             _control(
                 "Hot spots",
@@ -116,6 +124,37 @@ def sidebar(view: v.View, choices: _Choices) -> html.Aside:
                     value=["on"] if CONTROLS["hotspots"] else [],
                     className="checklist",
                     labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
+                ),
+            ),
+            _control(
+                "Forecast",
+                dcc.Checklist(
+                    id="show-forecast",
+                    options=[{"label": "Show forecast (next 12 months)", "value": "on"}],
+                    value=["on"] if CONTROLS["forecast"] else [],
+                    className="checklist",
+                    labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
+                ),
+            ),
+            _control(
+                "Layers",
+                dcc.Checklist(
+                    id="map-layers",
+                    options=[{"label": label, "value": k} for k, label in MAP_LAYERS.items()],
+                    value=CONTROLS["layers"],
+                    className="checklist",
+                    labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
+                ),
+            ),
+            _control(
+                "Heat of",
+                dcc.RadioItems(
+                    id="heat-of",
+                    options=[{"label": label, "value": k} for k, label in HEAT_OF.items()],
+                    value=CONTROLS["heat"],
+                    className="checklist",
+                    inline=True,
+                    labelStyle={"display": "inline-flex", "alignItems": "center", "gap": "6px"},
                 ),
             ),
             _control(
@@ -139,7 +178,8 @@ def sidebar(view: v.View, choices: _Choices) -> html.Aside:
                 ),
             ),
             html.Div(
-                "Click a cluster to zoom in, a point to see its name.",
+                "Click a cluster to zoom in, a point to see its name. Points follow the "
+                "segment and period, not the channel or branch (those filter orders).",
                 id="point-info",
                 className="hint",
             ),
@@ -157,12 +197,47 @@ def sidebar(view: v.View, choices: _Choices) -> html.Aside:
                 "Click an area on the map to select it; drill down to see its parts.",
                 className="hint",
             ),
+            export_block(),
         ],
         className="sidebar",
     )
 
 
-def _map(geometry: dict[str, Any]) -> dl.Map:
+#: The pane of the branch markers (gcrm.branchToLayer puts them there).
+BRANCH_PANE = "gcrm-branches"
+
+
+def _extra_layers() -> dict[str, dl.GeoJSON]:
+    """The layers of the sidebar's "Layers", empty until shown: catchments and heat cells
+    (translucent, not interactive: clicks go through to the areas), branch markers."""
+    return {
+        "catchments": dl.GeoJSON(
+            id="catchments",
+            data=EMPTY,
+            style={"variable": "gcrm.catchmentStyle"},
+            interactive=False,
+        ),
+        "heat": dl.GeoJSON(
+            id="heat", data=EMPTY, style={"variable": "gcrm.heatStyle"}, interactive=False
+        ),
+        "branches": dl.GeoJSON(
+            id="branches",
+            data=EMPTY,
+            pointToLayer={"variable": "gcrm.branchToLayer"},
+            hideout={"pane": BRANCH_PANE},
+        ),
+    }
+
+
+def _map(geometry: dict[str, Any], basemap: Basemap) -> dl.Map:
+    # Under the areas: gcrm's own tiles of its roads, zones and buildings (no request leaves
+    # the machine), or GCRM_BASEMAP_URL's.
+    tiles = dl.TileLayer(
+        url=basemap.url,
+        attribution=basemap.attribution,
+        maxZoom=MAX_ZOOM,
+        maxNativeZoom=basemap.max_native_zoom,
+    )
     areas = dl.GeoJSON(
         id="areas",
         data=geometry,
@@ -184,10 +259,17 @@ def _map(geometry: dict[str, Any]) -> dl.Map:
         )
         for kind in POINT_LAYERS
     ]
+    layers = _extra_layers()
     return dl.Map(
         [
-            areas,
+            tiles,
+            # Panes keep the order whatever is redrawn last: areas, catchments, heat under
+            # the points (Leaflet's overlay pane, 400), branches over the clusters (600).
+            dl.Pane(areas, name="gcrm-areas", style={"zIndex": 380}),
+            dl.Pane(layers["catchments"], name="gcrm-catchments", style={"zIndex": 385}),
+            dl.Pane(layers["heat"], name="gcrm-heat", style={"zIndex": 390}),
             *points,
+            dl.Pane(layers["branches"], name=BRANCH_PANE, style={"zIndex": 620}),
             dl.ScaleControl(position="bottomleft", imperial=False),
             dl.AttributionControl(prefix=f"Leaflet | {ATTRIBUTION}", position="bottomright"),
         ],
@@ -224,7 +306,9 @@ def hotspot_legend(title: str, rows: Sequence[tuple[str, str]], *, method: str) 
     return _legend_box(title, rows, note=method)
 
 
-def _legend_box(title: str, items: Sequence[tuple[str, str]], *, note: str | None) -> list[Any]:
+def _legend_box(
+    title: str, items: Sequence[tuple[str, str]], *, note: str | None, prefix: str = "legend"
+) -> list[Any]:
     rows = [
         html.Div(
             [html.Span(className="swatch", style={"backgroundColor": color}), html.Span(text)],
@@ -232,8 +316,24 @@ def _legend_box(title: str, items: Sequence[tuple[str, str]], *, note: str | Non
         )
         for color, text in items
     ]
-    notes = [html.Div(note, id="legend-note", className="legend-note")] if note else []
-    return [html.Div(title, id="legend-title", className="legend-title"), *rows, *notes]
+    notes = [html.Div(note, id=f"{prefix}-note", className="legend-note")] if note else []
+    return [html.Div(title, id=f"{prefix}-title", className="legend-title"), *rows, *notes]
+
+
+def heat_legend(heat: Mapping[str, Any]) -> list[Any]:
+    """Legend of the heat layer (:func:`gcrm.maps.heat_in_view`): its title (what a cell
+    counts and its size) and one swatch row per class."""
+    rows = [(str(colour), str(text)) for colour, text in heat.get("legend", [])]
+    if not rows:
+        return [html.Div("Heat: no customer in view", className="legend-title")]
+    return _legend_box(str(heat["title"]), rows, note=None, prefix="heat")
+
+
+def catchment_legend(catchments: Mapping[str, Any] | None, *, note: str | None = None) -> list[Any]:
+    """Legend of the catchments (:func:`gcrm.maps.catchment_geojson`): one row per drive
+    time; or only ``note`` (no road graph: how to import one)."""
+    rows = [(str(c), str(t)) for c, t in (catchments or {}).get("legend", [])]
+    return _legend_box("Drive time to a branch", rows, note=note, prefix="catchment")
 
 
 def point_legend(colour_by: str) -> list[Any]:
@@ -349,13 +449,18 @@ def selection_panel(crumbs: Sequence[tuple[str | None, str]], *, selected: str |
     ]
 
 
-def build_layout(data: DashboardData, *, account: Account | None = None) -> html.Div:
-    """The whole page of ``data``'s scope, opened on the coarsest level of the region."""
+def build_layout(
+    data: DashboardData, *, account: Account | None = None, basemap: Basemap = OWN_BASEMAP
+) -> html.Div:
+    """The whole page of ``data``'s scope, opened on the coarsest level of the region, over
+    ``basemap`` (gcrm's own tiles by default; :func:`gcrm.web.basemap_of` the settings')."""
     view = v.initial_view(data.levels, data.cube)
     choices = _Choices(
         levels=v.level_options(data.levels, data.cube),
         periods=p.period_options(data.cube),
         segments=p.segment_options(data.cube),
+        channels=p.channel_options(data.cube),
+        branches=p.branch_options(data.cube),
     )
     return _page(
         view,
@@ -363,6 +468,7 @@ def build_layout(data: DashboardData, *, account: Account | None = None) -> html
         geometry=data.view_geometry(view),
         region_name=data.region_name,
         account=account,
+        basemap=basemap,
     )
 
 
@@ -413,6 +519,7 @@ def _page(
     geometry: dict[str, Any],
     region_name: str,
     account: Account | None,
+    basemap: Basemap = OWN_BASEMAP,
 ) -> html.Div:
     return html.Div(
         [
@@ -432,9 +539,16 @@ def _page(
                             html.Div(id="kpis", className="kpi-row"),
                             html.Div(
                                 [
-                                    _map(geometry),
+                                    _map(geometry, basemap),
                                     html.Div(id="legend", className="legend"),
                                     html.Div(id="point-legend", className="legend point-legend"),
+                                    html.Div(
+                                        [
+                                            html.Div(id="heat-legend"),
+                                            html.Div(id="catchment-legend"),
+                                        ],
+                                        className="layer-legends",
+                                    ),
                                 ],
                                 className="map-card card",
                             ),
@@ -444,6 +558,7 @@ def _page(
                                         [
                                             html.H3(id="chart-title", className="card-title"),
                                             dcc.Graph(id="chart", config={"displayModeBar": False}),
+                                            html.Div(id="chart-note", className="chart-note"),
                                         ],
                                         className="card chart-card",
                                     ),

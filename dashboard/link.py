@@ -2,8 +2,11 @@
 
 A link such as ``/?level=hex&parent=district:kamppi&measure=active&period=2025-Q2&compare=yoy``
 restores the level, the parent drilled into, the selected area (``area``), the measure,
-period, comparison, segment, classes (``scheme``), point layers (``points``, comma
-separated, ``none`` for no layer) and the hot spots layer (``hotspots=on``). What a link
+period, comparison, segment, channel and branch (of orders), classes (``scheme``), point layers (``points``, comma
+separated, ``none`` for no layer), the map's other layers (``layers``: ``branches``,
+``heat``, ``catchments``, comma separated) and what the heat is of (``heat=revenue``),
+the hot spots layer (``hotspots=on``) and the chart's
+forecast (``forecast=on``). What a link
 leaves out is the default; what it gets wrong (an unknown level, an area of another level, a
 period outside the cube) falls back to the default as well, never to an error page. Plain
 functions: tested without a browser.
@@ -20,24 +23,46 @@ import xarray as xr
 from dashboard import panels as p
 from dashboard import view as v
 from gcrm.areas import AreaLevel
-from gcrm.cube import MEASURES
 from gcrm.maps import SCHEMES
 
-__all__ = ["CONTROLS", "POINT_LAYERS", "Controls", "query_of_state", "state_of_query"]
+__all__ = [
+    "CONTROLS",
+    "HEAT_OF",
+    "MAP_LAYERS",
+    "POINT_LAYERS",
+    "Controls",
+    "query_of_state",
+    "state_of_query",
+]
 
 Controls = dict[str, Any]
 #: Point layers and whether they are shown when the page opens.
 POINT_LAYERS: dict[str, bool] = {"customers": True, "leads": False}
+#: The map's other layers (sidebar "Layers"), in the order the checklist lists them; all off.
+MAP_LAYERS: dict[str, str] = {
+    "branches": "Branches",
+    "heat": "Heatmap",
+    "catchments": "Drive-time catchments",
+}
+#: What the heatmap is of (gcrm.maps.layers.HEAT_MEASURES), the first the default.
+HEAT_OF: dict[str, str] = {"customers": "customers", "revenue": "revenue"}
 #: The sidebar's controls as a page opens (a link that leaves one out gets this value).
 CONTROLS: Controls = {
     "measure": "revenue",
     "period": "all",
     "compare": "none",
     "segment": "all",
+    "channel": "all",
+    "branch": "all",
     "scheme": "quantiles",
     "points": [k for k, shown in POINT_LAYERS.items() if shown],
     "hotspots": False,
+    "forecast": False,
+    "layers": [],
+    "heat": "customers",
 }
+#: Controls that are on or off (a checklist of one box), written ``on``/``off`` in a link.
+_SWITCHES = ("hotspots", "forecast")
 _NO_POINTS = "none"
 
 
@@ -55,7 +80,11 @@ def query_of_state(view: v.View, controls: Mapping[str, Any]) -> str:
             value = [k for k in POINT_LAYERS if k in (value or [])]
             if value != default:
                 params[key] = ",".join(value) or _NO_POINTS
-        elif key == "hotspots":
+        elif key == "layers":
+            value = [k for k in MAP_LAYERS if k in (value or [])]
+            if value:
+                params[key] = ",".join(value)
+        elif key in _SWITCHES:
             if bool(value) != default:
                 params[key] = "on" if value else "off"
         elif value is not None and value != default:
@@ -72,11 +101,14 @@ def state_of_query(
     raw = {k: vals[-1] for k, vals in parse_qs((query or "").lstrip("?")).items() if vals}
     controls = dict(CONTROLS)
     choices = {
-        "measure": set(MEASURES),
+        "measure": {o["value"] for o in p.measure_options()},
         "period": {o["value"] for o in p.period_options(ds)},
         "compare": set(p.COMPARE_OPTIONS),
         "segment": {o["value"] for o in p.segment_options(ds)},
+        "channel": {o["value"] for o in p.channel_options(ds)},
+        "branch": {o["value"] for o in p.branch_options(ds)},
         "scheme": set(SCHEMES),
+        "heat": set(HEAT_OF),
     }
     for key, allowed in choices.items():
         if raw.get(key) in allowed:
@@ -84,7 +116,10 @@ def state_of_query(
     if "points" in raw:
         asked = raw["points"].split(",")
         controls["points"] = [k for k in POINT_LAYERS if k in asked]
-    controls["hotspots"] = raw.get("hotspots", "off") == "on"
+    if "layers" in raw:
+        controls["layers"] = [k for k in MAP_LAYERS if k in raw["layers"].split(",")]
+    for key in _SWITCHES:
+        controls[key] = raw.get(key, "off") == "on"
     return _view_of(raw, levels=levels, ds=ds), controls
 
 

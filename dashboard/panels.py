@@ -1,5 +1,5 @@
 """What the dashboard's panels show: the options of its controls, the choropleth's classes
-and legend, the KPI cards, the chart and the top-areas table. Plain functions over the cube,
+and legend, the KPI cards, the chart (with its forecast) and the top-areas table. Plain functions over the cube,
 called by :mod:`dashboard.callbacks`, so they can be tested without a browser."""
 
 from __future__ import annotations
@@ -17,11 +17,16 @@ from dashboard.view import View, area_coord, area_label, scope_area, table_scope
 from gcrm.areas import AreaLevel
 from gcrm.core import APPROXIMATE_PRECISIONS, ValidationError, is_all, parse_period
 from gcrm.cube import (
+    FORECAST_MEASURES,
     HOTSPOT_CLASSES,
     MEASURES,
+    NO_BRANCH,
+    ORDER_MEASURES,
+    Forecast,
     area_sources,
     compare_periods,
     measure_unit,
+    order_members,
     periods,
     safe_ratio,
     select_measure,
@@ -48,9 +53,13 @@ from gcrm.maps.style import (
 __all__ = [
     "APPROXIMATE_LABEL",
     "COMPARE_OPTIONS",
+    "FORECAST_MAP_MEASURES",
+    "FORECAST_MONTHS",
     "KPI_MEASURES",
     "POINT_COLOURS",
     "approximate_values",
+    "branch_options",
+    "channel_options",
     "area_colours",
     "area_tooltips",
     "change_text",
@@ -59,15 +68,23 @@ __all__ = [
     "compare_options",
     "comparison_base",
     "diverging_classes",
+    "forecast_legend",
+    "forecast_months_label",
+    "forecast_note",
+    "forecast_tooltips",
     "hotspot_colours",
     "hotspot_legend",
     "hotspot_tooltips",
     "months_between",
+    "kpi_note",
+    "order_filter",
     "view_comparison",
     "kpi_cards",
     "kpi_values",
     "legend_items",
+    "measure_label",
     "measure_options",
+    "no_forecast_note",
     "period_label",
     "period_options",
     "point_colour_options",
@@ -78,13 +95,33 @@ __all__ = [
     "series_figure",
     "table_rows",
     "top_areas",
+    "value_shares",
     "view_values",
 ]
 
 
+#: Months the dashboard forecasts (the chart's continuation and the map's forecast measures).
+FORECAST_MONTHS = 12
+#: The map's forecast measures: option value -> the cube measure forecast over the next
+#: :data:`FORECAST_MONTHS` months (flows summed, stocks at the last month).
+FORECAST_MAP_MEASURES: dict[str, str] = {
+    "revenue_next_12m": "revenue",
+    "active_next_12m": "active",
+    "churned_next_12m": "churned",
+}
+
+
+def measure_label(measure: str) -> str:
+    """What ``measure`` (a cube measure or one of :data:`FORECAST_MAP_MEASURES`) is called."""
+    if measure in FORECAST_MAP_MEASURES:
+        return f"{MEASURES[FORECAST_MAP_MEASURES[measure]].label}, next {FORECAST_MONTHS} months"
+    return MEASURES[measure].label
+
+
 def measure_options() -> list[dict[str, str]]:
-    """Dropdown options for every cube measure."""
-    return [{"label": m.label, "value": name} for name, m in MEASURES.items()]
+    """Dropdown options for every cube measure, then the forecast measures."""
+    names = [*MEASURES, *FORECAST_MAP_MEASURES]
+    return [{"label": measure_label(name), "value": name} for name in names]
 
 
 def _period_label(period: str) -> str:
@@ -105,6 +142,62 @@ def period_options(ds: xr.Dataset) -> list[dict[str, str]]:
     options = [{"label": "Whole range", "value": "all"}]
     options += [{"label": _period_label(p), "value": p} for p in years + quarters + months]
     return options
+
+
+def channel_options(ds: xr.Dataset) -> list[dict[str, str]]:
+    """Dropdown options: all channels, then each channel of the cube's orders."""
+    return [{"label": "All channels", "value": "all"}] + [
+        {"label": c.replace("_", " ").capitalize(), "value": c}
+        for c in order_members(ds, "channel")
+    ]
+
+
+def branch_options(ds: xr.Dataset) -> list[dict[str, str]]:
+    """Dropdown options: all branches, then each branch (code and name) of the cube."""
+    codes = order_members(ds, "branch")
+    names = [str(n) for n in ds["branch_name"].values] if "branch_name" in ds.coords else codes
+    return [{"label": "All branches", "value": "all"}] + [
+        {"label": name if code == NO_BRANCH else f"{code} · {name}", "value": code}
+        for code, name in zip(codes, names, strict=True)
+    ]
+
+
+def order_filter(
+    measure: str, *, channel: str | None = None, branch: str | None = None
+) -> tuple[dict[str, str | None], str | None]:
+    """The channel or branch filter :mod:`gcrm.cube` is asked with for ``measure``, and a
+    note on what is not filtered.
+
+    Only revenue and orders are split by channel and branch: another measure is shown for
+    every channel and branch, with a note saying so. The cube stores the two splits apart,
+    so with both chosen the channel is applied and the branch left out (the note says so).
+    """
+    given = {d: v for d, v in (("channel", channel), ("branch", branch)) if not is_all(v)}
+    if not given:
+        return {}, None
+    note = None
+    if len(given) == 2:
+        given.pop("branch")
+        note = (
+            "Channel and branch filter one at a time (stored apart): showing channel "
+            f"{channel}, all branches; set Branch to All branches."
+        )
+    if measure not in ORDER_MEASURES:
+        dims = " or ".join(given)
+        label = MEASURES[measure].label if measure in MEASURES else measure
+        return {}, f"{label} is not split by {dims} (only revenue and orders are): all shown."
+    return dict(given), note
+
+
+def kpi_note(*, channel: str | None, branch: str | None) -> str | None:
+    """The note under the KPI cards when a channel or branch is chosen: revenue follows it,
+    customer counts (and penetration) are not split by it and stay every channel's."""
+    orders, both = order_filter("revenue", channel=channel, branch=branch)
+    if not orders:
+        return None
+    ((dim, value),) = orders.items()
+    text = f"Revenue of {dim} {value}; customer counts are not split by {dim} (all shown)."
+    return f"{both} {text}" if both else text
 
 
 def segment_options(ds: xr.Dataset) -> list[dict[str, str]]:
@@ -211,9 +304,17 @@ def legend_items(
 
 
 def view_values(
-    ds: xr.Dataset, view: View, *, measure: str, period: str | None, segment: str | None
+    ds: xr.Dataset,
+    view: View,
+    *,
+    measure: str,
+    period: str | None,
+    segment: str | None,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> pd.Series:
-    """Values of ``measure`` for the areas drawn in ``view``."""
+    """Values of ``measure`` for the areas drawn in ``view`` (of one channel or branch as
+    :func:`order_filter` applies them)."""
     return select_measure(
         ds,
         measure,
@@ -221,7 +322,18 @@ def view_values(
         period=_period_arg(period),
         segment=segment or None,
         parent=view.get("parent") or None,
+        **order_filter(measure, channel=channel, branch=branch)[0],
     )
+
+
+def value_shares(values: pd.Series, *, measure: str) -> pd.Series:
+    """Each area's share of the total of ``values``; NaN for a measure whose values do not
+    add up (derived, ratio) or a total of 0."""
+    total = float(values.sum(skipna=True))
+    kind = str(getattr(MEASURES[measure], "kind", ""))
+    if not total or kind in ("derived", "ratio"):
+        return pd.Series(np.nan, index=values.index, dtype=float)
+    return values.astype(float) / total
 
 
 def top_areas(
@@ -229,12 +341,11 @@ def top_areas(
 ) -> list[dict[str, Any]]:
     """Rows of the top-areas table: rank, name, code, formatted value, share of the total."""
     ranked = values.dropna().sort_values(ascending=False).head(limit)
-    total = float(values.sum(skipna=True))
-    kind = str(getattr(MEASURES[measure], "kind", ""))
+    shares = value_shares(values, measure=measure)
     unit = _unit(measure, ds)
     rows = []
     for rank, (area, value) in enumerate(ranked.items(), start=1):
-        share = value / total if total and kind not in ("derived", "ratio") else float("nan")
+        share = shares[area]
         rows.append(
             {
                 "rank": rank,
@@ -281,20 +392,33 @@ def approximate_values(ds: xr.Dataset, view: View) -> dict[str, float]:
 
 
 def kpi_values(
-    ds: xr.Dataset, view: View, *, period: str | None, segment: str | None
+    ds: xr.Dataset,
+    view: View,
+    *,
+    period: str | None,
+    segment: str | None,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> dict[str, float]:
     """Customers, active, revenue, penetration and approximately placed customers
     (:func:`approximate_values`) of the scope of ``view``.
 
     The scope is the selected area, else the parent, else the region (the sum over the areas
     of the view's level, which tile the region; penetration recomputed from the sums).
+    Revenue is that of ``channel`` or ``branch``; customer counts are not split by them and
+    stay those of every channel (:func:`order_filter`'s note says so).
     """
     area = scope_area(view)
     level = area_coord(ds, area, "level") if area else view["level"]
 
     def measure(m: str) -> pd.Series:
         return select_measure(
-            ds, m, level=level, period=_period_arg(period), segment=segment or None
+            ds,
+            m,
+            level=level,
+            period=_period_arg(period),
+            segment=segment or None,
+            **order_filter(m, channel=channel, branch=branch)[0],
         )
 
     if area:
@@ -319,7 +443,7 @@ def kpi_cards(
     """``(key, label, formatted value)`` per KPI card (money in ``ds``' currency).
 
     With ``base`` (the same KPIs in ``base_period``) a figure reads with its change, e.g.
-    "€1,234 (+8.3% vs 2024-Q2)". The last card reads e.g. "Placed approximately:
+    "€1,234 (+8.3% vs Q2 2024)". The last card reads e.g. "Placed approximately:
     12 customers (3.4%)".
     """
 
@@ -327,7 +451,7 @@ def kpi_cards(
         text_ = format_value(values[m], unit=_unit(m, ds))
         if base is None or m not in base:
             return text_
-        return f"{text_} ({change_text(values[m], base[m])} vs {base_period})"
+        return f"{text_} ({change_text(values[m], base[m])} vs {period_label(base_period)})"
 
     cards = [
         (m, MEASURES[m].label, shown(m)) for m in KPI_MEASURES if m in values and m in MEASURES
@@ -349,16 +473,28 @@ def series_figure(
     region_name: str,
     period: str | None = None,
     base_period: str | None = None,
+    forecast: Forecast | None = None,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> tuple[str, go.Figure]:
     """Title and Plotly line chart of ``measure`` by month for the scope of ``view``.
 
     With ``base_period`` (the period ``period`` is compared with) a second, dashed line
     draws the series as it was that many months earlier, shifted to line up: at
-    ``period``'s months it shows the base period's.
+    ``period``'s months it shows the base period's. With ``forecast`` (of the same measure
+    and scope, :func:`gcrm.cube.forecast`) a dashed line continues the series over the
+    forecast's months, in a light band of its 80% prediction interval.
     """
     area = scope_area(view)
+    orders = order_filter(measure, channel=channel, branch=branch)[0]
     series = time_series(
-        ds, measure, area=area, level=None if area else view["level"], segment=segment or None
+        ds,
+        measure,
+        area=area,
+        level=None if area else view["level"],
+        segment=segment or None,
+        channel=orders.get("channel"),
+        branch=orders.get("branch"),
     )
     label = MEASURES[measure].label
     title = f"{label} by month · {area_label(ds, area, region_name=region_name)}"
@@ -384,22 +520,156 @@ def series_figure(
                 y=series.shift(shift).to_numpy(dtype=float),
                 mode="lines",
                 line={"color": "#969696", "width": 2, "dash": "dash"},
-                name=f"{shift} months earlier (base {base_period})",
+                name=f"{shift} months earlier (base {period_label(base_period)})",
                 hovertemplate="%{x|%b %Y}: %{y:,.4~g}<extra>base</extra>",
             )
         )
+    if forecast is not None:
+        _add_forecast(fig, series, forecast)
     fig.update_layout(
         margin={"l": 48, "r": 12, "t": 8, "b": 32},
         height=260,
         template="plotly_white",
         yaxis_title=label,
-        showlegend=compared,
+        showlegend=compared or forecast is not None,
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         font={"family": "Inter, system-ui, sans-serif", "size": 12},
     )
     if is_share(_unit(measure, ds)):
         fig.update_yaxes(tickformat=".0%")
     return title, fig
+
+
+#: The forecast's colour (the series') and its interval band's, light.
+_FORECAST_COLOUR = "#2c7fb8"
+_BAND_COLOUR = "rgba(44, 127, 184, 0.15)"
+
+
+def _add_forecast(fig: go.Figure, series: pd.Series, result: Forecast) -> None:
+    """The forecast as a dashed line from the series' last month on, and its 80% interval
+    as a band beneath it (the band's upper edge first, the lower filled up to it)."""
+    months = result.months
+    last_x, last_y = pd.Timestamp(series.index[-1]), float(np.nan_to_num(series.iloc[-1]))
+    # Starting at the last actual month joins the dashed line (and the band) to the series.
+    x = [last_x, *pd.to_datetime(months.index)]
+
+    def joined(column: str) -> list[float]:
+        return [last_y, *months[column].to_numpy(dtype=float)]
+
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=joined("upper_80"),
+            mode="lines",
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+            name="80% interval, upper",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=joined("lower_80"),
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=_BAND_COLOUR,
+            hoverinfo="skip",
+            name="80% prediction interval",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=joined("forecast"),
+            mode="lines",
+            line={"color": _FORECAST_COLOUR, "width": 2, "dash": "dash"},
+            name=f"Forecast, next {len(months)} months",
+            customdata=np.column_stack([joined("lower_80"), joined("upper_80")]),
+            hovertemplate=(
+                "%{x|%b %Y}: %{y:,.4~g} (80%: %{customdata[0]:,.4~g} to "
+                "%{customdata[1]:,.4~g})<extra>forecast</extra>"
+            ),
+        )
+    )
+
+
+def forecast_note(result: Forecast) -> str:
+    """What the chart says of its forecast: the model and the backtest beside it, e.g.
+    "Forecast: ETS(A,Ad,A) on 36 months · backtest on the last 12 months: MAPE 8.1% vs
+    11.4% for the same month last year, the model was closer". When the model did worse
+    than the naive forecast, it says so; without a backtest, why not."""
+    model = result.model.split(":")[0]
+    head = f"Forecast: {model} on {result.history_months} months"
+    backtest = result.backtest
+    if backtest is None:
+        return " · ".join([head, *result.notes])
+    metric = backtest.pct_metric
+    errors = (
+        f"backtest on the last {len(backtest.months)} months: {metric} "
+        f"{backtest.pct_model:.1f}% vs {backtest.pct_naive:.1f}% for the same month last year"
+    )
+    verdict = {
+        "model": "the model was closer",
+        "naive": "the model did worse than the same month last year: trust it less",
+        "tie": "the model did no better than the same month last year",
+    }[backtest.better]
+    return " · ".join([head, f"{errors}, {verdict}", *result.notes])
+
+
+def no_forecast_note(measure: str) -> str:
+    """Why the chart has no forecast of ``measure``: it does not change month by month."""
+    forecastable = ", ".join(MEASURES[m].label for m in FORECAST_MEASURES)
+    return f"No forecast for {MEASURES[measure].label}: forecasts are of {forecastable}."
+
+
+def forecast_months_label(ds: xr.Dataset, *, months: int = FORECAST_MONTHS) -> str:
+    """The months after the cube's last, e.g. "Jan 2026 – Dec 2026"."""
+    last = pd.Timestamp(ds["month"].values[-1])
+    first, final = last + pd.DateOffset(months=1), last + pd.DateOffset(months=months)
+    return f"{first:%b %Y} – {final:%b %Y}"
+
+
+def forecast_legend(ds: xr.Dataset, *, measure: str) -> tuple[str, str]:
+    """Title and note of the map's legend for a forecast measure (one of
+    :data:`FORECAST_MAP_MEASURES`)."""
+    label = MEASURES[FORECAST_MAP_MEASURES[measure]].label
+    title = f"{label} · forecast, next {FORECAST_MONTHS} months ({forecast_months_label(ds)})"
+    note = (
+        "ETS per area, smoothing fitted on the areas' total; each area's tooltip gives its "
+        "80% and 95% prediction intervals."
+    )
+    return title, note
+
+
+def forecast_tooltips(table: pd.DataFrame, ds: xr.Dataset, *, measure: str) -> dict[str, str]:
+    """The map's tooltip of each area of a forecast (:func:`gcrm.cube.forecast_table_by_area`
+    of the measure behind ``measure``, one of :data:`FORECAST_MAP_MEASURES`): its name, the
+    forecast and its 80% and 95% intervals."""
+    if table.empty:
+        return {}
+    unit = _unit(FORECAST_MAP_MEASURES[measure], ds)
+    label = measure_label(measure)
+    names = ds["name"].sel(area=[str(a) for a in table.index]).values
+
+    def interval(row: Any, level: int) -> str:
+        low, high = getattr(row, f"lower_{level}"), getattr(row, f"upper_{level}")
+        return (
+            f"{level}% interval: {format_value(low, unit=unit)} to {format_value(high, unit=unit)}"
+        )
+
+    return {
+        str(area): "\n".join(
+            [
+                str(name),
+                f"{label}: {format_value(row.forecast, unit=unit)}",
+                interval(row, 80),
+                interval(row, 95),
+            ]
+        )
+        for area, name, row in zip(table.index, names, table.itertuples(), strict=True)
+    }
 
 
 def table_rows(
@@ -412,11 +682,16 @@ def table_rows(
     segment: str | None,
     limit: int = 8,
     compare: str | None = None,
+    values: pd.Series | None = None,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> tuple[str, str | None, list[dict[str, Any]]]:
     """Level, parent and rows of the top-areas table; the selected area is kept in the rows.
 
     With ``compare`` (``"previous"`` or ``"yoy"``) and one period, each row also holds
     ``base`` (the value in the base period) and ``change`` (the % change), formatted.
+    ``values`` (by area id of the table's scope, :func:`dashboard.view.table_scope`; a
+    forecast, say) are ranked instead of ``measure``'s in ``period``, without comparison.
 
     Raises
     ------
@@ -425,13 +700,20 @@ def table_rows(
     """
     level, parent = table_scope(view, levels)
     scope = {"level": level, "parent": parent}
-    base = comparison_base(ds, period=period, compare=compare)
+    base = None if values is not None else comparison_base(ds, period=period, compare=compare)
     table = None
-    if base is None:
-        values = view_values(ds, scope, measure=measure, period=period, segment=segment)
-    else:
+    orders = {"channel": channel, "branch": branch}
+    if values is None and base is None:
+        values = view_values(ds, scope, measure=measure, period=period, segment=segment, **orders)
+    elif values is None:
         table = view_comparison(
-            ds, scope, measure=measure, period=str(period), compare=str(compare), segment=segment
+            ds,
+            scope,
+            measure=measure,
+            period=str(period),
+            compare=str(compare),
+            segment=segment,
+            **orders,
         )
         values = table["value"]
     rows = top_areas(values, ds, measure=measure, limit=limit)
@@ -449,7 +731,8 @@ def table_rows(
 
 
 def period_label(period: str | None) -> str:
-    """Human label of a period value (``"all"``/``None``: the whole range)."""
+    """How the dashboard shows a period value: "Q2 2025", "Mar 2025", "2025", or "whole
+    range" for ``"all"``/``None`` (links and the library keep "2025-Q2", "2025-03")."""
     return "whole range" if _period_arg(period) is None else _period_label(str(period))
 
 
@@ -499,9 +782,12 @@ def view_comparison(
     period: str,
     compare: str,
     segment: str | None,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> pd.DataFrame:
     """:func:`gcrm.cube.compare_periods` for the areas drawn in ``view``: ``value``,
-    ``base``, ``change`` and ``pct_change`` per area id."""
+    ``base``, ``change`` and ``pct_change`` per area id (of one channel or branch as
+    :func:`order_filter` applies them)."""
     return compare_periods(
         ds,
         measure,
@@ -510,6 +796,7 @@ def view_comparison(
         compare=compare,
         segment=None if is_all(segment) else segment,
         parent=view.get("parent") or None,
+        **order_filter(measure, channel=channel, branch=branch)[0],
     )
 
 
@@ -541,7 +828,7 @@ def change_tooltips(table: pd.DataFrame, ds: xr.Dataset, *, measure: str) -> dic
     the value in the period and in the base period, and the change."""
     if table.empty:
         return {}
-    period, base = table.attrs["period"], table.attrs["base_period"]
+    period, base = (period_label(table.attrs[k]) for k in ("period", "base_period"))
     label, unit = MEASURES[measure].label, _unit(measure, ds)
     names = ds["name"].sel(area=[str(a) for a in table.index]).values
     return {

@@ -9,7 +9,7 @@ window.gcrm = Object.assign({}, window.gcrm, {
     return {
       className: "gcrm-area gcrm-area-" + feature.properties.code,
       fillColor: colors[feature.id] || "#d9d9d9",
-      fillOpacity: selected ? 0.9 : 0.75,
+      fillOpacity: selected ? 0.8 : 0.6, /* the basemap's streets show through */
       color: selected ? "#d7301f" : "#ffffff",
       weight: selected ? 4 : 1.2,
       opacity: 1,

@@ -27,13 +27,14 @@ from gcrm.api.params import parse_path, parse_query
 from gcrm.api.shaping import (
     address_frame,
     cube_slice,
+    forecast_record,
     geocode_record,
     geocode_records,
     reverse_record,
 )
 from gcrm.areas import level_names
 from gcrm.core import GcrmError, NotFoundError, ValidationError, parse_area_id
-from gcrm.cube import compare_periods, find_hotspots, hotspots_geojson
+from gcrm.cube import compare_periods, find_hotspots, forecast, hotspots_geojson, measure_unit
 from gcrm.geocode import geocode_frame, geocode_one, reverse_geocode
 from gcrm.leads import nearby_geojson, resolve_origin
 from gcrm.web import Services, current_request_principal, error_response, require
@@ -64,6 +65,16 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET", "/cube/slice", "cube_slice", "One measure per area of a level",
         "A slice of the cube of the caller's scope: one value per area, by area id.",
         list[m.CubeRow], "cube", permission="view_aggregates", query=m.CubeSliceQuery,
+        errors=(404,),
+    ),
+    Operation(
+        "GET", "/cube/forecast", "cube_forecast", "A measure's next months, with a backtest",
+        "A forecast of one measure for one area or the total of a level's areas, from the "
+        "cube of the caller's scope: exponential smoothing (ETS, with 12-month seasonality "
+        "given two years of history), 80% and 95% prediction intervals by month and for the "
+        "next 3, 6 and 12 months together, and the backtest on the last 12 months against "
+        "the same month last year.",
+        m.ForecastAnswer, "cube", permission="view_aggregates", query=m.ForecastQuery,
         errors=(404,),
     ),
     Operation(
@@ -223,6 +234,8 @@ def _handlers(services: Services) -> dict[str, Handler]:
             period=period,
             segment=query.segment,
             parent=query.parent,
+            channel=query.channel,
+            branch=query.branch,
         )
         if query.compare is not None:
             compared = compare_periods(
@@ -233,12 +246,26 @@ def _handlers(services: Services) -> dict[str, Handler]:
                 level=query.level,
                 segment=query.segment,
                 parent=query.parent,
+                channel=query.channel,
+                branch=query.branch,
             )[["base", "change", "pct_change"]]
             # NaN (a change relative to nothing) is JSON null.
             extra = compared.astype(object).where(compared.notna(), None)
             for row in rows:
                 row.update(extra.loc[row["area"]].to_dict())
         return jsonify(rows)
+
+    def cube_forecast(principal: Principal, query: m.ForecastQuery) -> Response:
+        ds = services.cube_for(principal)
+        result = forecast(
+            ds,
+            query.measure,
+            area=query.area,
+            level=query.level,
+            segment=query.segment,
+            horizon=query.horizon,
+        )
+        return jsonify(forecast_record(result, unit=measure_unit(ds, query.measure)))
 
     def hotspots(principal: Principal, query: m.HotspotsQuery) -> Response:
         ds = services.cube_for(principal)
@@ -251,6 +278,8 @@ def _handlers(services: Services) -> dict[str, Handler]:
                 period=None if query.period == "all" else query.period,
                 segment=query.segment,
                 parent=query.parent,
+                channel=query.channel,
+                branch=query.branch,
                 method=query.method,
                 alpha=query.alpha,
                 correction=query.correction,
@@ -318,6 +347,7 @@ def _handlers(services: Services) -> dict[str, Handler]:
         "health": health,
         "leads_near": leads_near,
         "cube_slice": cube,
+        "cube_forecast": cube_forecast,
         "hotspots": hotspots,
         "geocode_one": geocode_address,
         "geocode_many": geocode_many,

@@ -19,7 +19,13 @@ from pydantic import (
 )
 
 from gcrm.core import PRECISIONS, parse_area_id
-from gcrm.cube import CORRECTIONS, HOTSPOT_CLASSES, HOTSPOT_METHODS, ISLAND_RULES
+from gcrm.cube import (
+    CORRECTIONS,
+    FORECAST_MEASURES,
+    HOTSPOT_CLASSES,
+    HOTSPOT_METHODS,
+    ISLAND_RULES,
+)
 
 __all__ = [
     "MAX_BATCH",
@@ -27,6 +33,11 @@ __all__ = [
     "ApiQuery",
     "CubeRow",
     "CubeSliceQuery",
+    "ForecastAnswer",
+    "ForecastBacktest",
+    "ForecastMonth",
+    "ForecastQuery",
+    "ForecastTotal",
     "Customer",
     "CustomerPage",
     "CustomerPath",
@@ -133,7 +144,8 @@ class LeadsNearQuery(ApiQuery):
 
 
 class _SliceQuery(ApiQuery):
-    """A slice of the cube: one measure for the areas of a level, of a period and segment."""
+    """A slice of the cube: one measure for the areas of a level, of a period and segment
+    (and, for revenue and orders, of a channel or a branch)."""
 
     level: Word = Field(min_length=1, examples=["district"], description="An area level.")
     measure: Word = Field(min_length=1, examples=["revenue"], description="A cube measure.")
@@ -142,6 +154,16 @@ class _SliceQuery(ApiQuery):
         description="2025, 2025-Q1, 2025-03, or all [default: the whole time range].",
     )  # fmt: skip
     segment: Word | None = Field(None, examples=["smb"], description="One segment [default: all].")
+    channel: Word | None = Field(
+        None, examples=["web"],
+        description="Orders of one channel: revenue and orders only, not with branch "
+        "[default: all].",
+    )  # fmt: skip
+    branch: Word | None = Field(
+        None, examples=["B01"],
+        description="Orders of one branch (its code; none: orders without a branch): revenue "
+        "and orders only, not with channel [default: all].",
+    )  # fmt: skip
     parent: Word | None = Field(
         None, examples=["district:D01"], description="Only areas inside this one (LEVEL:CODE)."
     )
@@ -190,6 +212,27 @@ class HotspotsQuery(_SliceQuery):
         "nearest", examples=["nearest"],
         description="An area with no contiguous neighbour: join it to the nearest, or exclude it.",
     )  # fmt: skip
+
+
+class ForecastQuery(ApiQuery):
+    """A measure's next months for one area, or the total of a level's areas."""
+
+    example: ClassVar[str] = "/api/cube/forecast?measure=revenue&level=district&horizon=12"
+
+    measure: Literal[FORECAST_MEASURES] = Field(  # type: ignore[valid-type]
+        "revenue", examples=["revenue"],
+        description="A measure that changes month by month (flows, stocks and their rates).",
+    )  # fmt: skip
+    area: Word | None = Field(
+        None, examples=["district:D01"],
+        description="Forecast this area (LEVEL:CODE) [default: the total of level].",
+    )  # fmt: skip
+    level: Word | None = Field(
+        None, examples=["district"],
+        description="Without area: the level whose areas are totalled [default: the top level].",
+    )  # fmt: skip
+    segment: Word | None = Field(None, examples=["smb"], description="One segment [default: all].")
+    horizon: int = Field(12, ge=1, le=60, examples=[12], description="Months to forecast.")
 
 
 class GeocodeQuery(ApiQuery):
@@ -300,6 +343,59 @@ class Health(BaseModel):
     cube: str
 
 
+class ForecastMonth(BaseModel):
+    """One forecast month: the forecast and its 80% and 95% prediction intervals."""
+
+    month: str = Field(examples=["2026-01"])
+    forecast: float | None
+    lower_80: float | None
+    upper_80: float | None
+    lower_95: float | None
+    upper_95: float | None
+
+
+class ForecastTotal(BaseModel):
+    """The next ``months`` together (flows summed; stocks and rates at the last month)."""
+
+    months: int = Field(ge=1)
+    forecast: float | None
+    lower_80: float | None
+    upper_80: float | None
+    lower_95: float | None
+    upper_95: float | None
+
+
+class ForecastBacktest(BaseModel):
+    """The model against the same month last year on the last months of the history."""
+
+    model: str
+    months: int = Field(ge=1, description="Months held out and forecast.")
+    mae_model: float | None
+    mae_naive: float | None = Field(description="Mean absolute error of the same month last year.")
+    pct_metric: Literal["MAPE", "sMAPE"]
+    pct_model: float | None
+    pct_naive: float | None
+    better: Literal["model", "naive", "tie"]
+    description: str
+
+
+class ForecastAnswer(BaseModel):
+    """A forecast from the cube's own history, with its intervals and backtest."""
+
+    measure: str
+    target: str
+    segment: str
+    model: str
+    history_months: int = Field(ge=0)
+    unit: str = Field(description="The measure's unit (the region's currency for money).")
+    months: list[ForecastMonth]
+    totals: list[ForecastTotal]
+    backtest: ForecastBacktest | None = Field(
+        description="Null when the history is too short for one (the notes say why)."
+    )
+    notes: list[str]
+
+
 class CubeRow(BaseModel):
     """One area's value (null where it cannot be computed, e.g. a ratio over zero); with
     ``compare``, also the value in the compared period, the change and the change relative to
@@ -362,6 +458,8 @@ class HotspotCollection(BaseModel):
     period: str
     segment: str
     parent: str
+    channel: str = Field("all", description="The channel of the orders tested (all: every one).")
+    branch: str = Field("all", description="The branch of the orders tested (all: every one).")
     alpha: float
     correction: str
     correction_label: str

@@ -12,13 +12,14 @@ import xarray as xr
 
 from gcrm.api.models import MAX_BATCH, AddressParts
 from gcrm.core import ValidationError
-from gcrm.cube import select_measure
+from gcrm.cube import Forecast, select_measure
 from gcrm.geocode import GeocodeResult, parse_addresses
 
 __all__ = [
     "MAX_BATCH",
     "address_frame",
     "cube_slice",
+    "forecast_record",
     "geocode_record",
     "geocode_records",
     "leads_collection",
@@ -42,12 +43,23 @@ def cube_slice(
     period: str | None = None,
     segment: str | None = None,
     parent: str | None = None,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> list[dict[str, Any]]:
     """One measure for every area of ``level``: ``[{area, code, name, value}]``, by area id.
 
     Parameters are those of :func:`gcrm.cube.select_measure`; NaN values become ``None``.
     """
-    values = select_measure(ds, measure, level=level, period=period, segment=segment, parent=parent)
+    values = select_measure(
+        ds,
+        measure,
+        level=level,
+        period=period,
+        segment=segment,
+        parent=parent,
+        channel=channel,
+        branch=branch,
+    )
     coords = ds[["code", "name"]].sel(area=list(values.index))
     return [
         {"area": str(area), "code": str(code), "name": str(name), "value": _json_number(value)}
@@ -59,6 +71,43 @@ def cube_slice(
             strict=True,
         )
     ]
+
+
+def forecast_record(result: Forecast, *, unit: str) -> dict[str, Any]:
+    """A :class:`gcrm.cube.Forecast` as JSON (:class:`gcrm.api.models.ForecastAnswer`)."""
+
+    def rows(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
+        return [
+            {key: label, **{c: _json_number(v) for c, v in row.items()}}
+            for label, row in zip(frame.index, frame.to_dict("records"), strict=True)
+        ]
+
+    months = result.months.set_axis(result.months.index.strftime("%Y-%m"))
+    backtest = result.backtest
+    return {
+        "measure": result.measure,
+        "target": result.target,
+        "segment": result.segment,
+        "model": result.model,
+        "history_months": result.history_months,
+        "unit": unit,
+        "months": rows(months, "month"),
+        "totals": rows(result.totals, "months"),
+        "backtest": None
+        if backtest is None
+        else {
+            "model": backtest.model,
+            "months": len(backtest.months),
+            "mae_model": _json_number(backtest.mae_model),
+            "mae_naive": _json_number(backtest.mae_naive),
+            "pct_metric": backtest.pct_metric,
+            "pct_model": _json_number(backtest.pct_model),
+            "pct_naive": _json_number(backtest.pct_naive),
+            "better": backtest.better,
+            "description": backtest.describe(),
+        },
+        "notes": list(result.notes),
+    }
 
 
 def leads_collection(leads: Any, *, origin: Any = None) -> dict[str, Any]:

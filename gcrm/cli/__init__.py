@@ -26,7 +26,7 @@ from gcrm.cli.geocode import geocode_command, reverse_geocode_command
 from gcrm.cli.hotspots import hotspots_command
 from gcrm.cli.imports import import_group
 from gcrm.cli.leads import leads
-from gcrm.cli.maps import map_command
+from gcrm.cli.maps import map_command, view_command
 from gcrm.cli.region import region
 from gcrm.cli.routing import catchments_command
 from gcrm.cli.serve import serve_command
@@ -94,6 +94,7 @@ for _command in (
     customers,
     cube,
     map_command,
+    view_command,
     hotspots_command,
     leads,
     territories,

@@ -1,5 +1,6 @@
-"""``gcrm cube build`` and ``gcrm cube show``: the area x month x segment cube; slices,
-comparisons of periods, shares, running totals and pivots."""
+"""``gcrm cube build`` and ``gcrm cube show``: the area x month x segment cube (revenue and
+orders also by channel and by branch); slices, comparisons of periods, shares, running
+totals and pivots."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from gcrm.access import Principal, list_users, principal_by_name, scoped_engine
 from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.options import (
     area_option,
+    branch_option,
+    channel_option,
     level_option,
     measure_option,
     out_option,
@@ -104,6 +107,10 @@ def build_cmd(
         f"cube: {ds.sizes['area']} areas x {ds.sizes['month']} months "
         f"({months[0]:%Y-%m}..{months[-1]:%Y-%m}) x {ds.sizes['segment']} segments -> {path}"
     )
+    click.echo(
+        f"  revenue and orders also by {ds.sizes['channel']} channels "
+        f"({', '.join(map(str, ds['channel'].values))}) and by {ds.sizes['branch']} branches"
+    )
     for measure in ("population", "households"):
         described = describe_sources(ds, measure)
         if described:
@@ -164,8 +171,7 @@ def _split_pivot(
     if len(parts) != 2 or parts[0] == parts[1] or not set(parts) <= set(PIVOT_DIMENSIONS):
         msg = (
             f"{value!r} is not two different dimensions of the cube; use ROWS,COLUMNS from "
-            f"{', '.join(PIVOT_DIMENSIONS)}, e.g. area,segment (channel and branch are not "
-            "dimensions of the cube)"
+            f"{', '.join(PIVOT_DIMENSIONS)}, e.g. area,segment or segment,channel"
         )
         raise click.BadParameter(msg)
     return parts[0], parts[1]
@@ -173,6 +179,12 @@ def _split_pivot(
 
 def _percent(values: pd.Series) -> pd.Series:
     return values * 100
+
+
+def _orders_of(channel: str | None, branch: str | None) -> str:
+    """``", channel web"`` for a title: the order filter, if any."""
+    given = (("channel", channel), ("branch", branch))
+    return "".join(f", {dim} {value}" for dim, value in given if value not in (None, "", "all"))
 
 
 def _area_table(
@@ -185,16 +197,25 @@ def _area_table(
     parent: str | None,
     compare: str | None,
     shares: bool,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> tuple[str, pd.DataFrame]:
     """The heading and the rows of a slice (one row per area), best first."""
     label = MEASURES[measure].label
-    options: dict[str, Any] = {"level": level, "segment": segment, "parent": parent}
-    title = f"{label} by {level}, period {period or 'all'}, segment {segment}"
+    options: dict[str, Any] = {
+        "level": level,
+        "segment": segment,
+        "parent": parent,
+        "channel": channel,
+        "branch": branch,
+    }
+    orders = _orders_of(channel, branch)
+    title = f"{label} by {level}, period {period or 'all'}, segment {segment}{orders}"
     if compare is not None:
         compared = compare_periods(ds, measure, period=period or "", compare=compare, **options)
         title = (
             f"{label} by {level}, {period} against {compared.attrs['base_period']} "
-            f"({compare}), segment {segment}"
+            f"({compare}), segment {segment}{orders}"
         )
         columns = {
             "value": compared["value"],
@@ -229,11 +250,20 @@ def _series_table(
     level: str,
     segment: str,
     running_total: bool,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> tuple[str, pd.DataFrame]:
     """The heading and the rows of a time series rolled up to ``by``."""
     label = MEASURES[measure].label
     series = time_series(
-        ds, measure, area=area, level=level, segment=segment, cumulative=running_total
+        ds,
+        measure,
+        area=area,
+        level=level,
+        segment=segment,
+        cumulative=running_total,
+        channel=channel,
+        branch=branch,
     )
     if by != "month":
         grouper = series.index.to_period("Q" if by == "quarter" else "Y")
@@ -242,7 +272,8 @@ def _series_table(
     if running_total:
         label = f"{label}, running total"
     table = pd.DataFrame({by: series.index.astype(str), label: series.values})
-    return f"{label} by {by}, {area or 'whole region'}, segment {segment}", table
+    where = f"{area or 'whole region'}, segment {segment}{_orders_of(channel, branch)}"
+    return f"{label} by {by}, {where}", table
 
 
 @cube.command("show")
@@ -250,6 +281,8 @@ def _series_table(
 @measure_option(default="active", choices=list(MEASURES))
 @period_option()
 @segment_option(default="all")
+@channel_option()
+@branch_option()
 @parent_option()
 @click.option(
     "--by",
@@ -280,8 +313,8 @@ def _series_table(
     callback=_split_pivot,
     default=None,
     help=f"Instead of --by: a table of two dimensions of the cube ({', '.join(PIVOT_DIMENSIONS)}), "
-    "e.g. area,segment or segment,month (months of --period). Channel and branch are not "
-    "dimensions of the cube.",
+    "e.g. area,segment, segment,month (months of --period) or segment,channel (channel and "
+    "branch: revenue and orders, one of them at a time).",
 )
 @click.option(
     "--running-total",
@@ -315,6 +348,8 @@ def show_cmd(
     measure: str,
     period: str | None,
     segment: str,
+    channel: str | None,
+    branch: str | None,
     parent: str | None,
     by: str,
     area: str | None,
@@ -338,6 +373,9 @@ def show_cmd(
       gcrm cube show --measure revenue --period 2025-Q2 --compare 2024-Q4 --shares
       gcrm cube show --measure revenue --by month --running-total
       gcrm cube show --measure active --period 2025 --pivot area,segment -o pivot.csv
+      gcrm cube show --measure revenue --channel web --by quarter
+      gcrm cube show --measure orders --branch B01 --period 2025 --compare yoy
+      gcrm cube show --measure revenue --period 2025 --pivot segment,channel
     """
     if cube_path is not None and ctx.as_user is not None:
         msg = f"--cube with --as {ctx.as_user}: a user reads their scope's cube; drop --cube"
@@ -357,9 +395,21 @@ def show_cmd(
     if pivot_dims is not None:
         rows, columns = pivot_dims
         table = pivot(
-            ds, measure, rows, columns, level=level, period=period, segment=segment, parent=parent
+            ds,
+            measure,
+            rows,
+            columns,
+            level=level,
+            period=period,
+            segment=segment,
+            parent=parent,
+            channel=channel,
+            branch=branch,
         ).reset_index()
-        title = f"{MEASURES[measure].label}: {rows} x {columns}, period {period or 'all'}"
+        title = (
+            f"{MEASURES[measure].label}: {rows} x {columns}, period {period or 'all'}"
+            f"{_orders_of(channel, branch)}"
+        )
         shown = table
     elif by == "area":
         title, table = _area_table(
@@ -371,6 +421,8 @@ def show_cmd(
             parent=parent,
             compare=compare,
             shares=shares,
+            channel=channel,
+            branch=branch,
         )
         shown = table.head(top)
     else:
@@ -382,6 +434,8 @@ def show_cmd(
             level=level,
             segment=segment,
             running_total=running_total,
+            channel=channel,
+            branch=branch,
         )
         shown = table
     click.echo(title)

@@ -8,6 +8,8 @@ import click
 
 from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.options import (
+    branch_option,
+    channel_option,
     html_option,
     level_option,
     measure_option,
@@ -37,6 +39,8 @@ __all__ = ["hotspots_command"]
 @period_option()
 @segment_option()
 @parent_option()
+@channel_option()
+@branch_option()
 @click.option(
     "--method",
     type=click.Choice(list(HOTSPOT_METHODS)),
@@ -92,6 +96,8 @@ def hotspots_command(
     period: str | None,
     segment: str | None,
     parent: str | None,
+    channel: str | None,
+    branch: str | None,
     method: str,
     alpha: float,
     correction: str,
@@ -111,6 +117,7 @@ def hotspots_command(
     \b
     Examples:
       gcrm hotspots --level hex --measure revenue --period 2025 -o revenue_hotspots.gpkg
+      gcrm hotspots --level hex --measure revenue --channel web -o web_hotspots.gpkg
       gcrm hotspots --level district --measure penetration --method moran -o lisa.csv
       gcrm hotspots --level hex --measure active --correction bonferroni --permutations 9999 \\
           -o active.geojson --html active_hotspots.html
@@ -125,6 +132,8 @@ def hotspots_command(
             period=period,
             segment=segment,
             parent=parent,
+            channel=channel,
+            branch=branch,
             method=method,  # type: ignore[arg-type]
             alpha=alpha,
             correction=correction,  # type: ignore[arg-type]

@@ -23,6 +23,8 @@ __all__ = [
     "ENTITIES",
     "AliasedOption",
     "area_option",
+    "branch_option",
+    "channel_option",
     "crs_option",
     "file_argument",
     "host_option",
@@ -155,6 +157,28 @@ def segment_option(*, multiple: bool = False, default: str | None = None) -> Cal
         default=default,
         show_default=default is not None,
         help="A customer segment, or 'all' [default: all].",
+    )
+
+
+def channel_option() -> Callable[[F], F]:
+    """``--channel CHANNEL``: orders of one sales channel (order measures only)."""
+    return click.option(
+        "--channel",
+        default=None,
+        metavar="CHANNEL",
+        help="Orders of this channel only, e.g. web (revenue and orders; not with --branch) "
+        "[default: all].",
+    )
+
+
+def branch_option() -> Callable[[F], F]:
+    """``--branch CODE``: orders of one branch (order measures only)."""
+    return click.option(
+        "--branch",
+        default=None,
+        metavar="CODE",
+        help="Orders of this branch only, by code; 'none' for orders without a branch "
+        "(revenue and orders; not with --channel) [default: all].",
     )
 
 

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
         description="Limit per token (or per client address without one) on the expensive "
         "routes: batch geocoding and drive-time search ('N/second|minute|hour').",
     )
+    basemap_url: str = Field(
+        default="",
+        description="Tile URL of the dashboard's basemap ({z}/{x}/{y}, e.g. "
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png). Empty: gcrm draws its own tiles from "
+        "the roads, zones and buildings it holds (/tiles/basemap/...): no request leaves the "
+        "machine.",
+    )
+    basemap_attribution: str = Field(
+        default="", description="Attribution shown for the tiles of basemap_url."
+    )
     rate_limit_storage: str = Field(
         default="memory://",
         description="Where rate-limit counters live (a 'limits' storage URI): memory:// counts "
@@ -91,6 +101,11 @@ class Settings(BaseSettings):
     def cube_path(self) -> Path:
         """Where ``gcrm cube build`` writes the cube (Zarr)."""
         return self.data_dir / "cube.zarr"
+
+    @property
+    def tile_dir(self) -> Path:
+        """Where the basemap's tiles are kept once drawn (one folder per version of the layers)."""
+        return self.data_dir / "tiles"
 
     @property
     def out_dir(self) -> Path:

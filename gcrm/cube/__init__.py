@@ -1,9 +1,15 @@
-"""Region cubes: xarray Datasets of area x month x segment, built from PostGIS, saved as
-Zarr, sliced, rolled up and drilled with labelled operations; periods compared, shares of
-parents and region, pivots of two dimensions."""
+"""Region cubes: xarray Datasets of area x month x segment (revenue and orders also by
+channel and by branch), built from PostGIS, saved as Zarr, sliced, rolled up and drilled
+with labelled operations; periods compared, shares of parents and region, pivots of two
+dimensions."""
 
 from gcrm.cube.build import (
+    BY_VARIABLES,
     FLOW_MEASURES,
+    NO_BRANCH,
+    NO_CHANNEL,
+    ORDER_DIMENSIONS,
+    ORDER_MEASURES,
     SOURCE_VARIABLES,
     STATIC_MEASURES,
     STOCK_MEASURES,
@@ -19,7 +25,14 @@ from gcrm.cube.compare import (
     compare_periods,
     pivot,
 )
-from gcrm.cube.forecast import FORECAST_MEASURES, Backtest, Forecast, forecast, forecast_by_area
+from gcrm.cube.forecast import (
+    FORECAST_MEASURES,
+    Backtest,
+    Forecast,
+    forecast,
+    forecast_by_area,
+    forecast_table_by_area,
+)
 from gcrm.cube.hotspots import (
     CORRECTIONS,
     HOTSPOT_CLASSES,
@@ -38,8 +51,10 @@ from gcrm.cube.ops import (
     children,
     churn_rate,
     cube_levels,
+    filter_orders,
     measure_unit,
     month_masks,
+    order_members,
     periods,
     rollup_period,
     safe_ratio,
@@ -54,6 +69,7 @@ from gcrm.cube.sources import SOURCE_OF, area_sources, describe_sources, measure
 
 __all__ = [
     "ADDITIVE_KINDS",
+    "BY_VARIABLES",
     "COMPARE_BASES",
     "CURRENCY",
     "COMPARE_COLUMNS",
@@ -64,6 +80,10 @@ __all__ = [
     "HOTSPOT_METHODS",
     "ISLAND_RULES",
     "MEASURES",
+    "NO_BRANCH",
+    "NO_CHANNEL",
+    "ORDER_DIMENSIONS",
+    "ORDER_MEASURES",
     "PIVOT_DIMENSIONS",
     "SHARE_COLUMNS",
     "SOURCE_OF",
@@ -88,14 +108,17 @@ __all__ = [
     "describe_hotspots",
     "describe_sources",
     "ensure_scope_cube",
+    "filter_orders",
     "find_hotspots",
     "forecast",
     "forecast_by_area",
+    "forecast_table_by_area",
     "hotspots_geojson",
     "load_cube",
     "measure_unit",
     "measure_sources",
     "month_masks",
+    "order_members",
     "periods",
     "pivot",
     "refresh_region_cube",

@@ -1,4 +1,5 @@
-"""Building the region cube from PostGIS: area x month x segment, every level at once."""
+"""Building the region cube from PostGIS: area x month x segment, every level at once; the
+order measures also per channel and per branch."""
 
 from __future__ import annotations
 
@@ -22,7 +23,12 @@ from gcrm.core import PRECISIONS, NotFoundError, area_ids
 from gcrm.store import load_queries
 
 __all__ = [
+    "BY_VARIABLES",
     "FLOW_MEASURES",
+    "NO_BRANCH",
+    "NO_CHANNEL",
+    "ORDER_DIMENSIONS",
+    "ORDER_MEASURES",
     "PROFILE_MEASURES",
     "SOURCE_VARIABLES",
     "STATIC_MEASURES",
@@ -31,6 +37,18 @@ __all__ = [
 ]
 
 FLOW_MEASURES = ("new", "churned", "revenue", "orders")
+#: The measures of orders: the only ones with a channel and a branch.
+ORDER_MEASURES = ("revenue", "orders")
+#: The order dimensions, each stored on its own beside (area, month, segment): revenue and
+#: orders per channel and per branch, never per channel and branch together (channels x
+#: branches times the cube would not scale with many branches).
+ORDER_DIMENSIONS = ("channel", "branch")
+#: ``{measure: {dimension: variable}}``: ``revenue_by_channel`` on (area, month, segment,
+#: channel) and so on; over its dimension each sums to the measure.
+BY_VARIABLES = {m: {d: f"{m}_by_{d}" for d in ORDER_DIMENSIONS} for m in ORDER_MEASURES}
+#: Where orders without a channel, or without a branch, are counted.
+NO_CHANNEL = "unknown"
+NO_BRANCH = "none"
 STOCK_MEASURES = ("customers", "active")
 STATIC_MEASURES = ("leads", "population", "households")
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL (demo region); gcrm estimates where labelled"
@@ -82,17 +100,24 @@ def _to_grid(
     areas: pd.Index,
     months: pd.DatetimeIndex,
     segments: pd.Index,
+    extra: tuple[str, pd.Index] | None = None,
 ) -> np.ndarray:
-    """Dense (area, month, segment) array from long rows; missing cells are 0."""
-    out = np.zeros((len(areas), len(months), len(segments)), dtype=float)
+    """Dense (area, month, segment) array from long rows, or (area, month, segment, extra)
+    with ``extra`` = (column, its labels); missing cells are 0."""
+    shape = (len(areas), len(months), len(segments), *(() if extra is None else (len(extra[1]),)))
+    out = np.zeros(shape, dtype=float)
     if frame.empty:
         return out
     ids = area_ids(frame["level"], frame["code"])
-    a = areas.get_indexer(ids)
-    m = months.get_indexer(pd.to_datetime(frame["month"]))
-    s = segments.get_indexer(frame["segment"])
-    ok = (a >= 0) & (m >= 0) & (s >= 0)
-    np.add.at(out, (a[ok], m[ok], s[ok]), frame[value].to_numpy(float)[ok])
+    index = [
+        areas.get_indexer(ids),
+        months.get_indexer(pd.to_datetime(frame["month"])),
+        segments.get_indexer(frame["segment"]),
+    ]
+    if extra is not None:
+        index.append(extra[1].get_indexer(frame[extra[0]]))
+    ok = np.logical_and.reduce([i >= 0 for i in index])
+    np.add.at(out, tuple(i[ok] for i in index), frame[value].to_numpy(float)[ok])
     return out
 
 
@@ -150,9 +175,11 @@ def build_region_cube(
     grid = {"areas": area_index, "months": months, "segments": segments}
 
     orders, order_prints = read_orders(conn, None)
+    branches = read_branches(conn)
+    members = {"channel": order_channels(orders), "branch": pd.Index(branches["code"])}
     data = {
         **customer_measures(conn, **grid),
-        **order_measures(orders, **grid),
+        **order_measures(orders, **grid, members=members),
         "leads": leads_measure(conn, area_index),
     }
     data.update(_static_measures(conn, area_index, vintage=vintage))
@@ -169,6 +196,9 @@ def build_region_cube(
             "segment": np.asarray(segments, dtype=object),
             "precision": np.asarray(PRECISIONS, dtype=object),
             "statistic": np.asarray(statistics, dtype=object),
+            "channel": np.asarray(members["channel"], dtype=object),
+            "branch": np.asarray(members["branch"], dtype=object),
+            "branch_name": ("branch", branches["name"].to_numpy(object)),
             "level": ("area", areas["level"].to_numpy(object)),
             "code": ("area", areas["code"].to_numpy(object)),
             "name": ("area", areas["name"].to_numpy(object)),
@@ -221,20 +251,59 @@ def customer_measures(
 
 
 def order_measures(
-    orders: pd.DataFrame, *, areas: pd.Index, months: pd.DatetimeIndex, segments: pd.Index
+    orders: pd.DataFrame,
+    *,
+    areas: pd.Index,
+    months: pd.DatetimeIndex,
+    segments: pd.Index,
+    members: dict[str, pd.Index] | None = None,
 ) -> dict[str, Variable]:
-    """revenue and orders per area, month and segment from rows of :func:`read_orders`."""
+    """revenue and orders per area, month and segment, and per channel and per branch
+    (:data:`BY_VARIABLES`; ``members``: the labels of each order dimension, by default
+    those the rows name), from rows of :func:`read_orders`."""
     grid = {"areas": areas, "months": months, "segments": segments}
-    return {
-        "revenue": (_DIMS3, _to_grid(orders, "revenue", **grid).round(2)),
-        "orders": (_DIMS3, _to_grid(orders, "orders", **grid).astype(np.int64)),
-    }
+    if members is None:
+        named = sorted(set(orders.loc[orders["by"] == "branch", "member"]) - {NO_BRANCH})
+        members = {"channel": order_channels(orders), "branch": pd.Index([*named, NO_BRANCH])}
+    out: dict[str, Variable] = {}
+    for dim in ("", *ORDER_DIMENSIONS):
+        rows = orders[orders["by"] == dim]
+        extra = ("member", members[dim]) if dim else None
+        dims = (*_DIMS3, dim) if dim else _DIMS3
+        revenue = _to_grid(rows, "revenue", **grid, extra=extra).round(2)
+        counts = _to_grid(rows, "orders", **grid, extra=extra).astype(np.int64)
+        out[BY_VARIABLES["revenue"][dim] if dim else "revenue"] = (dims, revenue)
+        out[BY_VARIABLES["orders"][dim] if dim else "orders"] = (dims, counts)
+    return out
+
+
+def order_channels(orders: pd.DataFrame) -> pd.Index:
+    """The channels of rows of :func:`read_orders`, in order, then :data:`NO_CHANNEL`
+    always (as branches end with :data:`NO_BRANCH`): orders imported without a channel
+    later are refreshed into the cube, not a reason to rebuild it."""
+    found = set(orders.loc[orders["by"] == "channel", "member"])
+    return pd.Index([*sorted(found - {NO_CHANNEL}), NO_CHANNEL])
+
+
+def read_branches(conn: Connection) -> pd.DataFrame:
+    """``code`` and ``name`` of every branch, in code order, then :data:`NO_BRANCH` (orders
+    without a branch): the cube's branch dimension."""
+    branches = _frame(conn, "branches")
+    none = pd.DataFrame({"code": [NO_BRANCH], "name": ["No branch"]})
+    return pd.concat([branches[["code", "name"]], none], ignore_index=True)
 
 
 def read_orders(conn: Connection, months: list[date] | None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Revenue and orders per area, month and segment, of every month or only of ``months``
-    (their first days); and the fingerprint of each month read (``YYYY-MM``)."""
-    cells, prints = _cells_and_prints(_frame(conn, "orders", months=months))
+    """Revenue and orders per area, month and segment (``by`` ``""``), per channel and per
+    branch (``by`` ``"channel"`` / ``"branch"``, the label in ``member``), of every month or
+    only of ``months`` (their first days); and the fingerprint of each month read
+    (``YYYY-MM``)."""
+    sort = conn.execute(text(_SQL["sort_setting"])).scalar_one()
+    # Local to the transaction (a failure rolls it back with the rest); why: cube.sql.
+    conn.execute(text(_SQL["set_sort"]), {"value": "off"})
+    frame = _frame(conn, "orders", months=months)
+    conn.execute(text(_SQL["set_sort"]), {"value": sort})
+    cells, prints = _cells_and_prints(frame)
     return cells, {
         pd.Timestamp(m).strftime("%Y-%m"): str(f)
         for m, f in zip(prints["month"], prints["fingerprint"], strict=True)

@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from gcrm.core import PERIOD_HELP, ValidationError, is_all, parse_period
+from gcrm.cube.build import ORDER_DIMENSIONS, ORDER_MEASURES
 from gcrm.cube.ops import (
     ADDITIVE_KINDS,
     MEASURES,
@@ -21,7 +22,9 @@ from gcrm.cube.ops import (
     _period_mask,
     _region_value,
     _value,
+    filter_orders,
     month_masks,
+    order_members,
     safe_ratio,
     select_measure,
     top_level,
@@ -44,9 +47,9 @@ COMPARE_BASES = ("previous", "yoy")
 COMPARE_COLUMNS = ("value", "base", "change", "pct_change")
 #: The columns of :func:`area_shares`.
 SHARE_COLUMNS = ("value", "share_of_parent", "share_of_region")
-#: The cube's dimensions a pivot can put on its rows and columns. Channel and branch are
-#: attributes of orders, not dimensions of the cube (yet): they cannot be pivoted.
-PIVOT_DIMENSIONS = ("area", "segment", "month")
+#: The cube's dimensions a pivot can put on its rows and columns; channel and branch for
+#: order measures only, and not both (the cube stores orders by each apart).
+PIVOT_DIMENSIONS = ("area", "segment", "month", "channel", "branch")
 _FREQ = {"year": "Y", "quarter": "Q", "month": "M"}
 _PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
 
@@ -124,6 +127,8 @@ def compare_periods(
     compare: str = "previous",
     segment: str | None = None,
     parent: str | None = None,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> pd.DataFrame:
     """A slice of the cube beside the same slice in another period.
 
@@ -131,7 +136,7 @@ def compare_periods(
     ----------
     measure
         A key of :data:`gcrm.cube.MEASURES`. Derived measures are recomputed in each period.
-    level, segment, parent
+    level, segment, parent, channel, branch
         As for :func:`gcrm.cube.select_measure`.
     period
         The period looked at: ``"2025"``, ``"2025-Q1"`` or ``"2025-03"``.
@@ -167,6 +172,7 @@ def compare_periods(
         argument=f"compare={compare!r}: the base period",
         fix="choose a later period, or compare with a period in that range",
     )
+    ds = filter_orders(ds, measure, channel=channel, branch=branch)
     value, before = (
         select_measure(ds, measure, level=level, period=p, segment=segment, parent=parent)
         for p in (period, base)
@@ -203,6 +209,8 @@ def area_shares(
     period: str | None = None,
     segment: str | None = None,
     parent: str | None = None,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> pd.DataFrame:
     """Each area's value as a share of its parent area's and of the region's.
 
@@ -222,6 +230,7 @@ def area_shares(
         When ``measure`` is not additive (a ratio or a derived measure).
     """
     _check_additive(measure)
+    ds = filter_orders(ds, measure, channel=channel, branch=branch)
     options = {"period": period, "segment": segment}
     value = select_measure(ds, measure, level=level, parent=parent, **options)
     region = select_measure(ds, measure, level=level, **options).sum(min_count=1)
@@ -251,48 +260,53 @@ def pivot(
     period: str | None = None,
     segment: str | None = None,
     parent: str | None = None,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> pd.DataFrame:
-    """Two of the cube's dimensions as a table: area x segment, area x month, segment x month
-    (either way round).
+    """Two of the cube's dimensions as a table: area x segment, area x month, segment x
+    channel, area x branch, month x channel ... (either way round).
 
-    Each cell is the measure over the third dimension's selection: the period (flows summed,
-    stocks at its end), the segment (``None``/``"all"``: every segment), or the areas of
-    ``level`` under ``parent`` together (sums; derived measures recomputed from the sums;
-    ratios weighted by area). Channel and branch are not dimensions of the cube.
+    Each cell is the measure over the other dimensions' selection: the period (flows summed,
+    stocks at its end), the segment (``None``/``"all"``: every segment), the channel or
+    branch (order measures; None: every one), or the areas of ``level`` under ``parent``
+    together (sums; derived measures recomputed from the sums; ratios weighted by area).
 
     Parameters
     ----------
     measure
-        A key of :data:`gcrm.cube.MEASURES`.
+        A key of :data:`gcrm.cube.MEASURES`; an order measure (revenue, orders) to pivot
+        channels or branches.
     rows, columns
-        Two different names of :data:`PIVOT_DIMENSIONS`.
+        Two different names of :data:`PIVOT_DIMENSIONS`, not channel and branch together.
     level
         The areas (rows or columns ``"area"``, or the areas summed) [default: the top level].
     period
         The months (one column each with ``"month"``) [default: the cube's range].
-    segment
-        The segment when ``"segment"`` is not pivoted [default: every segment].
+    segment, channel, branch
+        The segment, channel or branch when that dimension is not pivoted [default: every
+        one]; channel or branch as :func:`gcrm.cube.filter_orders` takes them.
     parent
         Only the children of this area id.
 
     Returns
     -------
     pandas.DataFrame
-        Index named ``rows``, columns named ``columns``: area ids, segment names, or months
-        as ``"2025-03"``.
+        Index named ``rows``, columns named ``columns``: area ids, segment names, months as
+        ``"2025-03"``, channels or branch codes.
 
     Raises
     ------
     ValidationError
-        When ``rows`` or ``columns`` is not a dimension of the cube or both are the same, or
-        ``segment`` is given while segments are pivoted.
+        When ``rows`` or ``columns`` is not a dimension of the cube or both are the same, a
+        dimension pivoted is also given as a filter, channels or branches are pivoted for a
+        measure that is not an order measure, or with the other one (or each other).
     """
     _check_measure(measure)
     for argument, dim in (("rows", rows), ("columns", columns)):
         if dim not in PIVOT_DIMENSIONS:
             msg = (
                 f"{argument}={dim!r} is not a dimension of the cube; use two of "
-                f"{list(PIVOT_DIMENSIONS)} (channel and branch are not dimensions of the cube)"
+                f"{list(PIVOT_DIMENSIONS)}"
             )
             raise ValidationError(msg)
     if rows == columns:
@@ -302,30 +316,77 @@ def pivot(
         )
         raise ValidationError(msg)
     dims = (rows, columns)
-    if "segment" in dims and not is_all(segment):
-        msg = f"segment={segment!r} with segments pivoted; drop segment (each is a row or column)"
-        raise ValidationError(msg)
-    sub = ds.isel(area=_areas_of(ds, level=level or top_level(ds), parent=parent))
+    filters = {"segment": segment, "channel": channel, "branch": branch}
+    for dim, value in filters.items():
+        if dim in dims and not is_all(value):
+            msg = f"{dim}={value!r} with {dim}s pivoted; drop {dim} (each is a row or column)"
+            raise ValidationError(msg)
+    views = _order_views(ds, measure, dims, channel=channel, branch=branch)
+    area_index = _areas_of(ds, level=level or top_level(ds), parent=parent)
     segments = [str(s) for s in ds["segment"].values] if "segment" in dims else [segment]
     months = month_masks(ds, period) if "month" in dims else [("", _period_mask(ds, period))]
     cells = []
-    # Loops over segments and months (a few, dozens): each cell reuses the slice logic.
-    for seg in segments:
-        for month, mask in months:
-            if "area" in dims:
-                values = _value(sub, measure, mask, seg).to_numpy()
-                areas = sub["area"].to_numpy()
-            else:
-                values = np.array([_region_value(sub, measure, mask, seg)])
-                areas = np.array([""], dtype=object)
-            cells.append(pd.DataFrame({"area": areas, "segment": seg, "month": month, "v": values}))
+    # Loops over channels or branches, segments and months (a few, dozens): each cell reuses
+    # the slice logic.
+    for member, view in views:
+        sub = view.isel(area=area_index)
+        for seg in segments:
+            for month, mask in months:
+                if "area" in dims:
+                    values = _value(sub, measure, mask, seg).to_numpy()
+                    areas = sub["area"].to_numpy()
+                else:
+                    values = np.array([_region_value(sub, measure, mask, seg)])
+                    areas = np.array([""], dtype=object)
+                cells.append(
+                    pd.DataFrame(
+                        {"area": areas, "segment": seg, "month": month, "v": values}
+                    ).assign(channel=member, branch=member)
+                )
     table = pd.concat(cells, ignore_index=True).pivot(index=rows, columns=columns, values="v")
     order = {
-        "area": list(sub["area"].to_numpy()),
+        "area": list(ds["area"].values[area_index]),
         "segment": segments,
         "month": [m for m, _ in months],
+        "channel": [m for m, _ in views],
+        "branch": [m for m, _ in views],
     }
     table = table.reindex(index=order[rows], columns=order[columns])
     table.index.name, table.columns.name = rows, columns
     table.attrs.update(measure=measure)
     return table
+
+
+def _order_views(
+    ds: xr.Dataset,
+    measure: str,
+    dims: tuple[str, str],
+    *,
+    channel: str | None,
+    branch: str | None,
+) -> list[tuple[str, xr.Dataset]]:
+    """``(member, cube)`` per channel or branch when one is pivoted (the cube's revenue and
+    orders those of the member), else ``[("", the cube filtered as asked)]``."""
+    pivoted = [d for d in dims if d in ORDER_DIMENSIONS]
+    if not pivoted:
+        return [("", filter_orders(ds, measure, channel=channel, branch=branch))]
+    if len(pivoted) == 2:
+        msg = (
+            "rows and columns are channel and branch: the cube stores revenue and orders by "
+            "channel and by branch separately; pivot one of them with area, segment or month"
+        )
+        raise ValidationError(msg)
+    (dim,) = pivoted
+    if measure not in ORDER_MEASURES:
+        msg = (
+            f"measure {measure!r} by {dim}: channel and branch split order measures "
+            f"({', '.join(ORDER_MEASURES)}) only; pick one of {list(ORDER_MEASURES)} or "
+            f"pivot {[d for d in PIVOT_DIMENSIONS if d not in ORDER_DIMENSIONS]}"
+        )
+        raise ValidationError(msg)
+    members = order_members(ds, dim)
+    if not members:
+        msg = f"{dim}s pivoted: this cube was built before orders were split by {dim}; run `gcrm cube build`"
+        raise ValidationError(msg)
+    given = {"channel": channel, "branch": branch}
+    return [(member, filter_orders(ds, measure, **{**given, dim: member})) for member in members]

@@ -20,29 +20,53 @@ SELECT level, parent_level, rank FROM gcrm.area_levels ORDER BY rank, level;
 -- customer_fingerprints on its own, 1.8 s: the build reads that one.)
 
 -- name: orders
--- Revenue and order counts per area (every level), month and segment; :months (first days)
--- limits it to those months (an incremental refresh), NULL: every month. The rows without
--- a level are the months' fingerprints (as order_fingerprints).
+-- Revenue and order counts per area (every level), month and segment, and the same per
+-- channel and per branch (one pass over the orders: grouping by channel and branch too in
+-- `per` costs little beside the join); :months (first days) limits it to those months (an
+-- incremental refresh), NULL: every month. `by` says which cells a row is: '' (area, month,
+-- segment), 'channel' or 'branch' (the same with that one more); an order without a channel
+-- counts under 'unknown', one without a branch under 'none', so each sums to the first.
+-- The rows without a level are the months' fingerprints (as order_fingerprints).
 WITH per AS (
     SELECT c.area_codes, c.segment, date_trunc('month', o.order_date)::date AS month,
+           coalesce(nullif(o.channel, ''), 'unknown') AS channel,
+           coalesce(o.branch_code, 'none') AS branch,
            sum(o.amount) AS amount, count(*) AS orders,
-           sum(hashtext(o.customer_external_id)::bigint * (o.amount * 100)::bigint) AS mix
+           sum(hashtext(concat_ws('|', o.customer_external_id, coalesce(o.channel, ''),
+                                  coalesce(o.branch_code, '')))::bigint
+               * (o.amount * 100)::bigint) AS mix
     FROM gcrm.orders o
     JOIN gcrm.customers c ON c.external_id = o.customer_external_id
     WHERE CAST(:months AS date[]) IS NULL
        OR (o.order_date >= (SELECT min(m) FROM unnest(CAST(:months AS date[])) AS m)
            AND date_trunc('month', o.order_date)::date = ANY(CAST(:months AS date[])))
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2, 3, 4, 5
 )
-SELECT e.key AS level, e.value AS code, p.month, p.segment, sum(p.amount)::float8 AS revenue,
-       sum(p.orders)::bigint AS orders, NULL AS fingerprint
+SELECT e.key AS level, e.value AS code, p.month, p.segment,
+       CASE GROUPING(p.channel, p.branch) WHEN 1 THEN 'channel' WHEN 2 THEN 'branch' ELSE ''
+       END AS by,
+       coalesce(p.channel, p.branch) AS member,
+       sum(p.amount)::float8 AS revenue, sum(p.orders)::bigint AS orders, NULL AS fingerprint
 FROM per p CROSS JOIN LATERAL jsonb_each_text(p.area_codes) e
-GROUP BY 1, 2, 3, 4
+GROUP BY GROUPING SETS ((e.key, e.value, p.month, p.segment),
+                        (e.key, e.value, p.month, p.segment, p.channel),
+                        (e.key, e.value, p.month, p.segment, p.branch))
 UNION ALL
-SELECT NULL, NULL, month, NULL, NULL, NULL,
+SELECT NULL, NULL, month, NULL, NULL, NULL, NULL, NULL,
        sum(orders)::text || ':' || sum(amount)::text || ':' || sum(mix)::text
 FROM per
 GROUP BY month;
+
+-- name: sort_setting
+-- The orders query is run with sorting off (and the setting put back after it, in the same
+-- transaction): grouping by channel and branch too, the planner guesses millions of groups
+-- of (area codes, segment, month, channel, branch) where there are tens of thousands, and
+-- sorts the 15 million joined orders by their jsonb area codes instead of hashing them:
+-- 147 s against 57 s hashed on the million-customer benchmark (36-42 s before the split).
+SELECT current_setting('enable_sort');
+
+-- name: set_sort
+SELECT set_config('enable_sort', :value, true);
 
 -- name: signups
 WITH per AS (
@@ -96,15 +120,21 @@ SELECT min(order_date), max(order_date) FROM gcrm.orders;
 SELECT min(signup_date), max(greatest(signup_date, churn_date)) FROM gcrm.customers;
 
 -- name: segments
-SELECT DISTINCT segment FROM gcrm.customers ORDER BY 1
+SELECT DISTINCT segment FROM gcrm.customers ORDER BY 1;
+
+-- name: branches
+-- The branches orders can name (gcrm.orders.branch_code references them), in code order.
+SELECT code, name FROM gcrm.branches ORDER BY code;
 
 -- name: order_fingerprints
 -- Per month of orders, the fingerprint the orders query returns with its cells, from the
 -- orders alone (no join): it changes when an order is added or removed, or changes amount,
--- month or customer.
+-- month, customer, channel or branch.
 SELECT to_char(date_trunc('month', o.order_date), 'YYYY-MM') AS month,
        count(*)::text || ':' || sum(o.amount)::text || ':'
-           || sum(hashtext(o.customer_external_id)::bigint * (o.amount * 100)::bigint)::text
+           || sum(hashtext(concat_ws('|', o.customer_external_id, coalesce(o.channel, ''),
+                                  coalesce(o.branch_code, '')))::bigint
+                  * (o.amount * 100)::bigint)::text
            AS fingerprint
 FROM gcrm.orders o
 GROUP BY 1;

@@ -38,6 +38,7 @@ __all__ = [
     "Forecast",
     "forecast",
     "forecast_by_area",
+    "forecast_table_by_area",
 ]
 
 #: Measures that change month by month: flows, stocks and the rates derived from them.
@@ -235,6 +236,90 @@ def forecast_by_area(
         Indexed by area id, named ``measure``.
     """
     _check(ds, measure, horizon)
+    runs, _ = _area_runs(ds, measure, level=level, segment=segment, parent=parent)
+    kind = MEASURES[measure].kind
+    values = [
+        0.0 if run is None else _horizon_value(_path(run, horizon), kind=kind)
+        for run in runs.to_numpy()
+    ]
+    return pd.Series(values, index=runs.index, name=measure)
+
+
+def forecast_table_by_area(
+    ds: xr.Dataset,
+    measure: str,
+    *,
+    level: str,
+    segment: str | None = None,
+    parent: str | None = None,
+    horizon: int = 12,
+) -> pd.DataFrame:
+    """Each area's forecast over the next ``horizon`` months with its prediction intervals,
+    for a map's values and tooltips.
+
+    The forecasts are :func:`forecast_by_area`'s; the bounds come from simulated paths, as
+    :func:`forecast`'s totals do (paths clipped at 0, then summed for flows). Every area's
+    model has the same smoothing parameters and additive errors, so a path's departure from
+    the point forecast is the same weighted sum of errors in every area, scaled by the
+    area's own error standard deviation: one set of simulated departures serves them all.
+
+    Parameters
+    ----------
+    ds
+        The region cube.
+    measure
+        One of :data:`FORECAST_MEASURES`.
+    level
+        The areas' level, e.g. ``"district"``.
+    segment
+        A segment, or None / ``"all"`` for every segment.
+    parent
+        An area id: only its children (drill-down).
+    horizon
+        Months ahead, 1 to 60.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by area id: ``forecast``, ``lower_80``, ``upper_80``, ``lower_95``,
+        ``upper_95`` (flows summed over the months, stocks and rates at the last one).
+
+    Raises
+    ------
+    ValidationError
+        As :func:`forecast_by_area`.
+    """
+    _check(ds, measure, horizon)
+    runs, total = _area_runs(ds, measure, level=level, segment=segment, parent=parent)
+    kind = MEASURES[measure].kind
+    departures = _unit_departures(total, horizon)
+    columns = ["forecast", *(f"{side}_{lv}" for lv in LEVELS for side in ("lower", "upper"))]
+    rows = []
+    # One area at a time keeps memory at horizon x simulations whatever the level's size.
+    for run in runs.to_numpy():
+        if run is None:
+            rows.append(dict.fromkeys(columns, 0.0))
+            continue
+        with _quiet():
+            unclipped = np.asarray(run.forecast(horizon), dtype=float)
+        point = _horizon_value(np.clip(unclipped, 0.0, None), kind=kind)
+        sigma = float(np.sqrt(max(float(run.scale), 0.0)))
+        paths = np.clip(unclipped[:, None] + sigma * departures, 0.0, None)
+        draws = paths.sum(axis=0) if kind == "flow" else paths[-1]
+        rows.append({"forecast": point, **_bounds(draws, point)})
+    return pd.DataFrame(rows, index=runs.index, columns=columns)
+
+
+def _area_runs(
+    ds: xr.Dataset,
+    measure: str,
+    *,
+    level: str,
+    segment: str | None,
+    parent: str | None,
+) -> tuple[pd.Series, ETSResults]:
+    """Each area's model run with the parameters fitted on the areas' total (None for an
+    area with no history), and the total's fit."""
     # select_measure per month: the cube's own aggregation (segments, derived rates), one
     # vectorised slice of every area per month.
     labels = [m.strftime("%Y-%m") for m in pd.DatetimeIndex(ds["month"].values)]
@@ -244,20 +329,54 @@ def forecast_by_area(
     ]
     table = pd.concat(slices, axis=1, keys=pd.DatetimeIndex(ds["month"].values)).fillna(0.0)
     total = time_series(ds, measure, area=parent, level=None if parent else level, segment=segment)
-    params = _fit(_monthly(total)).params
-    kind = MEASURES[measure].kind
-    values = []
+    fit = _fit(_monthly(total))
+    runs: list[ETSResults | None] = []
     # One small state-space run per area (milliseconds each): no array API fits many series.
     for _area, row in table.iterrows():
         history = _monthly(row)
         if not history.any():
-            values.append(0.0)
+            runs.append(None)
             continue
         with _quiet():
-            run = _model(history).smooth(params)
-        path = np.clip(np.asarray(run.forecast(horizon)), 0.0, None)
-        values.append(float(path.sum() if kind == "flow" else path[-1]))
-    return pd.Series(values, index=table.index, name=measure)
+            runs.append(_model(history).smooth(fit.params))
+    return pd.Series(runs, index=table.index, dtype=object), fit
+
+
+def _path(run: ETSResults, horizon: int) -> np.ndarray:
+    with _quiet():
+        return np.clip(np.asarray(run.forecast(horizon), dtype=float), 0.0, None)
+
+
+def _horizon_value(path: np.ndarray, *, kind: str) -> float:
+    """The months together: a flow's sum, a stock's or rate's last value."""
+    return float(path.sum() if kind == "flow" else path[-1])
+
+
+def _unit_departures(fit: ETSResults, horizon: int) -> np.ndarray:
+    """Simulated paths of ``fit``'s model less its point forecast, for errors of standard
+    deviation 1: ``horizon`` x simulations (additive errors and states make them the same
+    for any starting state)."""
+    rng = np.random.default_rng(fit.nobs)
+    errors = rng.standard_normal((horizon, _SIMULATIONS))
+    with _quiet():
+        paths = fit.simulate(horizon, anchor="end", repetitions=_SIMULATIONS, random_errors=errors)
+        point = fit.simulate(
+            horizon, anchor="end", repetitions=1, random_errors=np.zeros((horizon, 1))
+        )
+    paths = np.asarray(paths, dtype=float).reshape(horizon, -1)
+    return paths - np.asarray(point, dtype=float).reshape(horizon, 1)
+
+
+def _bounds(draws: np.ndarray, point: float) -> dict[str, float]:
+    """The prediction intervals of :data:`LEVELS` from simulated ``draws`` of ``point``."""
+    bounds = {}
+    for level in LEVELS:
+        tail = (100 - level) / 2
+        low, high = np.percentile(draws, [tail, 100 - tail])
+        # Simulation noise must not put the point outside its own interval.
+        bounds[f"lower_{level}"] = float(min(low, point))
+        bounds[f"upper_{level}"] = float(max(high, point))
+    return bounds
 
 
 def _check(ds: xr.Dataset, measure: str, horizon: int) -> None:
@@ -351,14 +470,7 @@ def _totals(
             point, draws = months["forecast"].iloc[:h].sum(), paths[:h].sum(axis=0)
         else:
             point, draws = months["forecast"].iloc[h - 1], paths[h - 1]
-        row = {"months": h, "forecast": point}
-        for level in LEVELS:
-            tail = (100 - level) / 2
-            low, high = np.percentile(draws, [tail, 100 - tail])
-            # Simulation noise must not put the point outside its own interval.
-            row[f"lower_{level}"] = min(low, point)
-            row[f"upper_{level}"] = max(high, point)
-        rows.append(row)
+        rows.append({"months": h, "forecast": point, **_bounds(draws, float(point))})
     return pd.DataFrame(rows).set_index("months")
 
 

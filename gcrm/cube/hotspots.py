@@ -76,6 +76,8 @@ def find_hotspots(
     period: str | None = None,
     segment: str | None = None,
     parent: str | None = None,
+    channel: str | None = None,
+    branch: str | None = None,
     method: Method = "gi",
     alpha: float = 0.05,
     correction: Correction = "fdr",
@@ -92,8 +94,9 @@ def find_hotspots(
     areas
         The areas of ``level`` as :func:`gcrm.areas.read_areas` gives them, or a connection
         to read them from.
-    level, measure, period, segment, parent
-        The slice of the cube, as in :func:`gcrm.cube.select_measure`.
+    level, measure, period, segment, parent, channel, branch
+        The slice of the cube, as in :func:`gcrm.cube.select_measure` (channel or branch:
+        order measures only).
     method
         ``"gi"``: Getis-Ord Gi* (hot and cold spots); ``"moran"``: local Moran's I
         (high-high and low-low clusters, high-low and low-high outliers).
@@ -136,7 +139,16 @@ def find_hotspots(
         seed=seed,
         islands=islands,
     )
-    values = select_measure(ds, measure, level=level, period=period, segment=segment, parent=parent)
+    values = select_measure(
+        ds,
+        measure,
+        level=level,
+        period=period,
+        segment=segment,
+        parent=parent,
+        channel=channel,
+        branch=branch,
+    )
     if isinstance(areas, Connection):
         areas = read_areas(areas, level=level)
     frame = _areas_with_values(areas, values)
@@ -176,6 +188,8 @@ def find_hotspots(
         period=period,
         segment=segment,
         parent=parent,
+        channel=channel,
+        branch=branch,
         method=method,
         alpha=alpha,
         correction=correction,
@@ -373,6 +387,8 @@ def _metadata(
     period: str | None,
     segment: str | None,
     parent: str | None,
+    channel: str | None,
+    branch: str | None,
     method: str,
     alpha: float,
     correction: str,
@@ -400,6 +416,8 @@ def _metadata(
         "period": period or "all",
         "segment": segment or "all",
         "parent": parent or "",
+        "channel": channel or "all",
+        "branch": branch or "all",
         "alpha": float(alpha),
         "correction": correction,
         "correction_label": CORRECTIONS[correction],
@@ -432,9 +450,12 @@ def describe_hotspots(result: gpd.GeoDataFrame) -> str:
         for name in HOTSPOT_CLASSES[meta["method"]]
         if counts.get(name, 0)
     )
+    orders = "".join(
+        f", {dim} {meta[dim]}" for dim in ("channel", "branch") if meta.get(dim, "all") != "all"
+    )
     text = (
         f"{meta['method_label']} of {meta['measure']} by {meta['level']} "
-        f"(period {meta['period']}, segment {meta['segment']}): {found}. "
+        f"(period {meta['period']}, segment {meta['segment']}{orders}): {found}. "
         f"{meta['permutations']} permutations (seed {meta['seed']}), alpha {meta['alpha']:g} "
         f"after {meta['correction_label']} over {meta['n_areas']} areas; {meta['weights']}; "
         f"islands: {len(meta['island_ids'])} {meta['islands']}."

@@ -1,5 +1,6 @@
-"""OLAP operations on the region cube: slice by level, period and segment; roll up time;
-drill from an area to its children. Derived measures are recomputed, never summed."""
+"""OLAP operations on the region cube: slice by level, period, segment, and for order
+measures channel or branch; roll up time; drill from an area to its children. Derived
+measures are recomputed, never summed."""
 
 from __future__ import annotations
 
@@ -20,7 +21,14 @@ from gcrm.core import (
     is_all,
     parse_period,
 )
-from gcrm.cube.build import FLOW_MEASURES, STATIC_MEASURES, STOCK_MEASURES
+from gcrm.cube.build import (
+    BY_VARIABLES,
+    FLOW_MEASURES,
+    ORDER_DIMENSIONS,
+    ORDER_MEASURES,
+    STATIC_MEASURES,
+    STOCK_MEASURES,
+)
 
 __all__ = [
     "ADDITIVE_KINDS",
@@ -31,7 +39,9 @@ __all__ = [
     "children",
     "churn_rate",
     "cube_levels",
+    "filter_orders",
     "measure_unit",
+    "order_members",
     "month_masks",
     "periods",
     "rollup_period",
@@ -181,6 +191,71 @@ def _segment_sum(da: xr.DataArray, segment: str | None) -> xr.DataArray:
     return da.sel(segment=segment, drop=True)
 
 
+def order_members(ds: xr.Dataset, dim: str) -> list[str]:
+    """The channels (``dim="channel"``) or branch codes (``"branch"``) of the cube, in order;
+    empty for a cube built before they were stored."""
+    if dim not in ORDER_DIMENSIONS:
+        msg = f"dim={dim!r} is not an order dimension; use one of {list(ORDER_DIMENSIONS)}"
+        raise ValidationError(msg)
+    return [str(m) for m in ds[dim].values] if dim in ds.indexes else []
+
+
+def filter_orders(
+    ds: xr.Dataset, measure: str, *, channel: str | None = None, branch: str | None = None
+) -> xr.Dataset:
+    """The cube with ``revenue`` and ``orders`` those of one channel or one branch.
+
+    Every operation that slices the cube takes ``channel=`` and ``branch=`` through this
+    function: the cube it returns is sliced as usual. Only order measures
+    (:data:`gcrm.cube.build.ORDER_MEASURES`) have a channel and a branch, and the cube
+    stores them by channel and by branch apart (``revenue_by_channel``, ...), so one filter
+    at a time.
+
+    Parameters
+    ----------
+    measure
+        The measure to be read from the result.
+    channel, branch
+        A channel (``"web"``) or a branch code; None or ``"all"``: every one.
+
+    Raises
+    ------
+    ValidationError
+        When both are given, ``measure`` is not an order measure, a value is not in the
+        cube, or the cube was built before orders were split by channel and branch.
+    """
+    given = {d: v for d, v in (("channel", channel), ("branch", branch)) if not is_all(v)}
+    if not given:
+        return ds
+    if len(given) > 1:
+        msg = (
+            f"channel={channel!r} and branch={branch!r} together: the cube stores revenue and "
+            "orders by channel and by branch separately, one at a time; drop one of them"
+        )
+        raise ValidationError(msg)
+    ((dim, member),) = given.items()
+    if measure not in ORDER_MEASURES:
+        msg = (
+            f"measure {measure!r} with {dim}={member!r}: channel and branch filter order "
+            f"measures ({', '.join(ORDER_MEASURES)}), {measure!r} is not split by {dim}; "
+            f"drop the {dim} filter or pick one of {list(ORDER_MEASURES)}"
+        )
+        raise ValidationError(msg)
+    known = order_members(ds, dim)
+    if not known:
+        msg = f"{dim}={member!r}: this cube was built before orders were split by {dim}; run `gcrm cube build`"
+        raise ValidationError(msg)
+    if member not in known:
+        msg = f"{dim} {member!r} unknown; expected 'all' or one of {known}"
+        raise ValidationError(msg)
+    return ds.assign(
+        {
+            m: ds[BY_VARIABLES[m][dim]].sel({dim: member}).reset_coords(drop=True)
+            for m in ORDER_MEASURES
+        }
+    )
+
+
 def _over_period(ds: xr.Dataset, name: str, mask: np.ndarray, segment: str | None) -> xr.DataArray:
     kind = MEASURES[name].kind
     da = _segment_sum(ds[name], segment)
@@ -290,6 +365,8 @@ def select_measure(
     period: str | None = None,
     segment: str | None = None,
     parent: str | None = None,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> pd.Series:
     """One value per area of ``level``: a slice of the cube as a Series indexed by area id.
 
@@ -308,8 +385,18 @@ def select_measure(
         A segment name, or None / ``"all"`` for every segment.
     parent
         An area id (``"district:D01"``): keep only its children (drill-down).
+    channel, branch
+        Order measures only: one channel or one branch code (:func:`filter_orders`), or
+        None / ``"all"``.
+
+    Raises
+    ------
+    ValidationError
+        When an argument is not in the cube, or a channel or branch is asked of a measure
+        that is not an order measure (the message names the fix).
     """
     _check_measure(measure)
+    ds = filter_orders(ds, measure, channel=channel, branch=branch)
     return _per_area(
         ds,
         lambda sub, mask: _value(sub, measure, mask, segment),
@@ -377,6 +464,8 @@ def time_series(
     level: str | None = None,
     segment: str | None = None,
     cumulative: bool = False,
+    channel: str | None = None,
+    branch: str | None = None,
 ) -> pd.Series:
     """The measure month by month, for one area or for the whole region.
 
@@ -388,13 +477,17 @@ def time_series(
     ----------
     cumulative
         The running total over the months (flows only: revenue to date, say).
+    channel, branch
+        Order measures only: one channel or branch (:func:`filter_orders`).
 
     Raises
     ------
     ValidationError
-        When ``cumulative`` is asked of a measure that is not a flow.
+        When ``cumulative`` is asked of a measure that is not a flow, or a channel or branch
+        of a measure that is not an order measure.
     """
     _check_measure(measure)
+    ds = filter_orders(ds, measure, channel=channel, branch=branch)
     if cumulative and MEASURES[measure].kind != "flow":
         flows = [m for m, spec in MEASURES.items() if spec.kind == "flow"]
         msg = (
@@ -449,7 +542,8 @@ def rollup_period(ds: xr.Dataset, freq: str) -> xr.Dataset:
     if freq not in rules:
         msg = f"freq {freq!r} unknown; expected one of {list(rules)}"
         raise ValidationError(msg)
-    flows = ds[[m for m in FLOW_MEASURES if m in ds]].resample(month=rules[freq]).sum()
+    by = [v for split in BY_VARIABLES.values() for v in split.values()]
+    flows = ds[[m for m in (*FLOW_MEASURES, *by) if m in ds]].resample(month=rules[freq]).sum()
     stocks = ds[[m for m in STOCK_MEASURES if m in ds]].resample(month=rules[freq]).last()
     static = ds[[m for m in (*STATIC_MEASURES, *PROFILE_MEASURES) if m in ds]]
     out = xr.merge([flows, stocks, static])

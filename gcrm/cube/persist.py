@@ -70,7 +70,17 @@ def load_cube(path: Path) -> xr.Dataset:
             break
         # Replaced during the read (old metadata, new chunks, perhaps): read it again.
     # Zarr hands strings back as numpy StringDType; pandas-friendly objects are easier downstream.
-    strings = ("area", "segment", "precision", "level", "code", "name", "parent", "statistic")
+    strings: tuple[str, ...] = (
+        "area",
+        "segment",
+        "precision",
+        "level",
+        "code",
+        "name",
+        "parent",
+        "statistic",
+    )
+    strings = (*strings, "channel", "branch", "branch_name")
     for name in (*strings, *SOURCE_VARIABLES):
         if name in ds.variables:  # a cube built before provenance has no statistic dim
             ds[name] = ds[name].astype(object)

@@ -7,7 +7,8 @@ were: the cube remembers what its cells were made of (``attrs["fingerprints"]``,
 customers with orders are, and the leads, a number that changes when anything it covers
 changes), and :func:`refresh_region_cube` recomputes
 
-- revenue and orders of the months whose orders changed (all months when any customer
+- revenue and orders (and their splits by channel and by branch) of the months whose
+  orders changed (all months when any customer
   changed: one with orders may now be in another area or segment, and telling which would
   cost a pass over the orders joined to the customers, most of a full build);
 - customers, active, new, churned and the geocoding precision counts when any customer
@@ -15,8 +16,9 @@ changes), and :func:`refresh_region_cube` recomputes
 - leads when any lead changed;
 
 and rebuilds the whole cube when what it is indexed by changed: the areas, the segments, the
-months the data spans (a month beyond the cube's last), or when the cube has no fingerprints
-(built before they existed). Area statistics and profiles are not refreshed: an import of
+branches, a channel the cube has not seen, the months the data spans (a month beyond the
+cube's last), or when the cube has no fingerprints or no split by channel and branch (built
+before they existed). Area statistics and profiles are not refreshed: an import of
 areas or area statistics needs ``gcrm cube build``.
 """
 
@@ -34,6 +36,7 @@ from sqlalchemy import Connection
 
 from gcrm.areas import read_region
 from gcrm.cube.build import (
+    BY_VARIABLES,
     LATEST,
     build_region_cube,
     cube_grid,
@@ -41,6 +44,7 @@ from gcrm.cube.build import (
     leads_measure,
     order_measures,
     precision_measure,
+    read_branches,
     read_fingerprints,
     read_orders,
 )
@@ -109,10 +113,17 @@ def refresh_region_cube(conn: Connection, ds: xr.Dataset) -> tuple[xr.Dataset, R
     if changed:
         firsts = [date.fromisoformat(f"{m}-01") for m in changed]
         rows, _prints = read_orders(conn, firsts)
-        cells = order_measures(rows, **grid)
+        channels = pd.Index(ds["channel"].values)
+        new = sorted(set(rows.loc[rows["by"] == "channel", "member"]) - set(channels))
+        if new:
+            fresh = build_region_cube(conn, vintage=_vintage(ds))
+            reason = f"orders have a channel the cube has not seen: {', '.join(map(str, new))}"
+            return fresh, RefreshReport(True, reason, seconds=time.perf_counter() - start)
+        members = {"channel": channels, "branch": pd.Index(ds["branch"].values)}
+        cells = order_measures(rows, **grid, members=members)
         idx = np.array([labels.index(m) for m in changed])
         for name, (_dims, values) in cells.items():
-            out[name][:, idx, :] = values[:, idx, :]
+            out[name][:, idx] = values[:, idx]
     if customers:
         for name, (_dims, values) in customer_measures(conn, **grid).items():
             out[name][:] = values
@@ -120,6 +131,8 @@ def refresh_region_cube(conn: Connection, ds: xr.Dataset) -> tuple[xr.Dataset, R
     leads = now["leads"] != old["leads"]
     if leads:
         out["leads"][:] = leads_measure(conn, area_index)[1]
+    # A branch renamed keeps its code (a new or removed code rebuilds the cube).
+    out = out.assign_coords(branch_name=("branch", read_branches(conn)["name"].to_numpy(object)))
     region = read_region(conn)
     out.attrs.update(
         fingerprints=json.dumps(now),
@@ -147,6 +160,8 @@ def _needs_full_build(conn: Connection, ds: xr.Dataset) -> str:
     """Why ``ds`` cannot be refreshed cell by cell ("" when it can)."""
     if "fingerprints" not in ds.attrs:
         return "the cube was built before incremental refreshes"
+    if any(v not in ds for by in BY_VARIABLES.values() for v in by.values()):
+        return "the cube was built before revenue and orders by channel and branch"
     if ds.attrs.get("month_range") != "data":
         return "the cube was built for a given month range"
     areas, months, segments = cube_grid(conn)
@@ -154,6 +169,8 @@ def _needs_full_build(conn: Connection, ds: xr.Dataset) -> str:
         return "the areas changed"
     if list(segments) != [str(s) for s in ds["segment"].values]:
         return "the segments changed"
+    if list(read_branches(conn)["code"]) != [str(b) for b in ds["branch"].values]:
+        return "the branches changed"
     if not months.equals(pd.DatetimeIndex(ds["month"].values)):
         return f"the data now spans {months[0]:%Y-%m} to {months[-1]:%Y-%m}"
     return ""

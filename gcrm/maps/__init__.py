@@ -1,12 +1,22 @@
 """Maps that render offline: region choropleths with points, territory, flow and catchment
-maps (folium), and what the dashboard draws: one classification (mapclassify), one palette
-set and one number format for every surface."""
+maps (folium), the offline basemap's tiles, and what the dashboard draws: one classification
+(mapclassify), one palette set and one number format for every surface."""
 
 from gcrm.maps.catchment_map import build_catchment_map, make_catchment_map
 from gcrm.maps.classify import SCHEMES, Classes, classify_values
 from gcrm.maps.flow_map import FLOW_WEIGHTS, build_flow_map, flow_lines, make_flow_map
 from gcrm.maps.hotspot_map import HOTSPOT_COLOURS, build_hotspot_map, make_hotspot_map
+from gcrm.maps.layers import (
+    CATCHMENT_MINUTES,
+    HEAT_MEASURES,
+    branch_geojson,
+    catchment_geojson,
+    catchment_inputs,
+    heat_in_view,
+    revenue_per_customer,
+)
 from gcrm.maps.offline import external_references, render_offline, save_offline
+from gcrm.maps.png import PNG_SIZE, render_map_png
 from gcrm.maps.region import (
     build_region_map,
     build_territory_map,
@@ -33,9 +43,22 @@ from gcrm.maps.style import (
     format_value,
     is_share,
 )
+from gcrm.maps.tiles import (
+    BASEMAP_COLOURS,
+    MAX_ZOOM,
+    basemap_fingerprint,
+    check_tile,
+    render_basemap_tile,
+)
+from gcrm.maps.view_map import build_view_map, render_view_html
 
 __all__ = [
+    "CATCHMENT_MINUTES",
+    "HEAT_MEASURES",
+    "BASEMAP_COLOURS",
     "MAX_POINTS",
+    "PNG_SIZE",
+    "MAX_ZOOM",
     "FLOW_WEIGHTS",
     "HOTSPOT_COLOURS",
     "NO_DATA_COLOUR",
@@ -45,15 +68,22 @@ __all__ = [
     "STATUS_COLOURS",
     "Classes",
     "area_geojson",
+    "basemap_fingerprint",
+    "branch_geojson",
     "build_catchment_map",
     "build_flow_map",
     "build_hotspot_map",
     "build_region_map",
     "build_territory_map",
+    "build_view_map",
+    "check_tile",
+    "catchment_geojson",
+    "catchment_inputs",
     "classify_values",
     "external_references",
     "flow_lines",
     "format_value",
+    "heat_in_view",
     "is_share",
     "make_catchment_map",
     "make_flow_map",
@@ -68,6 +98,10 @@ __all__ = [
     "read_branches",
     "read_customer_points",
     "read_lead_points",
+    "render_basemap_tile",
+    "render_map_png",
     "render_offline",
+    "render_view_html",
+    "revenue_per_customer",
     "save_offline",
 ]

@@ -14,7 +14,9 @@ Everything is served by gcrm itself, so every source is ``'self'``, scripts incl
   Chromium refuses those styles and reports a violation from each library). Styles cannot
   run scripts; the cost is that injected markup could restyle the page, nothing more.
 - ``img-src data:``: Swagger UI on ``/api/docs`` draws its icons as ``data:`` SVG images
-  (the dashboard itself needs none). An image cannot run a script.
+  (the dashboard itself needs none). An image cannot run a script. The basemap's tiles are
+  gcrm's own (``'self'``) unless ``GCRM_BASEMAP_URL`` names a tile server, whose origin is
+  then allowed too.
 """
 
 from __future__ import annotations
@@ -32,10 +34,13 @@ STATIC_PREFIXES = (
     "/_gcrm/static/",
     "/_favicon.ico",
     "/api/docs/",  # Swagger UI's files (gcrm.api.docs)
+    "/tiles/basemap/",  # the basemap's tiles: roads and buildings; they set their own max-age
 )
 
 
-def content_security_policy(script_hashes: Sequence[str] = ()) -> str:
+def content_security_policy(
+    script_hashes: Sequence[str] = (), *, img_sources: Sequence[str] = ()
+) -> str:
     """The Content-Security-Policy header value.
 
     Parameters
@@ -43,12 +48,15 @@ def content_security_policy(script_hashes: Sequence[str] = ()) -> str:
     script_hashes
         CSP hash sources (``'sha256-...'``) of the inline scripts the pages may run: Dash's
         ``app.csp_hashes()``.
+    img_sources
+        Origins images may also come from: an online basemap's tile server
+        (``GCRM_BASEMAP_URL``, :func:`gcrm.web.tiles.basemap_image_sources`); none by default.
     """
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'", *script_hashes],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *img_sources],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

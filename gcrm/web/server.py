@@ -9,7 +9,8 @@
    (:mod:`gcrm.web.csrf`);
 5. the login page, logout and, when configured, OpenID Connect (:mod:`gcrm.web.login`);
    pages redirect there when nobody is logged in;
-6. ``/healthz`` and ``/readyz`` (:mod:`gcrm.web.health`);
+6. ``/healthz`` and ``/readyz`` (:mod:`gcrm.web.health`), and the basemap's tiles
+   (``/tiles/basemap/...``, :mod:`gcrm.web.tiles`);
 7. security headers on every response (:mod:`gcrm.web.headers`);
 8. the one JSON error shape for errors raised outside the API's own handlers.
 """
@@ -33,6 +34,7 @@ from gcrm.web.login import LOGIN_BLUEPRINT, create_login_blueprint, gate, render
 from gcrm.web.oidc import OidcProvider, oidc_configured
 from gcrm.web.secret_key import load_secret_key
 from gcrm.web.services import Services
+from gcrm.web.tiles import basemap_image_sources, create_tiles_blueprint
 
 __all__ = ["install"]
 
@@ -52,7 +54,8 @@ def install(server: flask.Flask, services: Services, *, script_hashes: Sequence[
     Raises
     ------
     gcrm.core.ConfigurationError
-        When the secret key is too short or cannot be kept in the data directory.
+        When the secret key is too short or cannot be kept in the data directory, or
+        ``GCRM_BASEMAP_URL`` is not a tile URL.
     """
     settings = services.settings
     server.secret_key = load_secret_key(settings)
@@ -66,7 +69,8 @@ def install(server: flask.Flask, services: Services, *, script_hashes: Sequence[
     oidc = OidcProvider(settings) if oidc_configured(settings) else None
     server.register_blueprint(create_login_blueprint(services, oidc=oidc))
     server.register_blueprint(create_health_blueprint(services))
-    policy = content_security_policy(script_hashes)
+    server.register_blueprint(create_tiles_blueprint(services))
+    policy = content_security_policy(script_hashes, img_sources=basemap_image_sources(settings))
 
     @server.before_request
     def _protect() -> Response | tuple[Response, int] | None:

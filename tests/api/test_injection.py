@@ -32,6 +32,7 @@ BASE: dict[str, dict[str, str]] = {
     "leads_near": {"lon": "24.94", "lat": "60.165", "radius_m": "5000"},
     "cube_slice": {"level": "district", "measure": "revenue"},
     "hotspots": {"level": "district", "measure": "revenue"},
+    "cube_forecast": {"measure": "revenue", "level": "district"},
     "geocode_one": {"address": "Mannerheimintie 10"},
     "reverse": {"lon": "24.94", "lat": "60.165"},
     "customers": {"limit": "10"},

@@ -90,7 +90,8 @@ def test_running_total_by_quarter(show) -> None:  # type: ignore[no-untyped-def]
         (["--compare", "previous"], 2, "--compare previous needs one --period"),
         (["--period", "2025-03", "--compare", "yoy", "--by", "month"], 2, "work on a slice"),
         (["--running-total"], 2, "--running-total needs a time series"),
-        (["--pivot", "area,channel"], 2, "channel and branch are not dimensions of the cube"),
+        (["--pivot", "area,region"], 2, "e.g. area,segment or segment,channel"),
+        (["--pivot", "area,channel"], 1, "channel and branch split order measures"),
         (["--period", "2025-03", "-o", "x.json"], 1, "--out='x.json' has extension '.json'"),
         (["--period", "2024-06", "--compare", "yoy"], 1, "(it covers 2024-01 to 2025-03)"),
     ],
@@ -105,4 +106,4 @@ def test_errors_name_the_option_and_the_fix(
 def test_help_shows_examples(show) -> None:  # type: ignore[no-untyped-def]
     out = " ".join(show("--help").output.split())
     assert "--compare previous" in out and "--pivot area,segment" in out
-    assert "Channel and branch are not dimensions" in out
+    assert "--channel" in out and "segment,channel" in out

@@ -47,6 +47,8 @@ AREAS = [
 MONTHS = pd.date_range("2024-01-01", periods=6, freq="MS")
 SEGMENTS = ["business", "consumer"]
 PRECISIONS = ["rooftop", "interpolated", "street", "postcode", "locality", "none"]
+CHANNELS = ["store", "web"]
+BRANCHES = ["B01", "none"]
 
 
 def small_cube() -> xr.Dataset:
@@ -99,6 +101,19 @@ def small_cube() -> xr.Dataset:
     counts = [per_area({h: float(c[i]) for h, c in by_precision.items()}) for i in range(6)]
     ds = ds.assign_coords(precision=PRECISIONS)
     ds["customers_by_precision"] = (("area", "precision"), np.stack(counts, axis=1))
+    # Revenue and orders by channel (web a quarter, store three quarters) and by branch
+    # (B01 and no branch, half each): each sums to revenue and orders over its dimension.
+    ds = ds.assign_coords(
+        channel=CHANNELS, branch=BRANCHES, branch_name=("branch", ["Central", "No branch"])
+    )
+    for measure in ("revenue", "orders"):
+        whole = ds[measure].to_numpy()
+        split = {"channel": (0.75, 0.25), "branch": (0.5, 0.5)}
+        for dim, shares in split.items():
+            ds[f"{measure}_by_{dim}"] = (
+                (*dims3, dim),
+                np.stack([whole * share for share in shares], axis=-1),
+            )
     ds["population"] = ("area", per_area({"h1": 100.0, "h2": 200.0, "h3": 300.0}))
     ds["households"] = ("area", per_area({"h1": 50.0, "h2": 100.0, "h3": 150.0}))
     ds.attrs["levels"] = json.dumps(

@@ -81,7 +81,7 @@ def test_kpi_cards_with_a_base_show_the_change() -> None:
         {"revenue": 1083.0, "customers": 10.0}, base={"revenue": 1000.0}, base_period="2024-Q1"
     )
     shown = {key: text for key, _, text in cards}
-    assert shown == {"customers": "10", "revenue": "1,083 (+8.3% vs 2024-Q1)"}
+    assert shown == {"customers": "10", "revenue": "1,083 (+8.3% vs Q1 2024)"}
 
 
 def test_change_tooltips_name_both_periods(cube: xr.Dataset) -> None:
@@ -92,8 +92,8 @@ def test_change_tooltips_name_both_periods(cube: xr.Dataset) -> None:
     tips = p.change_tooltips(table, cube, measure="revenue")
     assert tips["hex:h1"].splitlines() == [
         "Hex 1",
-        "Revenue, 2024-Q2: 600",
-        "Revenue, 2024-Q1: 240",
+        "Revenue, Q2 2024: 600",
+        "Revenue, Q1 2024: 240",
         "Change: +150.0%",
     ]
 

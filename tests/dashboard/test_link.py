@@ -70,3 +70,32 @@ def test_a_click_selects_and_a_second_click_drills_in() -> None:
     }
     postcode = {"level": "postcode", "parent": None, "selected": "postcode:00100"}
     assert click_area(postcode, "postcode:00100", LEVELS) == postcode  # nothing below
+
+
+def test_map_layers_and_the_heat_round_trip_in_checklist_order(cube: xr.Dataset) -> None:
+    view = {"level": "district", "parent": None, "selected": None}
+    controls = CONTROLS | {"layers": ["catchments", "branches", "heat"], "heat": "revenue"}
+    query = query_of_state(view, controls)
+    assert query == "?level=district&layers=branches,heat,catchments&heat=revenue"
+    expected = controls | {"layers": ["branches", "heat", "catchments"]}
+    assert state_of_query(query, levels=LEVELS, ds=cube) == (view, expected)
+    # No layer is the default, and left out; unknown layers and heats are dropped.
+    assert query_of_state(view, CONTROLS | {"layers": []}) == "?level=district"
+    _, asked = state_of_query(
+        "?level=district&layers=branches,tiles&heat=profit", levels=LEVELS, ds=cube
+    )
+    assert asked["layers"] == ["branches"]
+    assert asked["heat"] == "customers"
+
+
+def test_channel_and_branch_ride_in_the_link(cube: xr.Dataset) -> None:
+    view = {"level": "district", "parent": None, "selected": None}
+    controls = CONTROLS | {"channel": "web"}
+    query = query_of_state(view, controls)
+    assert query == "?level=district&channel=web"
+    assert state_of_query(query, levels=LEVELS, ds=cube) == (view, controls)
+    by_branch = CONTROLS | {"branch": "B01"}
+    assert state_of_query(query_of_state(view, by_branch), levels=LEVELS, ds=cube)[1] == by_branch
+    # A channel or branch the cube does not have: every one.
+    _, controls = state_of_query("?level=district&channel=fax&branch=B99", levels=LEVELS, ds=cube)
+    assert controls["channel"] == "all" and controls["branch"] == "all"

@@ -104,6 +104,8 @@ def kpi_callback(*, level: str = "district") -> dict[str, object]:
             {"id": "period", "property": "value", "value": "all"},
             {"id": "segment", "property": "value", "value": "all"},
             {"id": "compare", "property": "value", "value": "none"},
+            {"id": "channel", "property": "value", "value": "all"},
+            {"id": "branch", "property": "value", "value": "all"},
         ],
         "changedPropIds": ["view.data"],
         "state": [],
