@@ -14,8 +14,10 @@ What is measured, in one run:
   own functions);
 - baseline: the same aggregation of orders done the way a pandas user writes it, as pandas'
   docs show it: ``pandas.read_sql`` of the orders joined to their customers (date, amount,
-  segment, one column of area code per level), then ``groupby`` per level of (code, month,
-  segment) with ``sum`` and ``count``; the signups and churns likewise from the customers.
+  channel, branch, segment, one column of area code per level), then ``groupby`` per level
+  of (code, month, segment), and of each with channel and with branch (the cube's
+  ``*_by_channel`` and ``*_by_branch``), with ``sum`` and ``count``; the signups and churns
+  likewise from the customers.
   Its revenue and order totals per level are checked against the cube's;
 - refresh: ``refresh_region_cube`` when nothing changed, and after 1,000 new orders in the
   last month (in a transaction rolled back afterwards);
@@ -90,12 +92,17 @@ def pandas_baseline(engine: Engine, levels: list[str]) -> dict[str, pd.DataFrame
     codes = ", ".join(f"c.area_codes ->> '{level}' AS \"{level}\"" for level in levels)
     orders = pd.read_sql(
         text(
-            f"SELECT o.order_date, o.amount, c.segment, {codes} FROM gcrm.orders o "
+            f"SELECT o.order_date, o.amount, o.channel, o.branch_code, c.segment, {codes} "
+            "FROM gcrm.orders o "
             "JOIN gcrm.customers c ON c.external_id = o.customer_external_id"
         ),
         engine,
     )
     orders["month"] = pd.to_datetime(orders["order_date"]).dt.to_period("M")
+    # The cube splits revenue and orders by channel and by branch too, those without one
+    # under a name of their own: so does the baseline.
+    orders["channel"] = orders["channel"].fillna("unknown")
+    orders["branch_code"] = orders["branch_code"].fillna("none")
     customers = pd.read_sql(
         text(f"SELECT c.signup_date, c.churn_date, c.segment, {codes} FROM gcrm.customers c"),
         engine,
@@ -106,6 +113,10 @@ def pandas_baseline(engine: Engine, levels: list[str]) -> dict[str, pd.DataFrame
     for level in levels:
         # A loop over the levels (a handful): one groupby each, as a pandas user writes it.
         out[level] = orders.groupby([level, "month", "segment"])["amount"].agg(["sum", "count"])
+        for split in ("channel", "branch_code"):
+            out[f"{level}:{split}"] = orders.groupby([level, "month", "segment", split])[
+                "amount"
+            ].agg(["sum", "count"])
         out[f"{level}:signups"] = customers.groupby([level, "signup_month", "segment"]).size()
         out[f"{level}:churns"] = (
             customers.dropna(subset=["churn_month"])
@@ -164,7 +175,13 @@ def check_totals(ds: xr.Dataset, baseline: dict[str, pd.DataFrame], levels: list
         if cube_orders != int(frame["count"].sum()):
             return f"{level}: orders {cube_orders:,} in the cube, {int(frame['count'].sum()):,}"
         worst = max(worst, abs(cube_revenue - float(frame["sum"].sum())))
-    return f"same orders per level; revenue within {worst:.2f}"
+        for split, dim in (("channel", "channel"), ("branch_code", "branch")):
+            cube_counts = ds[f"orders_by_{dim}"].isel(area=idx).sum(["area", "month", "segment"])
+            pandas_counts = baseline[f"{level}:{split}"]["count"].groupby(level=split).sum()
+            ours = {k: int(v) for k, v in cube_counts.to_series().items() if v}
+            if ours != {str(k): int(v) for k, v in pandas_counts.items() if v}:
+                return f"{level}: orders by {dim} differ between the cube and pandas"
+    return f"same orders per level, channel and branch; revenue within {worst:.2f}"
 
 
 def random_slices(ds: xr.Dataset, n: int, seed: int) -> list[float]:

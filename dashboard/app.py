@@ -110,8 +110,18 @@ def create_app(
     # Before the layout: Dash would otherwise call the layout function once, outside any
     # request, and send what it returned to every browser as its validation layout.
     app.validation_layout = layout_skeleton()  # type: ignore[assignment] # Dash types it None
-    app.layout = lambda: _page_for_request(data, services.settings)
+    setting_up = [True]
+    app.layout = lambda: (
+        layout_skeleton() if setting_up[0] else _page_for_request(data, services.settings)
+    )
     register_callbacks(app, data.for_request)
     app.server.register_blueprint(create_api_blueprint(services), url_prefix="/api")
     install(app.server, services, script_hashes=app.csp_hashes())
+    # Dash sets itself up on its first request, and marks that done before it is: another
+    # thread's request in the meantime found no script list and answered 500 (seen on 3 of 6
+    # fresh gunicorn workers in benchmarks/dashboard_browser.py). Set up now, before any
+    # request, with the skeleton as the page (no user, no data read).
+    with app.server.test_request_context("/"):
+        app._setup_server()  # noqa: SLF001 - the hook Dash runs before a first request
+    setting_up[0] = False
     return app

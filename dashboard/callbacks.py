@@ -158,13 +158,24 @@ def zoom_in(zoom: float | None) -> float:
     return min(MAX_ZOOM, (zoom or 0) + CLUSTER_ZOOM_STEP)
 
 
+def _geometry_for(data: DashboardData, old: v.View, new: v.View) -> Any:
+    """The areas to draw after the view went from ``old`` to ``new``: their geometry when the
+    level or the parent drilled into changed, else ``no_update`` (the map keeps its areas)."""
+    if (old["level"], old.get("parent")) == (new["level"], new.get("parent")):
+        return no_update
+    return data.view_geometry(new)
+
+
 def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> None:
     """Attach every callback of the page to ``app``; ``current()`` is the dashboard data of
     the request's user (their scope's cube and areas)."""
     register_export_callbacks(app, current, controls=LINKED_CONTROLS)
 
+    # The areas' geometry comes with the view that needs it, in the same answer: a separate
+    # callback on the view was a second and third round trip before the map could redraw.
     @app.callback(
         Output("view", "data"),
+        Output("areas", "data"),
         Output("level", "value"),
         *(Output(cid, "value") for cid in LINKED_CONTROLS.values()),
         Input("level", "value"),
@@ -184,9 +195,11 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
             new, controls = state_of_query(search, levels=data.levels, ds=data.cube)
             for key in ("hotspots", "forecast"):  # checklists
                 controls[key] = ["on"] if controls[key] else []
-            return new, new["level"], *(controls[key] for key in LINKED_CONTROLS)
+            geometry = _geometry_for(data, view, new)
+            return new, geometry, new["level"], *(controls[key] for key in LINKED_CONTROLS)
         new = next_view(ctx.triggered_id, view, level=level, click=click, data=data)
-        return new, new["level"], *(no_update for _ in LINKED_CONTROLS)
+        geometry = _geometry_for(data, view, new)
+        return new, geometry, new["level"], *(no_update for _ in LINKED_CONTROLS)
 
     @app.callback(
         Output("link", "data"),
@@ -202,16 +215,6 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         Input("link", "data"),
         prevent_initial_call=True,
     )
-
-    @app.callback(Output("geo-key", "data"), Input("view", "data"), State("geo-key", "data"))
-    def geo_key(view, key):  # type: ignore[no-untyped-def]
-        new = {"level": view["level"], "parent": view.get("parent")}
-        return no_update if new == key else new
-
-    @app.callback(Output("areas", "data"), Input("geo-key", "data"), prevent_initial_call=True)
-    def area_geometry(key):  # type: ignore[no-untyped-def]
-        data = current()
-        return data.view_geometry(key)
 
     @app.callback(
         Output("customers", "data"),

@@ -529,7 +529,6 @@ def _page(
             dcc.Store(id="link"),
             dcc.Store(id="link-written"),
             dcc.Store(id="view", data=view),
-            dcc.Store(id="geo-key", data={"level": view["level"], "parent": None}),
             _header(region_name, account),
             html.Div(
                 [

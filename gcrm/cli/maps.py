@@ -10,6 +10,8 @@ import click
 from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.options import (
     area_option,
+    branch_option,
+    channel_option,
     level_option,
     measure_option,
     out_option,
@@ -108,6 +110,8 @@ def map_command(
     help="Compare the period with the previous one or the same period last year.",
 )
 @segment_option()
+@channel_option()
+@branch_option()
 @click.option(
     "--classes",
     "scheme",
@@ -131,6 +135,8 @@ def view_command(
     period: str | None,
     compare: str,
     segment: str | None,
+    channel: str | None,
+    branch: str | None,
     scheme: str,
     hotspots: bool,
     out: Path,
@@ -169,6 +175,8 @@ def view_command(
         "period": period or "all",
         "compare": compare,
         "segment": segment or "all",
+        "channel": channel or "all",
+        "branch": branch or "all",
         "scheme": scheme,
         "hotspots": hotspots,
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
+import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
@@ -53,3 +55,23 @@ def test_view_names_a_wrong_suffix_and_area(demo: Demo, tmp_path: Path) -> None:
     done = _run(demo, "view", "--area", "district:nowhere", "-o", str(tmp_path / "v.csv"))
     assert done.exit_code != 0 and "--area='district:nowhere'" in str(done.exception)
     assert not (tmp_path / "v.csv").exists()
+
+
+def test_view_of_one_channel_holds_that_channels_revenue(demo: Demo, tmp_path: Path) -> None:
+    ds = load_cube(demo.cube_path)
+    channel = str(ds["channel"].values[0])
+    done = _run(
+        demo, "view", "--level", "district", "--channel", channel, "-o", str(tmp_path / "v.csv")
+    )
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(tmp_path / "v.csv", dtype={"Code": str})
+    value = next(c for c in table.columns if c.startswith("Revenue"))
+    districts = ds["level"].values == "district"
+    by_channel = ds["revenue_by_channel"].sel(channel=channel).isel(area=districts)
+    expected = by_channel.sum(["month", "segment"]).to_series()
+    expected.index = [a.split(":", 1)[1] for a in expected.index]
+    got = table.set_index("Code")[value]
+    assert got.sum() == pytest.approx(expected.sum())
+    assert got.sum() < float(ds["revenue"].isel(area=districts).sum())
+    done = _run(demo, "view", "--channel", "fax", "-o", str(tmp_path / "w.csv"))
+    assert done.exit_code != 0 and "'fax'" in str(done.exception)
