@@ -22,6 +22,7 @@ from gcrm.access import Principal, record_access
 from gcrm.areas import UNNAMED_REGION, AreaLevel, read_area_levels
 from gcrm.core import NotFoundError
 from gcrm.cube import Forecast, find_hotspots, forecast, forecast_table_by_area
+from gcrm.cube.hotspots import Method
 from gcrm.maps import (
     MAX_POINTS,
     area_geojson,
@@ -249,11 +250,12 @@ class DashboardData:
         parent: str | None,
         channel: str | None = None,
         branch: str | None = None,
+        method: Method = "gi",
     ) -> gpd.GeoDataFrame:
-        """Getis-Ord Gi* hot and cold spots of a slice of the cube over the areas of
-        ``level`` (:func:`gcrm.cube.find_hotspots`, its defaults: alpha 0.05, false
-        discovery rate, 999 permutations, seed 0), computed once per slice: it takes about
-        a second.
+        """Hot and cold spots (``method="gi"``: Getis-Ord Gi*) or local Moran's I clusters
+        (``"moran"``) of a slice of the cube over the areas of ``level``
+        (:func:`gcrm.cube.find_hotspots`, its defaults: alpha 0.05, false discovery rate,
+        999 permutations, seed 0), computed once per slice: it takes about a second.
 
         Raises
         ------
@@ -261,7 +263,7 @@ class DashboardData:
             When the slice cannot be tested (too few areas with a value, one value
             everywhere); the message says what to change.
         """
-        key = (level, measure, period, segment, parent, channel, branch)
+        key = (level, measure, period, segment, parent, channel, branch, method)
         with self._lock:
             found = self._hotspots.get(key)
         if found is None:
@@ -277,6 +279,7 @@ class DashboardData:
                     parent=parent,
                     channel=channel,
                     branch=branch,
+                    method=method,
                 )
             with self._lock:
                 self._hotspots[key] = found

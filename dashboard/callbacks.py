@@ -8,7 +8,8 @@ from typing import Any
 
 import dash
 import xarray as xr
-from dash import ClientsideFunction, Input, Output, State, ctx, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard import layout as lay
 from dashboard import panels as p
@@ -142,6 +143,7 @@ LINKED_CONTROLS: dict[str, str] = {
     "scheme": "scheme",
     "points": "point-layers",
     "hotspots": "hotspots",
+    "method": "hotspot-method",
     "forecast": "show-forecast",
     "layers": "map-layers",
     "heat": "heat-of",
@@ -184,13 +186,23 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         Input("go-up", "n_clicks"),
         Input("clear-selection", "n_clicks"),
         Input("url", "search"),
+        Input({"type": "crumb", "area": ALL}, "n_clicks"),
         State("view", "data"),
         # n_clicks counts every click, the same area's twice included; clickData says which.
         State("areas", "clickData"),
         prevent_initial_call=True,
     )
-    def navigate(level, _click, _drill, _up, _clear, search, view, click):  # type: ignore[no-untyped-def]
+    def navigate(level, _click, _drill, _up, _clear, search, _crumbs, view, click):  # type: ignore[no-untyped-def]
         data = current()
+        trigger = ctx.triggered_id
+        if isinstance(trigger, dict):  # a step of the breadcrumb
+            if not ctx.triggered[0]["value"]:  # drawn anew, not clicked
+                raise PreventUpdate
+            new = v.go_to_crumb(view, data.cube, trigger["area"] or None)
+            if new == view:
+                raise PreventUpdate
+            geometry = _geometry_for(data, view, new)
+            return new, geometry, new["level"], *(no_update for _ in LINKED_CONTROLS)
         if ctx.triggered_id == "url":  # the page opened (or went back): the link's view
             new, controls = state_of_query(search, levels=data.levels, ds=data.cube)
             for key in ("hotspots", "forecast"):  # checklists
@@ -313,10 +325,13 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         Input("scheme", "value"),
         Input("compare", "value"),
         Input("hotspots", "value"),
+        Input("hotspot-method", "value"),
         Input("channel", "value"),
         Input("branch", "value"),
     )
-    def choropleth(view, measure, period, segment, scheme, compare, hotspots, channel, branch):  # type: ignore[no-untyped-def]
+    def choropleth(  # type: ignore[no-untyped-def]
+        view, measure, period, segment, scheme, compare, hotspots, method, channel, branch
+    ):
         data = current()
         ds = data.cube
         orders, order_note = p.order_filter(measure, channel=channel, branch=branch)
@@ -340,6 +355,7 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
                     period=None if is_all(period) else period,
                     segment=None if is_all(segment) else segment,
                     parent=view.get("parent") or None,
+                    method=method or "gi",
                     **orders,
                 )
             except ValidationError as exc:
@@ -350,8 +366,8 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
                     "selected": view.get("selected"),
                     "tooltips": p.hotspot_tooltips(result),
                 }
-                title, rows, method = p.hotspot_legend(result)
-                return hideout, lay.hotspot_legend(title, rows, method=method)
+                title, rows, stated = p.hotspot_legend(result)
+                return hideout, lay.hotspot_legend(title, rows, method=stated)
         if base is not None and not hotspots:
             table = p.view_comparison(
                 ds, view, measure=measure, period=period, compare=compare, segment=segment, **orders

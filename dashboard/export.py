@@ -34,7 +34,7 @@ from dashboard import panels as p
 from dashboard import view as v
 from dashboard.cache import DashboardData
 from gcrm.core import GcrmError, ValidationError, is_all
-from gcrm.cube import MEASURES, measure_unit
+from gcrm.cube import HOTSPOT_METHODS, MEASURES, measure_unit
 from gcrm.io import fit_columns, style_header, write_frame
 from gcrm.maps import NO_DATA_COLOUR, SCHEMES, format_value, is_share
 from gcrm.maps.png import render_map_png
@@ -70,6 +70,7 @@ _CONTROL_LABELS = {
     "segment": "Segment",
     "scheme": "Classes",
     "hotspots": "Hot spots",
+    "method": "Hot spot method",
 }
 #: Controls passed to the panels by name (below); others reach them through _slice_filters.
 _SLICE_KEYS = frozenset(
@@ -297,9 +298,11 @@ def _filters(
     if view.get("selected"):
         rows.append(("Selected", v.area_label(ds, view["selected"], region_name="")))
     for key, value in controls.items():
-        if key in _NOT_EXPORTED:
+        if key in _NOT_EXPORTED or (key == "method" and not hotspots):
             continue
         text = _control_text(data, key, value, base)
+        if key == "method":
+            text = HOTSPOT_METHODS.get(str(value), str(value))
         if key == "scheme" and (hotspots or compared):
             text = "hot spot classes" if hotspots else "% change, diverging around 0"
         rows.append((_CONTROL_LABELS.get(key, key.replace("_", " ").capitalize()), text))

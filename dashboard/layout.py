@@ -15,6 +15,7 @@ from dashboard import view as v
 from dashboard.cache import DashboardData
 from dashboard.export import export_block
 from dashboard.link import CONTROLS, HEAT_OF, MAP_LAYERS, POINT_LAYERS
+from gcrm.cube import HOTSPOT_METHODS
 from gcrm.maps import MAX_ZOOM, Classes
 from gcrm.maps.style import NO_DATA_COLOUR, OSM_ATTRIBUTION
 from gcrm.web import CSRF_FIELD, OWN_BASEMAP, Basemap
@@ -118,12 +119,23 @@ def sidebar(view: v.View, choices: _Choices) -> html.Aside:
             _control("Classes", _dropdown("scheme", p.scheme_options(), CONTROLS["scheme"])),
             _control(
                 "Hot spots",
-                dcc.Checklist(
-                    id="hotspots",
-                    options=[{"label": "Getis-Ord Gi* of the measure", "value": "on"}],
-                    value=["on"] if CONTROLS["hotspots"] else [],
-                    className="checklist",
-                    labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
+                html.Div(
+                    [
+                        dcc.Checklist(
+                            id="hotspots",
+                            options=[{"label": "Show hot spots of the measure", "value": "on"}],
+                            value=["on"] if CONTROLS["hotspots"] else [],
+                            className="checklist",
+                            labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
+                        ),
+                        # alpha 0.05 with the false discovery rate, 999 permutations: stated
+                        # in the legend (gcrm hotspots sets them all).
+                        _dropdown(
+                            "hotspot-method",
+                            [{"label": label, "value": m} for m, label in HOTSPOT_METHODS.items()],
+                            CONTROLS["method"],
+                        ),
+                    ]
                 ),
             ),
             _control(
@@ -439,10 +451,11 @@ def top_table(
 def selection_panel(crumbs: Sequence[tuple[str | None, str]], *, selected: str | None) -> list[Any]:
     """Breadcrumb from the region to the drilled-in area, and the selected area's name."""
     trail: list[Any] = []
-    for i, (_, name) in enumerate(crumbs):
+    for i, (area, name) in enumerate(crumbs):
         if i:
             trail.append(html.Span("›", className="crumb-sep"))
-        trail.append(html.Span(name, className="crumb"))
+        # Each step goes back to that area's parts (the region's: the top level).
+        trail.append(html.Button(name, id={"type": "crumb", "area": area or ""}, className="crumb"))
     return [
         html.Div(trail, id="breadcrumb", className="breadcrumb"),
         html.Div(selected or "No area selected", id="selection-name", className="selection-name"),

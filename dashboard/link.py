@@ -5,7 +5,8 @@ restores the level, the parent drilled into, the selected area (``area``), the m
 period, comparison, segment, channel and branch (of orders), classes (``scheme``), point layers (``points``, comma
 separated, ``none`` for no layer), the map's other layers (``layers``: ``branches``,
 ``heat``, ``catchments``, comma separated) and what the heat is of (``heat=revenue``),
-the hot spots layer (``hotspots=on``) and the chart's
+the hot spots layer (``hotspots=on``) and its method (``method=moran``: local Moran's I;
+Getis-Ord Gi* by default) and the chart's
 forecast (``forecast=on``). What a link
 leaves out is the default; what it gets wrong (an unknown level, an area of another level, a
 period outside the cube) falls back to the default as well, never to an error page. Plain
@@ -23,6 +24,7 @@ import xarray as xr
 from dashboard import panels as p
 from dashboard import view as v
 from gcrm.areas import AreaLevel
+from gcrm.cube import HOTSPOT_METHODS
 from gcrm.maps import SCHEMES
 
 __all__ = [
@@ -57,6 +59,7 @@ CONTROLS: Controls = {
     "scheme": "quantiles",
     "points": [k for k, shown in POINT_LAYERS.items() if shown],
     "hotspots": False,
+    "method": "gi",
     "forecast": False,
     "layers": [],
     "heat": "customers",
@@ -108,6 +111,7 @@ def state_of_query(
         "channel": {o["value"] for o in p.channel_options(ds)},
         "branch": {o["value"] for o in p.branch_options(ds)},
         "scheme": set(SCHEMES),
+        "method": set(HOTSPOT_METHODS),
         "heat": set(HEAT_OF),
     }
     for key, allowed in choices.items():

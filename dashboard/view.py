@@ -29,6 +29,7 @@ __all__ = [
     "child_level",
     "click_area",
     "drill_down",
+    "go_to_crumb",
     "go_up",
     "initial_view",
     "level_label",
@@ -125,6 +126,18 @@ def go_up(view: View, ds: xr.Dataset) -> View:
         return view
     grandparent = area_coord(ds, parent, "parent") or None
     return {"level": area_coord(ds, parent, "level"), "parent": grandparent, "selected": parent}
+
+
+def go_to_crumb(view: View, ds: xr.Dataset, area: str | None) -> View:
+    """The view after a click on the breadcrumb's ``area`` (``None``: the region): up, one
+    level at a time, until ``area``'s children are drawn, with the area the view came from
+    selected; unchanged when ``area`` is not on the view's path."""
+    path = [a for a, _ in breadcrumb(view, ds, region_name="")]
+    if area not in path:
+        return view
+    while view.get("parent") != area:
+        view = go_up(view, ds)
+    return view
 
 
 def scope_area(view: View) -> str | None:

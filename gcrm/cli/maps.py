@@ -120,7 +120,15 @@ def map_command(
     show_default=True,
     help="How area values are classed, as the dashboard's Classes control.",
 )
-@click.option("--hotspots", is_flag=True, help="Draw the hot spots layer (Getis-Ord Gi*).")
+@click.option("--hotspots", is_flag=True, help="Draw the hot spots layer (see --method).")
+@click.option(
+    "--method",
+    type=click.Choice(["gi", "moran"]),
+    default="gi",
+    show_default=True,
+    help="Hot spots by Getis-Ord Gi* (hot and cold spots) or local Moran's I (clusters and "
+    "outliers); alpha 0.05, false discovery rate, 999 permutations.",
+)
 @out_option(
     formats=VIEW_FORMATS, help="File to write: .csv or .xlsx (the table), .html or .png (the map)."
 )
@@ -139,6 +147,7 @@ def view_command(
     branch: str | None,
     scheme: str,
     hotspots: bool,
+    method: str,
     out: Path,
 ) -> None:
     """Export a view of the dashboard: the table of its areas or its map, with its filters.
@@ -179,6 +188,7 @@ def view_command(
         "branch": branch or "all",
         "scheme": scheme,
         "hotspots": hotspots,
+        "method": method,
     }
     export = describe_view(data, view, controls)
     content, _ = export_file(data, export, suffix.lstrip("."))

@@ -8,6 +8,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.wait import WebDriverWait
 
 from dashboard import create_app
+from gcrm.cube import load_cube
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +37,9 @@ _RESOURCES = "return performance.getEntriesByType('resource').map(function (e) {
 
 
 def test_the_map_draws_gcrm_s_own_tiles_from_its_own_origin(dash_duo, demo) -> None:  # type: ignore[no-untyped-def]
+    # Read the cube before the server starts, as the other browser tests do: zarr's I/O
+    # threads must be older than dash's server, which stops every thread started after it.
+    load_cube(demo.cube_path)
     app = create_app(demo.settings.model_copy(update={"auth": "off"}))
     dash_duo.start_server(app)
     origin = dash_duo.server_url.rstrip("/") + "/"

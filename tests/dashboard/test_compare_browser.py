@@ -200,6 +200,18 @@ def test_hotspot_layer_toggles_and_its_legend_names_the_method(dash_duo, demo) -
         msg="the link does not carry the hot spot layer",
     )
 
+    dash_duo.select_dcc_dropdown("#hotspot-method", "local Moran's I")
+    _until(
+        dash_duo,
+        lambda _d: _text(dash_duo, "#legend-note").startswith("local Moran's I · alpha 0.05"),
+        msg="the legend does not name local Moran's I",
+    )
+    _until(
+        dash_duo,
+        lambda _d: _query(dash_duo).get("method") == "moran",
+        msg="the link does not carry the hot spot method",
+    )
+
     dash_duo.find_element("#hotspots input[value='on']").click()
     dash_duo.wait_for_text_to_equal("#legend-title", "Revenue · whole range", timeout=10)
     assert not dash_duo.find_elements("#legend-note")
@@ -222,4 +234,15 @@ def test_clicking_the_selected_area_again_drills_into_it(dash_duo, demo) -> None
         msg="a second click on the selected area did not drill into it",
     )
     dash_duo.wait_for_contains_text("#breadcrumb", name, timeout=10)
+
+    # The breadcrumb's first step, the region, goes back up with the district selected.
+    dash_duo.find_element("#breadcrumb button.crumb").click()
+    _until(
+        dash_duo,
+        lambda _d: (
+            len(dash_duo.find_elements(AREA_PATHS)) == int((ds["level"].values == "district").sum())
+        ),
+        msg="the breadcrumb's region did not go back to the districts",
+    )
+    dash_duo.wait_for_text_to_equal("#selection-name", name, timeout=10)
     assert dash_duo.get_logs() == []

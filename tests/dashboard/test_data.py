@@ -42,6 +42,12 @@ def test_view_transitions_drill_down_and_back_up(cube: xr.Dataset) -> None:
     ]
     assert v.go_up(down, cube) == view
     assert v.go_up(view, cube) == view  # already at the top
+    # The breadcrumb: the region goes back to the top level with the district selected;
+    # the district itself (the view's parent) is where the view already is.
+    hex_selected = v.select_area(down, "hex:h2")
+    assert v.go_to_crumb(hex_selected, cube, None) == view
+    assert v.go_to_crumb(hex_selected, cube, "district:a") == hex_selected
+    assert v.go_to_crumb(hex_selected, cube, "district:b") == hex_selected  # not on the path
 
 
 def test_postcode_has_no_level_below() -> None:

@@ -7,7 +7,7 @@ import pytest
 from dashboard import panels as p
 from dashboard.cache import DashboardData
 from gcrm.core import ValidationError
-from gcrm.cube import load_cube
+from gcrm.cube import HOTSPOT_CLASSES, load_cube
 from gcrm.maps import HOTSPOT_COLOURS
 
 
@@ -33,6 +33,12 @@ def test_hotspots_are_computed_once_per_slice_and_drawn_by_class(demo) -> None: 
     tip = p.hotspot_tooltips(result)[str(result["area_id"].iloc[0])].splitlines()
     assert tip[0] == str(result["name"].iloc[0])
     assert tip[2] == f"Class: {result['cluster'].iloc[0]}"
+
+    # The sidebar's other method: local Moran's I, its own classes, cached apart.
+    moran = data.hotspots(**slice_, parent=None, method="moran")
+    assert moran is not result and data.hotspots(**slice_, parent=None, method="moran") is moran
+    assert set(moran["cluster"]) <= set(HOTSPOT_CLASSES["moran"])
+    assert p.hotspot_legend(moran)[2].startswith("local Moran's I · alpha 0.05")
 
 
 def test_too_few_areas_say_so(demo) -> None:  # type: ignore[no-untyped-def]

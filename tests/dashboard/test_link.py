@@ -24,11 +24,12 @@ def test_round_trip_of_a_view_and_its_controls(cube: xr.Dataset) -> None:
         "segment": "business",
         "points": ["customers", "leads"],
         "hotspots": True,
+        "method": "moran",
     }
     query = query_of_state(view, controls)
     assert query == (
         "?level=hex&parent=district:a&area=hex:h2&measure=active&period=2024-Q2"
-        "&compare=previous&segment=business&points=customers,leads&hotspots=on"
+        "&compare=previous&segment=business&points=customers,leads&hotspots=on&method=moran"
     )
     assert state_of_query(query, levels=LEVELS, ds=cube) == (view, controls)
 
@@ -45,7 +46,8 @@ def test_defaults_are_left_out_and_no_points_is_said(cube: xr.Dataset) -> None:
 def test_invalid_values_fall_back_to_defaults(cube: xr.Dataset) -> None:
     # An unknown level: the whole default view.
     view, controls = state_of_query(
-        "?level=county&measure=x&period=1999&compare=lastweek&segment=&scheme=y&hotspots=1",
+        "?level=county&measure=x&period=1999&compare=lastweek&segment=&scheme=y&hotspots=1"
+        "&method=lisa",
         levels=LEVELS,
         ds=cube,
     )
