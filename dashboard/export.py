@@ -406,9 +406,11 @@ def file_name(export: ViewExport, suffix: str) -> str:
     if base:
         parts += ["vs", base.rsplit("(", 1)[-1].rstrip(")")]
     if c.get("hotspots"):
-        parts.append("hotspots")
+        parts.append("hotspots" if c.get("method", "gi") == "gi" else f"{c['method']}-hotspots")
     for key, value in c.items():
-        if key in _SLICE_KEYS or key in _NOT_EXPORTED or not isinstance(value, str):
+        if key in _SLICE_KEYS or key in _NOT_EXPORTED or key == "method":
+            continue
+        if not isinstance(value, str):
             continue
         if not is_all(value):
             parts.append(value)
