@@ -29,7 +29,14 @@ def _fresh_zarr_threads(request: pytest.FixtureRequest) -> Iterator[None]:
     the server (its KillerThread), zarr's event loop and thread pool included when the app
     read or wrote a cube; the next zarr read or write in this process would then wait
     forever on a dead thread.
+
+    Before it, start zarr's event loop, so that its I/O thread is older than the server
+    whatever the test reads first (a cube reloaded inside the server, say, after another
+    test rewrote it): a zarr thread started by the server is stopped with it, which pytest
+    reports as an error of the test.
     """
+    if "dash_duo" in request.fixturenames:
+        zarr.core.sync._get_loop()  # noqa: SLF001 - zarr has no public way to start it
     yield
     if "dash_duo" in request.fixturenames:
         zarr.core.sync.cleanup_resources()
