@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 
@@ -10,7 +11,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 import zarr.core.sync
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import Connection, text
 
 from tests.chromium import chromium_options
@@ -19,6 +22,24 @@ from tests.chromium import chromium_options
 def pytest_setup_options() -> Options:
     """Point dash_duo's Selenium at Debian's chromium, headless."""
     return chromium_options("--window-size=1440,1200")
+
+
+@pytest.fixture(autouse=True)
+def _callbacks_answered(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a browser test, before its server stops: wait until the page has no callback in
+    flight (at most 15 s). dash[testing] stops the server by raising SystemExit in its
+    threads, and a request thread still answering a callback (the points of the map's last
+    move, say) then ends in an exception that pytest reports as an error of the test."""
+    if "dash_duo" not in request.fixturenames:
+        yield
+        return
+    dash_duo = request.getfixturevalue("dash_duo")  # set up inside: torn down after this
+    yield
+    # A page that is gone, never loaded or stays busy: nothing more to wait for.
+    with contextlib.suppress(WebDriverException):
+        WebDriverWait(dash_duo.driver, 15, poll_frequency=0.2).until(
+            lambda _d: not dash_duo.window_store or dash_duo.redux_state_rqs == []
+        )
 
 
 @pytest.fixture(autouse=True)
