@@ -7,9 +7,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import flask
 import geopandas as gpd
@@ -35,6 +35,8 @@ from gcrm.maps import (
 )
 from gcrm.maps.sources import BBox
 from gcrm.web import Services, Unauthorized, current_request_principal
+
+_T = TypeVar("_T")
 
 __all__ = ["CatchmentCache", "DashboardData", "DataByScope", "filter_features", "scope_title"]
 
@@ -169,11 +171,10 @@ class DashboardData:
         self, kind: str, *, bbox: BBox, zoom: float, segment: str | None, period: str | None
     ) -> dict[str, Any]:
         """Customers or leads in the map's view: clusters, or points when few (no names)."""
-        key = (kind, *(round(float(c), 6) for c in bbox), float(zoom), segment, period)
-        found = self._views.get(key)
-        if found is None:
+
+        def read() -> dict[str, Any]:
             with self.engine.connect() as conn:
-                found = points_in_view(
+                return points_in_view(
                     conn,
                     kind=kind,
                     bbox=bbox,
@@ -182,8 +183,8 @@ class DashboardData:
                     period=period,
                     max_points=self.max_points,
                 )
-            self._views.put(key, found)
-        return found
+
+        return self._recent_view((kind, bbox, zoom, segment, period), read)
 
     def heat(
         self,
@@ -196,11 +197,10 @@ class DashboardData:
     ) -> dict[str, Any]:
         """Customers (or their revenue, weighted by this scope's cube) per grid cell of the
         map's view (:func:`gcrm.maps.layers.heat_in_view`), kept like the points."""
-        key = ("heat", of, *(round(float(c), 6) for c in bbox), float(zoom), segment, period)
-        found = self._views.get(key)
-        if found is None:
+
+        def read() -> dict[str, Any]:
             with self.engine.connect() as conn:
-                found = heat_in_view(
+                return heat_in_view(
                     conn,
                     bbox=bbox,
                     zoom=zoom,
@@ -209,7 +209,22 @@ class DashboardData:
                     period=period,
                     cube=self.cube,
                 )
-            self._views.put(key, found)
+
+        return self._recent_view((f"heat:{of}", bbox, zoom, segment, period), read)
+
+    def _recent_view(
+        self,
+        key: tuple[str, BBox, float, str | None, str | None],
+        read: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """What ``read()`` answers for one layer (``key[0]``) of one view, kept among the
+        recent views (:class:`_RecentViews`); the box is rounded to 6 decimals for the key."""
+        layer, bbox, zoom, segment, period = key
+        at = (layer, *(round(float(c), 6) for c in bbox), float(zoom), segment, period)
+        found = self._views.get(at)
+        if found is None:
+            found = read()
+            self._views.put(at, found)
         return found
 
     def branches(self) -> dict[str, Any]:
@@ -263,13 +278,10 @@ class DashboardData:
             When the slice cannot be tested (too few areas with a value, one value
             everywhere); the message says what to change.
         """
-        key = (level, measure, period, segment, parent, channel, branch, method)
-        with self._lock:
-            found = self._hotspots.get(key)
-        if found is None:
-            # Computed outside the lock: other views need not wait for this one.
+
+        def compute() -> gpd.GeoDataFrame:
             with self.engine.connect() as conn:
-                found = find_hotspots(
+                return find_hotspots(
                     self.cube,
                     conn,
                     level=level,
@@ -281,9 +293,9 @@ class DashboardData:
                     branch=branch,
                     method=method,
                 )
-            with self._lock:
-                self._hotspots[key] = found
-        return found
+
+        key = (level, measure, period, segment, parent, channel, branch, method)
+        return self._once(self._hotspots, key, compute)
 
     def forecast(
         self,
@@ -303,21 +315,19 @@ class DashboardData:
         gcrm.core.ValidationError
             When the measure cannot be forecast or the cube is too short.
         """
-        key = (measure, area, None if area else level, segment, horizon)
-        with self._lock:
-            found = self._forecasts.get(key)
-        if found is None:  # computed outside the lock, as hot spots are
-            found = forecast(
+        level_or_none = None if area else level
+        return self._once(
+            self._forecasts,
+            (measure, area, level_or_none, segment, horizon),
+            lambda: forecast(
                 self.cube,
                 measure,
                 area=area,
-                level=None if area else level,
+                level=level_or_none,
                 segment=segment,
                 horizon=horizon,
-            )
-            with self._lock:
-                self._forecasts[key] = found
-        return found
+            ),
+        )
 
     def area_forecasts(
         self,
@@ -337,15 +347,23 @@ class DashboardData:
         gcrm.core.ValidationError
             When the measure cannot be forecast or the cube is too short.
         """
-        key = (level, measure, segment, parent, horizon)
-        with self._lock:
-            found = self._area_forecasts.get(key)
-        if found is None:
-            found = forecast_table_by_area(
+        return self._once(
+            self._area_forecasts,
+            (level, measure, segment, parent, horizon),
+            lambda: forecast_table_by_area(
                 self.cube, measure, level=level, segment=segment, parent=parent, horizon=horizon
-            )
+            ),
+        )
+
+    def _once(self, store: dict[Any, _T], key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
+        """``store[key]``, computed by ``compute()`` on first use. Computed outside the lock:
+        other views need not wait for a slice that takes a second."""
+        with self._lock:
+            found = store.get(key)
+        if found is None:
+            found = compute()
             with self._lock:
-                self._area_forecasts[key] = found
+                store[key] = found
         return found
 
     def view_geometry(self, view: View) -> dict[str, Any]:

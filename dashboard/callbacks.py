@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import dash
-import xarray as xr
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
@@ -54,21 +53,6 @@ def next_view(
     if trigger == "clear-selection":
         return v.select_area(view, None)
     return view
-
-
-def _comparison(
-    ds: xr.Dataset, *, period: str | None, compare: str | None
-) -> tuple[str | None, str | None]:
-    """``(note, base period)``: the base period ``period`` is compared with, or why there is
-    none to show (``note``; both None when no comparison was asked for)."""
-    if compare in (None, "none"):
-        return None, None
-    if is_all(period):
-        return "Choose a period to compare it with another.", None
-    try:
-        return None, p.comparison_base(ds, period=period, compare=compare)
-    except ValidationError as exc:
-        return f"No comparison: {exc}", None
 
 
 def _segment(segment: str | None) -> str | None:
@@ -345,7 +329,7 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
                 data, view, measure=measure, segment=segment, scheme=scheme, notes=notes
             )
         label = MEASURES[measure].label
-        note, base = _comparison(ds, period=period, compare=compare)
+        note, base = p.comparison_or_note(ds, period=period, compare=compare)
         note = " ".join(n for n in (note, order_note) if n) or None
         if hotspots:
             try:
@@ -405,7 +389,7 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         orders = {"channel": channel, "branch": branch}
         values = p.kpi_values(ds, view, period=period, segment=segment, **orders)
         scope = v.area_label(ds, v.scope_area(view), region_name=data.region_name)
-        note, base = _comparison(ds, period=period, compare=compare)
+        note, base = p.comparison_or_note(ds, period=period, compare=compare)
         note = " ".join(n for n in (note, p.kpi_note(**orders)) if n) or None
         if base is None:
             return lay.kpi_row(p.kpi_cards(values, ds=ds), scope=scope, note=note)
@@ -433,7 +417,7 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
     def chart(view, measure, segment, period, compare, show_forecast, channel, branch):  # type: ignore[no-untyped-def]
         data = current()
         ds = data.cube
-        _, base = _comparison(ds, period=period, compare=compare)
+        _, base = p.comparison_or_note(ds, period=period, compare=compare)
         # A forecast measure of the map charts its cube measure, forecast included.
         series = p.FORECAST_MAP_MEASURES.get(measure, measure)
         orders, note = p.order_filter(series, channel=channel, branch=branch)
@@ -470,7 +454,7 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
     def table(view, measure, period, segment, compare, channel, branch):  # type: ignore[no-untyped-def]
         data = current()
         ds = data.cube
-        _, base = _comparison(ds, period=period, compare=compare)
+        _, base = p.comparison_or_note(ds, period=period, compare=compare)
         source, values = p.FORECAST_MAP_MEASURES.get(measure, measure), None
         if source != measure:  # a forecast measure: the areas' forecasts, no comparison
             base = None

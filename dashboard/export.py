@@ -124,16 +124,8 @@ def _slice_filters(func: Callable[..., Any], controls: Mapping[str, Any]) -> dic
 
 
 def _comparison(ds: Any, controls: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """``(note, base period)`` as the dashboard decides them (dashboard.callbacks)."""
-    period, compare = controls.get("period"), controls.get("compare")
-    if compare in (None, "none"):
-        return None, None
-    if is_all(period):
-        return "Choose a period to compare it with another.", None
-    try:
-        return None, p.comparison_base(ds, period=period, compare=compare)
-    except ValidationError as exc:
-        return f"No comparison: {exc}", None
+    """``(note, base period)`` of ``controls``, as the dashboard decides them."""
+    return p.comparison_or_note(ds, period=controls.get("period"), compare=controls.get("compare"))
 
 
 def _map_layer(

@@ -67,6 +67,7 @@ __all__ = [
     "choropleth_classes",
     "compare_options",
     "comparison_base",
+    "comparison_or_note",
     "diverging_classes",
     "forecast_legend",
     "forecast_months_label",
@@ -772,6 +773,22 @@ def comparison_base(ds: xr.Dataset, *, period: str | None, compare: str | None) 
         ds, "customers", level=top_level(ds), period=str(period), compare=str(compare)
     )
     return str(check.attrs["base_period"])
+
+
+def comparison_or_note(
+    ds: xr.Dataset, *, period: str | None, compare: str | None
+) -> tuple[str | None, str | None]:
+    """``(note, base period)``: the base period ``period`` is compared with, or why there is
+    none to show (``note``; both None when no comparison was asked for). What the panels,
+    the map and the exports all go by."""
+    if compare in (None, "none"):
+        return None, None
+    if is_all(period):
+        return "Choose a period to compare it with another.", None
+    try:
+        return None, comparison_base(ds, period=period, compare=compare)
+    except ValidationError as exc:
+        return f"No comparison: {exc}", None
 
 
 def view_comparison(

@@ -5,14 +5,13 @@ catchments (or the note naming the import that makes them possible)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import xarray as xr
 from sqlalchemy import Connection, Engine, text
 
-from gcrm.access import Principal, act_as, add_user, principal_by_name, scoped_engine
+from gcrm.access import Principal, act_as
 from gcrm.core import NotFoundError, Settings, ValidationError
 from gcrm.cube import load_cube
 from gcrm.maps import (
@@ -22,8 +21,12 @@ from gcrm.maps import (
     heat_in_view,
     revenue_per_customer,
 )
-from gcrm.store import create_db_engine
-from tests.maps.test_point_clusters import REGION, _count_in, grid  # noqa: F401 (fixture)
+from tests.maps.test_point_clusters import (  # noqa: F401 (fixtures)
+    REGION,
+    _count_in,
+    grid,
+    scoped,
+)
 
 #: Both districts of the seeded region (tests/maps/seed.py).
 SEEDED_BOX = (24.90, 60.15, 24.98, 60.18)
@@ -163,25 +166,11 @@ def test_catchments_of_the_branches_on_the_roads(conn: Connection, region: xr.Da
     assert catchment_inputs(conn) != stamp
 
 
-@pytest.fixture(scope="module")
-def scoped(seeded: Settings) -> Iterator[tuple[Engine, dict[str, Principal]]]:
-    """The seeded region (C1, C2 in D01; C3 in D02), a manager of each district."""
-    owner = create_db_engine(seeded.database_url)
-    with owner.begin() as conn:
-        add_user(conn, "maija", role="manager", scopes=["district:D01"])
-        add_user(conn, "olli", role="manager", scopes=["district:D02"])
-        people = {name: principal_by_name(conn, name) for name in ("maija", "olli")}
-    owner.dispose()
-    engine = scoped_engine(seeded.database_url)
-    yield engine, people
-    engine.dispose()
-
-
 @pytest.mark.parametrize(
     ("user", "customers", "revenue"), [("maija", 2, 220.0), ("olli", 1, 750.5)]
 )
 def test_a_manager_gets_the_heat_of_their_district_only(
-    scoped: tuple[Engine, dict[str, Principal]],
+    scoped: tuple[Engine, dict[str, Principal]],  # noqa: F811
     seeded: Settings,
     user: str,
     customers: int,
@@ -199,7 +188,7 @@ def test_a_manager_gets_the_heat_of_their_district_only(
 
 
 def test_without_a_principal_the_heat_is_empty(
-    scoped: tuple[Engine, dict[str, Principal]],
+    scoped: tuple[Engine, dict[str, Principal]],  # noqa: F811
 ) -> None:
     engine, _ = scoped
     with engine.connect() as conn:
