@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dash
+import flask
 from dash import html
 
+from dashboard import prospecting
 from dashboard.cache import DataByScope
 from dashboard.callbacks import register_callbacks
 from dashboard.layout import Account, build_layout, layout_skeleton, notice_page
@@ -28,9 +31,20 @@ __all__ = ["create_app"]
 ASSETS = Path(__file__).parent / "assets"
 
 
+def _page_path() -> str:
+    """The path of the page being opened. The browser asks for the layout at
+    ``/_dash-layout`` once the page's HTML is in; the page's own path is that request's
+    referrer (``Referrer-Policy: same-origin`` sends it)."""
+    path = flask.request.path
+    if path.rstrip("/").endswith("_dash-layout") and flask.request.referrer:
+        path = urlsplit(flask.request.referrer).path
+    return path.rstrip("/") or "/"
+
+
 def _page_for_request(data: DataByScope, settings: Settings) -> html.Div:
     """The page of the request's user: their scope's areas and figures, their account (or,
-    when there is nothing to show yet, a page that says why)."""
+    when there is nothing to show yet, a page that says why); the Prospecting page at
+    ``/prospecting``."""
     principal = current_request_principal()
     if principal is None:
         # Dash checks the layout once, on whichever request comes first, before the request's
@@ -42,6 +56,10 @@ def _page_for_request(data: DataByScope, settings: Settings) -> html.Div:
         scope=principal.describe_scope(),
         csrf_token=csrf_token() if settings.auth == "on" else None,
     )
+    if _page_path() == prospecting.PATH:
+        return prospecting.prospecting_for_request(
+            data, principal, account=account, settings=settings
+        )
     try:
         return build_layout(
             data.for_principal(principal), account=account, basemap=basemap_of(settings)
@@ -109,12 +127,15 @@ def create_app(
     )
     # Before the layout: Dash would otherwise call the layout function once, outside any
     # request, and send what it returned to every browser as its validation layout.
-    app.validation_layout = layout_skeleton()  # type: ignore[assignment] # Dash types it None
+    # Both pages' components: the callbacks of each are checked against it.
+    pages = [layout_skeleton(), prospecting.prospecting_skeleton()]
+    app.validation_layout = html.Div(pages)  # type: ignore[assignment] # Dash types it None
     setting_up = [True]
     app.layout = lambda: (
         layout_skeleton() if setting_up[0] else _page_for_request(data, services.settings)
     )
     register_callbacks(app, data.for_request)
+    prospecting.register_prospecting_callbacks(app, data.for_request)
     app.server.register_blueprint(create_api_blueprint(services), url_prefix="/api")
     install(app.server, services, script_hashes=app.csp_hashes())
     # Dash sets itself up on its first request, and marks that done before it is: another

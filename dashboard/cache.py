@@ -1,5 +1,6 @@
 """What the dashboard reads: the cube, the area levels and simplified area geometry per level
-(cached in memory), hot spots per slice of the cube and forecasts per scope (cached), and the points of each map view (read per view, never all at once).
+(cached in memory), hot spots per slice of the cube and forecasts per scope (cached), campaigns'
+figures per area (kept a minute), and the points of each map view (read per view, never all at once).
 Everything comes through the gcrm library."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 from dashboard.view import View, areas_in_view
 from gcrm.access import Principal, record_access
 from gcrm.areas import UNNAMED_REGION, AreaLevel, read_area_levels
+from gcrm.campaigns import campaign_results, list_campaigns
 from gcrm.core import NotFoundError
 from gcrm.cube import Forecast, find_hotspots, forecast, forecast_table_by_area
 from gcrm.cube.hotspots import Method
@@ -66,6 +68,9 @@ def scope_title(principal: Principal, cube: xr.Dataset, *, region_name: str) -> 
 #: customers take PostGIS ~0.7 s; a view's points older than this are read again.
 POINT_VIEWS_KEPT = 128
 POINT_VIEWS_TTL_S = 300.0
+#: How long a campaign's figures per area are kept: responses are imported by another
+#: process (`gcrm campaigns responses`), so a map shows them at most this late.
+CAMPAIGN_RESULTS_TTL_S = 60.0
 
 
 class _RecentViews:
@@ -148,6 +153,9 @@ class DashboardData:
     _views: _RecentViews = field(default_factory=_RecentViews)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _branches: dict[str, Any] | None = None
+    _campaign_results: dict[tuple[str, str], tuple[float, pd.DataFrame]] = field(
+        default_factory=dict
+    )
     #: Shared by every scope of a server (:class:`DataByScope`).
     catchment_cache: CatchmentCache = field(default_factory=CatchmentCache)
 
@@ -354,6 +362,34 @@ class DashboardData:
                 self.cube, measure, level=level, segment=segment, parent=parent, horizon=horizon
             ),
         )
+
+    def campaigns(self) -> pd.DataFrame:
+        """Every campaign, newest first, with its targets and controls in this scope
+        (:func:`gcrm.campaigns.list_campaigns`; read each time: a few rows)."""
+        with self.engine.connect() as conn:
+            return list_campaigns(conn)
+
+    def campaign_results(self, campaign: str, *, level: str) -> pd.DataFrame:
+        """:func:`gcrm.campaigns.campaign_results` of ``campaign`` (id or name) per area of
+        ``level``, counted in this scope, kept :data:`CAMPAIGN_RESULTS_TTL_S` seconds.
+
+        Raises
+        ------
+        NotFoundError
+            When there is no such campaign.
+        ValidationError
+            When ``level`` is not an area level.
+        """
+        key = (str(campaign), level)
+        with self._lock:
+            found = self._campaign_results.get(key)
+        if found is not None and found[0] > time.monotonic():
+            return found[1]
+        with self.engine.connect() as conn:
+            results = campaign_results(conn, campaign, level=level)
+        with self._lock:
+            self._campaign_results[key] = (time.monotonic() + CAMPAIGN_RESULTS_TTL_S, results)
+        return results
 
     def _once(self, store: dict[Any, _T], key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
         """``store[key]``, computed by ``compute()`` on first use. Computed outside the lock:

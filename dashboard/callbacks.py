@@ -14,8 +14,10 @@ from dashboard import layout as lay
 from dashboard import panels as p
 from dashboard import view as v
 from dashboard.cache import DashboardData
+from dashboard.campaign_layer import NO_CAMPAIGN, campaign_layer, campaign_options
 from dashboard.export import register_export_callbacks
 from dashboard.link import query_of_state, state_of_query
+from dashboard.risk import register_risk_callbacks
 from gcrm.core import NotFoundError, ValidationError, is_all
 from gcrm.cube import FORECAST_MEASURES, MEASURES, Forecast
 from gcrm.maps import Classes
@@ -24,6 +26,7 @@ __all__ = [
     "CLUSTER_ZOOM_STEP",
     "LINKED_CONTROLS",
     "MAX_ZOOM",
+    "campaign_choropleth",
     "chart_forecast",
     "forecast_choropleth",
     "next_view",
@@ -131,6 +134,8 @@ LINKED_CONTROLS: dict[str, str] = {
     "forecast": "show-forecast",
     "layers": "map-layers",
     "heat": "heat-of",
+    "campaign": "campaign",
+    "campaign_by": "campaign-by",
 }
 
 #: Zoom levels a click on a cluster zooms in by (each halves a cell's side twice).
@@ -142,6 +147,32 @@ MAX_ZOOM = 19
 def zoom_in(zoom: float | None) -> float:
     """The zoom a click on a cluster goes to from ``zoom``."""
     return min(MAX_ZOOM, (zoom or 0) + CLUSTER_ZOOM_STEP)
+
+
+def campaign_choropleth(
+    data: DashboardData, view: v.View, *, campaign: str, of: str, scheme: str
+) -> tuple[dict[str, Any], list[Any]]:
+    """The map's hideout and legend when a campaign is chosen: the view's areas by its
+    response rate or uplift (:func:`dashboard.campaign_layer.campaign_layer`)."""
+    try:
+        results = data.campaign_results(campaign, level=view["level"])
+    except (NotFoundError, ValidationError) as exc:
+        hideout: dict[str, Any] = {"colors": {}, "selected": view.get("selected"), "tooltips": {}}
+        empty = Classes(breaks=(), colours=(), scheme=scheme)
+        return hideout, lay.legend(empty, title="Campaign", measure="change", note=str(exc))
+    ids = v.areas_in_view(data.cube, level=view["level"], parent=view.get("parent"))
+    layer = campaign_layer(results, data.cube, ids, of=of or "rate", scheme=scheme)
+    hideout = {
+        "colors": layer.colours,
+        "selected": view.get("selected"),
+        "tooltips": layer.tooltips,
+    }
+    return hideout, lay.legend(layer.classes, title=layer.title, measure="change", note=layer.note)
+
+
+def _campaign_ids(data: DashboardData) -> list[str]:
+    """The campaigns a link may choose: those the user sees a member of."""
+    return [o["value"] for o in campaign_options(data.campaigns()) if o["value"] != NO_CAMPAIGN]
 
 
 def _geometry_for(data: DashboardData, old: v.View, new: v.View) -> Any:
@@ -156,6 +187,7 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
     """Attach every callback of the page to ``app``; ``current()`` is the dashboard data of
     the request's user (their scope's cube and areas)."""
     register_export_callbacks(app, current, controls=LINKED_CONTROLS)
+    register_risk_callbacks(app, current)
 
     # The areas' geometry comes with the view that needs it, in the same answer: a separate
     # callback on the view was a second and third round trip before the map could redraw.
@@ -188,7 +220,9 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
             geometry = _geometry_for(data, view, new)
             return new, geometry, new["level"], *(no_update for _ in LINKED_CONTROLS)
         if ctx.triggered_id == "url":  # the page opened (or went back): the link's view
-            new, controls = state_of_query(search, levels=data.levels, ds=data.cube)
+            new, controls = state_of_query(
+                search, levels=data.levels, ds=data.cube, campaigns=_campaign_ids(data)
+            )
             for key in ("hotspots", "forecast"):  # checklists
                 controls[key] = ["on"] if controls[key] else []
             geometry = _geometry_for(data, view, new)
@@ -312,12 +346,19 @@ def register_callbacks(app: dash.Dash, current: Callable[[], DashboardData]) -> 
         Input("hotspot-method", "value"),
         Input("channel", "value"),
         Input("branch", "value"),
+        Input("campaign", "value"),
+        Input("campaign-by", "value"),
     )
     def choropleth(  # type: ignore[no-untyped-def]
-        view, measure, period, segment, scheme, compare, hotspots, method, channel, branch
-    ):
+        view, measure, period, segment, scheme, compare, hotspots, method, channel, branch,
+        campaign, campaign_by,
+    ):  # fmt: skip
         data = current()
         ds = data.cube
+        if campaign and campaign != NO_CAMPAIGN:  # the campaign layer instead of the measure
+            return campaign_choropleth(
+                data, view, campaign=str(campaign), of=campaign_by, scheme=scheme
+            )
         orders, order_note = p.order_filter(measure, channel=channel, branch=branch)
         if measure in p.FORECAST_MAP_MEASURES:
             notes = ["No hot spots of a forecast."] if hotspots else []

@@ -61,7 +61,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
 }
 #: Controls of the link that change no exported figure or colour: the point, heat and other
 #: overlay layers are not drawn in an export, the forecast is the chart's.
-_NOT_EXPORTED = frozenset({"points", "forecast", "layers", "heat"})
+_NOT_EXPORTED = frozenset({"points", "forecast", "layers", "heat", "campaign", "campaign_by"})
 #: How the known controls are named in an export; another control is named by its key.
 _CONTROL_LABELS = {
     "measure": "Measure",

@@ -13,8 +13,10 @@ from dash import dcc, html
 from dashboard import panels as p
 from dashboard import view as v
 from dashboard.cache import DashboardData
+from dashboard.campaign_layer import CAMPAIGN_OF, NO_CAMPAIGN, campaign_options
 from dashboard.export import export_block
 from dashboard.link import CONTROLS, HEAT_OF, MAP_LAYERS, POINT_LAYERS
+from dashboard.risk import risk_panel
 from gcrm.cube import HOTSPOT_METHODS
 from gcrm.maps import MAX_ZOOM, Classes
 from gcrm.maps.style import NO_DATA_COLOUR, OSM_ATTRIBUTION
@@ -22,6 +24,7 @@ from gcrm.web import CSRF_FIELD, OWN_BASEMAP, Basemap
 
 __all__ = [
     "ATTRIBUTION",
+    "PAGES",
     "POINT_LAYERS",
     "Account",
     "account_badge",
@@ -33,6 +36,7 @@ __all__ = [
     "layout_skeleton",
     "legend",
     "notice_page",
+    "page_header",
     "point_info",
     "point_legend",
     "selection_panel",
@@ -72,6 +76,9 @@ class _Choices:
     segments: list[dict[str, str]]
     channels: list[dict[str, str]] = field(default_factory=list)
     branches: list[dict[str, str]] = field(default_factory=list)
+    campaigns: list[dict[str, str]] = field(
+        default_factory=lambda: [{"label": "None", "value": NO_CAMPAIGN}]
+    )
 
 
 def account_badge(account: Account | None) -> html.Div:
@@ -146,6 +153,27 @@ def sidebar(view: v.View, choices: _Choices) -> html.Aside:
                     value=["on"] if CONTROLS["forecast"] else [],
                     className="checklist",
                     labelStyle={"display": "flex", "alignItems": "center", "gap": "6px"},
+                ),
+            ),
+            _control(
+                "Campaign",
+                html.Div(
+                    [
+                        # Colours the areas instead of the measure (dashboard.campaign_layer).
+                        _dropdown("campaign", choices.campaigns, CONTROLS["campaign"]),
+                        dcc.RadioItems(
+                            id="campaign-by",
+                            options=[{"label": t, "value": k} for k, t in CAMPAIGN_OF.items()],
+                            value=CONTROLS["campaign_by"],
+                            className="checklist",
+                            inline=True,
+                            labelStyle={
+                                "display": "inline-flex",
+                                "alignItems": "center",
+                                "gap": "6px",
+                            },
+                        ),
+                    ]
                 ),
             ),
             _control(
@@ -474,6 +502,7 @@ def build_layout(
         segments=p.segment_options(data.cube),
         channels=p.channel_options(data.cube),
         branches=p.branch_options(data.cube),
+        campaigns=campaign_options(data.campaigns()),
     )
     return _page(
         view,
@@ -493,12 +522,15 @@ def layout_skeleton() -> html.Div:
     )
 
 
-def notice_page(message: str, *, region_name: str, account: Account | None) -> html.Div:
+def notice_page(
+    message: str, *, region_name: str, account: Account | None, page: str = "/"
+) -> html.Div:
     """A page with the header and one message instead of the dashboard (e.g. a scope with no
-    data yet); it holds none of the controls, so no callback runs."""
+    data yet); it holds none of the controls, so no callback runs. ``page``: the path of the
+    page it stands for (its link is marked in the header)."""
     return html.Div(
         [
-            _header(region_name, account),
+            _header(region_name, account, page=page),
             html.Main(
                 html.Div(message, id="notice", className="card notice"), className="notice-main"
             ),
@@ -507,7 +539,33 @@ def notice_page(message: str, *, region_name: str, account: Account | None) -> h
     )
 
 
-def _header(region_name: str, account: Account | None) -> html.Header:
+#: The app's pages: path -> the header's link text.
+PAGES = {"/": "Regional dashboard", "/prospecting": "Prospecting"}
+
+
+def _nav(page: str) -> html.Nav:
+    # Plain links, not dcc.Link: each page is its own layout, read anew for its path.
+    return html.Nav(
+        [
+            html.A(
+                label,
+                href=path,
+                id=f"nav-{path.strip('/') or 'dashboard'}",
+                className="nav-link current" if path == page else "nav-link",
+            )
+            for path, label in PAGES.items()
+        ],
+        className="header-nav",
+    )
+
+
+def page_header(region_name: str, account: Account | None, *, page: str = "/") -> html.Header:
+    """The header of every page: logo, the pages' links (``page`` the current one's path),
+    the region's name and the account."""
+    return _header(region_name, account, page=page)
+
+
+def _header(region_name: str, account: Account | None, *, page: str = "/") -> html.Header:
     return html.Header(
         [
             html.Div(
@@ -517,7 +575,8 @@ def _header(region_name: str, account: Account | None) -> html.Header:
                 ],
                 className="logo",
             ),
-            html.Div("Geographic CRM · Regional dashboard", className="header-subtitle"),
+            html.Div("Geographic CRM", className="header-subtitle"),
+            _nav(page),
             html.Div(region_name, id="header-region", className="header-region"),
             account_badge(account),
         ],
@@ -576,8 +635,27 @@ def _page(
                                     ),
                                     html.Div(
                                         [
-                                            html.H3(id="table-title", className="card-title"),
-                                            html.Div(id="top-areas"),
+                                            # Two panels, one shown (dashboard.risk).
+                                            dcc.RadioItems(
+                                                id="panel-tab",
+                                                options=[
+                                                    {"label": "Top areas", "value": "areas"},
+                                                    {"label": "Customers at risk", "value": "risk"},
+                                                ],
+                                                value="areas",
+                                                inline=True,
+                                                className="panel-tabs",
+                                            ),
+                                            html.Div(
+                                                [
+                                                    html.H3(
+                                                        id="table-title", className="card-title"
+                                                    ),
+                                                    html.Div(id="top-areas"),
+                                                ],
+                                                id="top-areas-panel",
+                                            ),
+                                            risk_panel(),
                                         ],
                                         className="card table-card",
                                     ),

@@ -6,8 +6,9 @@ period, comparison, segment, channel and branch (of orders), classes (``scheme``
 separated, ``none`` for no layer), the map's other layers (``layers``: ``branches``,
 ``heat``, ``catchments``, comma separated) and what the heat is of (``heat=revenue``),
 the hot spots layer (``hotspots=on``) and its method (``method=moran``: local Moran's I;
-Getis-Ord Gi* by default) and the chart's
-forecast (``forecast=on``). What a link
+Getis-Ord Gi* by default), the chart's
+forecast (``forecast=on``) and the campaign layer (``campaign=ID``, ``campaign_by=uplift``:
+the response rate by default). What a link
 leaves out is the default; what it gets wrong (an unknown level, an area of another level, a
 period outside the cube) falls back to the default as well, never to an error page. Plain
 functions: tested without a browser.
@@ -15,7 +16,7 @@ functions: tested without a browser.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -23,6 +24,7 @@ import xarray as xr
 
 from dashboard import panels as p
 from dashboard import view as v
+from dashboard.campaign_layer import CAMPAIGN_OF, NO_CAMPAIGN
 from gcrm.areas import AreaLevel
 from gcrm.cube import HOTSPOT_METHODS
 from gcrm.maps import SCHEMES
@@ -63,6 +65,8 @@ CONTROLS: Controls = {
     "forecast": False,
     "layers": [],
     "heat": "customers",
+    "campaign": NO_CAMPAIGN,
+    "campaign_by": next(iter(CAMPAIGN_OF)),
 }
 #: Controls that are on or off (a checklist of one box), written ``on``/``off`` in a link.
 _SWITCHES = ("hotspots", "forecast")
@@ -96,11 +100,16 @@ def query_of_state(view: v.View, controls: Mapping[str, Any]) -> str:
 
 
 def state_of_query(
-    query: str | None, *, levels: Sequence[AreaLevel], ds: xr.Dataset
+    query: str | None,
+    *,
+    levels: Sequence[AreaLevel],
+    ds: xr.Dataset,
+    campaigns: Collection[str] = (),
 ) -> tuple[v.View, Controls]:
     """The view and controls a link's query string asks for; each value that is missing or
     not valid for this cube (unknown level, measure, period or segment; an area that is not
-    drawn at that level) is the default instead."""
+    drawn at that level; a campaign not among ``campaigns``, the ids the user may choose)
+    is the default instead."""
     raw = {k: vals[-1] for k, vals in parse_qs((query or "").lstrip("?")).items() if vals}
     controls = dict(CONTROLS)
     choices = {
@@ -113,6 +122,8 @@ def state_of_query(
         "scheme": set(SCHEMES),
         "method": set(HOTSPOT_METHODS),
         "heat": set(HEAT_OF),
+        "campaign": set(campaigns),
+        "campaign_by": set(CAMPAIGN_OF),
     }
     for key, allowed in choices.items():
         if raw.get(key) in allowed:

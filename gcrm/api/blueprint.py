@@ -9,13 +9,21 @@ from collections.abc import Callable
 from typing import Any, NoReturn, cast
 
 import flask
+import pandas as pd
 import psycopg
+import pydantic
+import shapely
+import shapely.errors
+import shapely.geometry
 from flask import Blueprint, Response, jsonify, request
+from flask.sansio.blueprints import BlueprintSetupState
 from flask_limiter import RateLimitExceeded
+from pydantic import TypeAdapter
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import RoutingException
+from werkzeug.routing import PathConverter, RoutingException
 
 from gcrm.access import Principal, record_access
 from gcrm.api import models as m
@@ -33,10 +41,19 @@ from gcrm.api.shaping import (
     reverse_record,
 )
 from gcrm.areas import level_names
+from gcrm.campaigns import OVERALL, campaign_results, list_campaigns
 from gcrm.core import GcrmError, NotFoundError, ValidationError, parse_area_id
 from gcrm.cube import compare_periods, find_hotspots, forecast, hotspots_geojson, measure_unit
 from gcrm.geocode import geocode_frame, geocode_one, reverse_geocode
-from gcrm.leads import nearby_geojson, resolve_origin
+from gcrm.leads import (
+    LEAD_PERSONAL_FIELDS,
+    drive_time_geojson,
+    nearby_geojson,
+    resolve_origin,
+    within_geojson,
+)
+from gcrm.routing import plan_route, route_geojson
+from gcrm.scoring import latest_run, read_churn_list, read_lead_score
 from gcrm.web import Services, current_request_principal, error_response, require
 
 __all__ = ["OPERATIONS", "create_api_blueprint"]
@@ -44,9 +61,6 @@ __all__ = ["OPERATIONS", "create_api_blueprint"]
 _LOG = logging.getLogger(__name__)
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _CATCH_ALL = "no_route"
-#: Lead fields that name or reach a person (a sole trader's name, address, phone, website):
-#: lead lists count as personal data in the audit log.
-LEAD_PERSONAL_FIELDS = ("name", "street", "housenumber", "postcode", "city", "phone", "website")
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -56,10 +70,35 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET", "/leads/near", "leads_near", "Leads near a point, an address or a customer",
-        "Leads within radius_m of exactly one origin (lon and lat, address, or customer_id), "
-        "nearest first, as a GeoJSON FeatureCollection with the origin as a foreign member.",
+        "Leads within radius_m, or within minutes of driving on the road graph (rows then "
+        "carry drive_time_s), of exactly one origin (lon and lat, address, or customer_id), "
+        "nearest or quickest first (or by score), with their lead score and its reasons, as a "
+        "GeoJSON FeatureCollection with the origin as a foreign member.",
         m.LeadCollection, "leads", permission="read_leads", query=m.LeadsNearQuery,
         errors=(404, 422), personal_data=True,
+    ),
+    Operation(
+        "GET", "/leads/within", "leads_within", "Leads in an area",
+        "Leads whose area code at the level of area is its code (as enrichment set it), by "
+        "id or by score, as a GeoJSON FeatureCollection (origin null).",
+        m.LeadCollection, "leads", permission="read_leads", query=m.LeadsWithinQuery,
+        personal_data=True,
+    ),
+    Operation(
+        "POST", "/leads/within", "leads_within_polygon", "Leads inside a polygon",
+        "Leads inside the GeoJSON Polygon or MultiPolygon (or a Feature holding one) sent as "
+        "the body, in EPSG:4326 (a lead on the boundary is not inside); the filters in the "
+        "query string as for GET. A GeoJSON FeatureCollection (origin null).",
+        m.LeadCollection, "leads", permission="read_leads", query=m.LeadsWithinQuery,
+        body=m.LeadsWithinBody, personal_data=True,
+    ),
+    Operation(
+        "GET", "/leads/<id:lead_id>/score", "lead_score", "One lead's score and its reasons",
+        "The lead's score (gcrm leads score), its percentile among all leads, the three "
+        "features that moved it most in words, and the run that made it with its backtest "
+        "against the random and distance baselines. 404 for a lead without a score and for "
+        "a lead outside the caller's scope alike.",
+        m.LeadScore, "leads", permission="read_leads", path=m.LeadScorePath, errors=(404,),
     ),
     Operation(
         "GET", "/cube/slice", "cube_slice", "One measure per area of a level",
@@ -100,6 +139,14 @@ OPERATIONS: tuple[Operation, ...] = (
         rate_limited=True,
     ),
     Operation(
+        "POST", "/route", "route", "The day's visit order of up to 200 stops",
+        "The order to visit the stops from the start (a point or a branch code) on the road "
+        "graph, with arrival and departure times, optional time windows per stop and a day "
+        "length; stops that do not fit come back with a reason; the path along the roads as "
+        "a GeoJSON FeatureCollection.",
+        m.RouteAnswer, "leads", permission="read_leads", body=m.RouteBody, errors=(404,),
+    ),
+    Operation(
         "GET", "/reverse", "reverse", "The nearest reference address to a point",
         "404 when no reference address lies within max_distance_m.",
         m.ReverseAnswer, "geocoding", permission="geocode", query=m.ReverseQuery,
@@ -118,6 +165,33 @@ OPERATIONS: tuple[Operation, ...] = (
         "alike.",
         m.Customer, "customers", permission="read_customers", path=m.CustomerPath,
         errors=(404,), personal_data=True,
+    ),
+    Operation(
+        "GET", "/customers/churn-risk", "customers_churn_risk", "Customers by churn risk",
+        "The active customers the caller may see, riskiest first: each one's probability of "
+        "churning in the next 6 months (gcrm customers churn-risk), the three reasons that "
+        "moved it most, revenue of the last 12 months and area codes; names only for callers "
+        "who may read customers one by one. With the run that scored them and its backtest "
+        "against a recency-only ranking.",
+        m.ChurnRiskList, "customers", permission="view_aggregates", query=m.ChurnRiskQuery,
+        personal_data=True,
+    ),
+    Operation(
+        "GET", "/campaigns", "campaigns", "Campaigns",
+        "Every campaign, newest first, with its targets and controls in the caller's scope. "
+        "No personal data: a campaign's contacts leave only through `gcrm campaigns export`, "
+        "which is logged.",
+        list[m.CampaignSummary], "campaigns", permission="view_aggregates",
+    ),
+    Operation(
+        "GET", "/campaigns/<campaign>/results", "campaign_results",
+        "A campaign's response rate and uplift per area",
+        "Targets and controls per area of a level and overall (members counted in the area "
+        "they stood in when the campaign was made), the response rate of each group, the "
+        "uplift (target rate minus control rate) with a 95% Wald interval, and revenue per "
+        "member since the campaign's start; in the caller's scope.",
+        m.CampaignResults, "campaigns", permission="view_aggregates",
+        path=m.CampaignPath, query=m.CampaignResultsQuery, errors=(404,),
     ),
 )  # fmt: skip
 
@@ -148,6 +222,8 @@ def create_api_blueprint(services: Services, *, name: str = "gcrm_api") -> Bluep
         When ``services.settings.rate_limit`` is not a rate.
     """
     bp = Blueprint(name, __name__)
+    # Before any rule: the rules are compiled with the converters the app has then.
+    bp.record_once(_register_id_converter)
     limits = RouteLimits(services.settings)
     bp.record_once(lambda state: limits.init_app(cast(flask.Flask, state.app)))
     handlers = _handlers(services)
@@ -176,6 +252,20 @@ def create_api_blueprint(services: Services, *, name: str = "gcrm_api") -> Bluep
 
 
 Handler = Callable[..., Response | tuple[Response, int]]
+
+
+def _route_body(payload: Any) -> m.RouteBody:
+    """The body of POST /api/route, or a ValidationError naming the field and the fix."""
+    try:
+        return m.RouteBody.model_validate(payload)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        msg = (
+            f"{where}: {first['msg']} (got {first.get('input')!r}); send "
+            '{"start": {"lon": .., "lat": ..} or "B01", "stops": [{"lon": .., "lat": ..}, ..]}'
+        )
+        raise ValidationError(msg) from None
 
 
 def _view(op: Operation, handler: Handler) -> Callable[..., Response | tuple[Response, int]]:
@@ -212,17 +302,47 @@ def _handlers(services: Services) -> dict[str, Handler]:
                 address=query.address,
                 customer_id=query.customer_id,
             )
-            found = nearby_geojson(
-                conn,
-                origin,
-                radius_m=query.radius_m,
-                limit=query.limit,
-                categories=query.category,
-                zoning_classes=query.zoning_class,
-            )
+            filters = _lead_filters(query)
+            if query.minutes is not None:
+                found = drive_time_geojson(conn, origin, minutes=query.minutes, **filters)
+            else:
+                radius_m = 1000.0 if query.radius_m is None else query.radius_m
+                found = nearby_geojson(conn, origin, radius_m=radius_m, **filters)
             if found.features:
                 _audit(conn, "GET /api/leads/near", found.features, LEAD_PERSONAL_FIELDS, query)
         return Response(found.body, mimetype="application/json")
+
+    def leads_within(principal: Principal, query: m.LeadsWithinQuery) -> Response:
+        if query.area is None:
+            msg = (
+                "area is missing; pass area=LEVEL:CODE (e.g. /api/leads/within?area=district:D01)"
+                ", or POST a GeoJSON Polygon to /api/leads/within"
+            )
+            raise ValidationError(msg)
+        with services.data.begin() as conn:
+            found = within_geojson(conn, area=query.area, **_lead_filters(query))
+            if found.features:
+                _audit(conn, "GET /api/leads/within", found.features, LEAD_PERSONAL_FIELDS, query)
+        return Response(found.body, mimetype="application/json")
+
+    def leads_within_polygon(principal: Principal, query: m.LeadsWithinQuery) -> Response:
+        polygon = _polygon_body(request.get_json(silent=True))
+        with services.data.begin() as conn:
+            found = within_geojson(conn, polygon=polygon, area=query.area, **_lead_filters(query))
+            if found.features:
+                _audit(conn, "POST /api/leads/within", found.features, LEAD_PERSONAL_FIELDS, query)
+        return Response(found.body, mimetype="application/json")
+
+    def lead_score(principal: Principal, path: m.LeadScorePath) -> Response:
+        with services.data.begin() as conn:
+            found = read_lead_score(conn, path.lead_id)
+        if found is None:
+            msg = (
+                f"lead_id={path.lead_id!r} has no score you can see; check the id, or score "
+                "the leads with `gcrm leads score`"
+            )
+            raise NotFoundError(msg)
+        return jsonify(found)
 
     def cube(principal: Principal, query: m.CubeSliceQuery) -> Response:
         ds = services.cube_for(principal)
@@ -301,6 +421,38 @@ def _handlers(services: Services) -> dict[str, Handler]:
             results = geocode_frame(conn, frame)
         return jsonify(geocode_records(results))
 
+    def route(principal: Principal) -> Response:
+        body = _route_body(request.get_json(silent=True))
+        stops = pd.DataFrame(
+            {
+                "id": [s.id for s in body.stops],
+                "lon": [s.lon for s in body.stops],
+                "lat": [s.lat for s in body.stops],
+                "window_start": [(s.window or (None, None))[0] for s in body.stops],
+                "window_end": [(s.window or (None, None))[1] for s in body.stops],
+                "service_minutes": [s.service_minutes for s in body.stops],
+            }
+        )
+        start = body.start if isinstance(body.start, str) else (body.start.lon, body.start.lat)
+        with services.data.connect() as conn:
+            plan = plan_route(
+                conn,
+                stops,
+                start=start,
+                start_time=body.start_time,
+                day_hours=body.day_hours,
+                service_minutes=body.service_minutes,
+                returns=body.returns,
+            )
+        return jsonify(
+            {
+                "stops": _records(plan.stops),
+                "unserved": _records(plan.unserved),
+                "totals": plan.totals(),
+                "path": route_geojson(plan),
+            }
+        )
+
     def reverse(principal: Principal, query: m.ReverseQuery) -> Response:
         with services.data.connect() as conn:
             found = reverse_geocode(
@@ -337,27 +489,151 @@ def _handlers(services: Services) -> dict[str, Handler]:
         )
         return Response(body, mimetype="application/json")
 
+    def customers_churn_risk(principal: Principal, query: m.ChurnRiskQuery) -> Response:
+        names = principal.can("read_customers")
+        with services.data.begin() as conn:
+            area = None
+            if query.area is not None:
+                area = parse_area_id(query.area, levels=level_names(conn))
+            found = read_churn_list(
+                conn, area=area, limit=query.limit, min_risk=query.min_risk, names=names
+            )
+            run = latest_run(conn, "churn", with_backtest=True)
+            if found.rows and names:
+                _audit(conn, "GET /api/customers/churn-risk", found.rows, ("id", "name"), query)
+        body = (
+            f'{{"customers": {found.body}, "limit": {query.limit}, '
+            f'"run": {json.dumps(_run_record(run))}}}'
+        )
+        return Response(body, mimetype="application/json")
+
     def customer(principal: Principal, path: m.CustomerPath) -> Response:
         with services.data.begin() as conn:
             body = read_customer(conn, path.customer_id)
             _audit(conn, "GET /api/customers/{id}", 1, _CUSTOMER_FIELDS, path)
         return Response(body, mimetype="application/json")
 
+    def campaigns(principal: Principal) -> Response:
+        with services.data.begin() as conn:
+            table = list_campaigns(conn)
+        return jsonify(_records(table))
+
+    def campaign_result(
+        principal: Principal, path: m.CampaignPath, query: m.CampaignResultsQuery
+    ) -> Response:
+        with services.data.begin() as conn:
+            results = campaign_results(
+                conn, path.campaign, level=query.level, outcomes=query.outcome
+            )
+        rows = _records(results)
+        meta = {k: results.attrs[k] for k in m.CampaignResults.model_fields if k in results.attrs}
+        return jsonify(
+            {
+                **meta,
+                "areas": [r for r in rows if r["area"] != OVERALL],
+                "overall": next(r for r in rows if r["area"] == OVERALL),
+            }
+        )
+
     return {
         "health": health,
         "leads_near": leads_near,
+        "leads_within": leads_within,
+        "leads_within_polygon": leads_within_polygon,
+        "lead_score": lead_score,
         "cube_slice": cube,
         "cube_forecast": cube_forecast,
         "hotspots": hotspots,
         "geocode_one": geocode_address,
         "geocode_many": geocode_many,
         "reverse": reverse,
+        "route": route,
         "customers": customers,
         "customer": customer,
+        "customers_churn_risk": customers_churn_risk,
+        "campaigns": campaigns,
+        "campaign_results": campaign_result,
     }
 
 
 _CUSTOMER_FIELDS = (*m.Customer.model_fields, "area_<level>")
+_POLYGON_EXAMPLE = (
+    '{"type": "Polygon", "coordinates": [[[24.93, 60.16], [24.95, 60.16], [24.95, 60.17], '
+    "[24.93, 60.16]]]}"
+)
+
+
+def _lead_filters(query: m.LeadsNearQuery | m.LeadsWithinQuery) -> dict[str, Any]:
+    """The filters every lead search takes, as keyword arguments of :mod:`gcrm.leads`."""
+    filters: dict[str, Any] = {
+        "limit": query.limit,
+        "categories": query.category,
+        "zoning_classes": query.zoning_class,
+        "min_score": query.min_score,
+        "customers": query.customers,
+        "sort": query.sort,
+    }
+    if isinstance(query, m.LeadsNearQuery):
+        filters["area"] = query.area
+    return filters
+
+
+def _polygon_body(payload: Any) -> BaseGeometry:
+    """The body of POST /api/leads/within as a shapely polygon (EPSG:4326)."""
+    if payload is None:
+        msg = (
+            "the body is empty or not JSON; send (with Content-Type: application/json) a "
+            f"GeoJSON Polygon or MultiPolygon, or a Feature holding one, e.g. {_POLYGON_EXAMPLE}"
+        )
+        raise ValidationError(msg)
+    try:
+        parsed = TypeAdapter(m.LeadsWithinBody).validate_python(payload)
+    except pydantic.ValidationError:
+        kind = payload.get("type") if isinstance(payload, dict) else type(payload).__name__
+        msg = (
+            f"the body (type {kind!r}) is not a GeoJSON Polygon or MultiPolygon, nor a Feature "
+            f"holding one; send e.g. {_POLYGON_EXAMPLE}"
+        )
+        raise ValidationError(msg) from None
+    geometry = parsed.geometry if isinstance(parsed, m.PolygonFeature) else parsed
+    try:
+        polygon = shapely.geometry.shape(geometry.model_dump())
+    except (
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+        shapely.errors.GEOSException,
+    ):
+        msg = (
+            f"the body's {geometry.type} coordinates are not rings of [lon, lat] pairs; each "
+            f"ring needs at least 4 positions, the last equal to the first, e.g. {_POLYGON_EXAMPLE}"
+        )
+        raise ValidationError(msg) from None
+    return polygon
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON objects: NaN as null, dates and times as ISO text."""
+    out = frame.astype(object).where(frame.notna(), None)
+    return [
+        {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+        for row in out.to_dict("records")
+    ]
+
+
+def _run_record(run: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A score run as the API shows it (:class:`gcrm.api.models.ScoreRun`)."""
+    if run is None:
+        return None
+    return {
+        "id": int(run["id"]),
+        "model": str(run["model"]),
+        "created_at": run["created_at"].isoformat(),
+        "backtest": run["backtest"],
+    }
 
 
 def _audit(
@@ -398,6 +674,18 @@ def _docs(blueprint: str) -> Response:
         spec_url=flask.url_for(f"{blueprint}.openapi"),
         assets_url=flask.url_for(f"{blueprint}.docs_asset", name="x").rsplit("/", 1)[0],
     )
+
+
+def _register_id_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("id", _IdConverter)
+
+
+class _IdConverter(PathConverter):
+    """A path variable that is an id of any characters, slashes too (a lead's
+    ``osm:node/123``); werkzeug's ``path`` converter stops at a line break, and the route
+    would then fall through to Flask's HTML 404 instead of answering as the API does."""
+
+    regex = r"[^/](?s:.)*?"
 
 
 def _no_route_view(blueprint: str) -> Callable[..., NoReturn]:

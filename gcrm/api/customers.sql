@@ -7,15 +7,24 @@
 SELECT ARRAY(SELECT level FROM gcrm.area_levels ORDER BY rank, level) AS keys;
 
 -- name: customer
--- One customer p as a JSON object (lv.keys: the levels). jsonb keeps float8 exactly.
+-- One customer p as a JSON object (lv.keys: the levels), with its category, the lead it was
+-- won from, and its scores from gcrm.customer_scores (migration 0019, null where not
+-- scored; the scores' own row-level security follows the customer's). jsonb keeps float8
+-- exactly.
 jsonb_build_object(
     'id', p.external_id, 'external_id', p.external_id, 'name', p.name,
     'street', p.street, 'housenumber', p.housenumber, 'postcode', p.postcode, 'city', p.city,
     'address', nullif(concat_ws(', ', nullif(concat_ws(' ', p.street, p.housenumber), ''),
                                       nullif(concat_ws(' ', p.postcode, p.city), '')), ''),
-    'segment', p.segment, 'status', p.status,
+    'segment', p.segment, 'category_group', p.category_group, 'category', p.category,
+    'lead_external_id', p.lead_external_id, 'status', p.status,
     'geocode_precision', p.geocode_precision, 'geocode_score', p.geocode_score,
     'lon', ST_X(p.geom), 'lat', ST_Y(p.geom))
+|| (SELECT jsonb_build_object(
+        'churn_risk', s.churn_risk, 'churn_reasons', s.churn_reasons,
+        'expected_value_12m', s.expected_value_12m, 'value_reasons', s.value_reasons)
+    FROM (SELECT) AS one
+    LEFT JOIN gcrm.customer_scores AS s ON s.external_id = p.external_id)
 || coalesce((SELECT jsonb_object_agg('area_' || k, p.area_codes -> k)
              FROM unnest(lv.keys) AS k), '{}');
 

@@ -31,6 +31,14 @@ __all__ = [
     "MAX_BATCH",
     "AddressParts",
     "ApiQuery",
+    "CampaignAreaResult",
+    "CampaignPath",
+    "CampaignResults",
+    "CampaignResultsQuery",
+    "CampaignSummary",
+    "ChurnRiskCustomer",
+    "ChurnRiskList",
+    "ChurnRiskQuery",
     "CubeRow",
     "CubeSliceQuery",
     "ForecastAnswer",
@@ -52,11 +60,23 @@ __all__ = [
     "HotspotFeature",
     "HotspotProperties",
     "HotspotsQuery",
+    "BacktestFigures",
     "LeadCollection",
+    "LeadScore",
+    "LeadScorePath",
     "LeadsNearQuery",
+    "LeadsWithinBody",
+    "LeadsWithinQuery",
+    "PolygonFeature",
+    "PolygonGeometry",
+    "ScoreBacktest",
+    "ScoreReason",
+    "ScoreRun",
     "NoQuery",
     "ReverseAnswer",
     "ReverseQuery",
+    "RouteAnswer",
+    "RouteBody",
 ]
 
 #: Most addresses one POST /api/geocode may carry.
@@ -86,8 +106,43 @@ class NoQuery(ApiQuery):
     """A route that takes no query parameters (any is refused, as a typo would be)."""
 
 
-class LeadsNearQuery(ApiQuery):
-    """Leads near exactly one origin: ``lon`` and ``lat``, an ``address`` or a ``customer_id``."""
+class _LeadFilters(ApiQuery):
+    """What every lead search takes besides where: how many, which, in what order."""
+
+    limit: int = Field(50, ge=1, le=1000, examples=[20], description="At most this many leads.")
+    category: list[Word] | None = Field(
+        None, examples=[["cafe"]],
+        description="Keep these categories (repeat the parameter or separate with commas).",
+    )  # fmt: skip
+    zoning_class: list[Word] | None = Field(
+        None, examples=[["commercial"]],
+        description="Keep leads in these zoning classes (repeat or separate with commas).",
+    )  # fmt: skip
+    area: Word | None = Field(
+        None, examples=["district:D01"], description="Only leads in this area (LEVEL:CODE)."
+    )
+    min_score: float | None = Field(
+        None, ge=0, le=1, allow_inf_nan=False, examples=[0.7],
+        description="Only leads whose lead score is at least this (unscored leads are left "
+        "out); sorts by score unless sort is given.",
+    )  # fmt: skip
+    customers: Literal["exclude", "only", "include"] = Field(
+        "exclude", examples=["exclude"],
+        description="Leads that are already customers (a customer record names the lead, or "
+        "a customer of the same name stands within 50 m): leave them out, keep only them, or "
+        "include them.",
+    )  # fmt: skip
+    sort: Literal["distance", "drive_time", "score"] | None = Field(
+        None, examples=["score"],
+        description="distance (radius searches), drive_time (with minutes) or score (best "
+        "first, unscored last) [default: the search's own measure; score with min_score; "
+        "leads within an area by id].",
+    )  # fmt: skip
+
+
+class LeadsNearQuery(_LeadFilters):
+    """Leads near exactly one origin: ``lon`` and ``lat``, an ``address`` or a ``customer_id``;
+    within ``radius_m`` or ``minutes`` of driving."""
 
     example: ClassVar[str] = "/api/leads/near?lon=24.94&lat=60.17&radius_m=500"
 
@@ -106,18 +161,15 @@ class LeadsNearQuery(ApiQuery):
     customer_id: Word | None = Field(
         None, examples=["C000042"], description="The origin at a customer (its external id)."
     )
-    radius_m: float = Field(
-        1000.0, ge=1, le=50_000, allow_inf_nan=False, examples=[500],
-        description="Search radius in metres (on the spheroid).",
+    radius_m: float | None = Field(
+        None, ge=1, le=50_000, allow_inf_nan=False, examples=[500],
+        description="Search radius in metres (on the spheroid) [default: 1000]; not with "
+        "minutes.",
     )  # fmt: skip
-    limit: int = Field(50, ge=1, le=1000, examples=[20], description="At most this many leads.")
-    category: list[Word] | None = Field(
-        None, examples=[["cafe"]],
-        description="Keep these categories (repeat the parameter or separate with commas).",
-    )  # fmt: skip
-    zoning_class: list[Word] | None = Field(
-        None, examples=[["commercial"]],
-        description="Keep leads in these zoning classes (repeat or separate with commas).",
+    minutes: float | None = Field(
+        None, gt=0, le=180, allow_inf_nan=False, examples=[15],
+        description="Drive time by road from the origin, minutes; rows carry drive_time_s "
+        "and come quickest first. Not with radius_m.",
     )  # fmt: skip
 
     @model_validator(mode="after")
@@ -140,7 +192,39 @@ class LeadsNearQuery(ApiQuery):
         if given == ["lon/lat"] and (self.lon is None or self.lat is None):
             msg = f"lon={self.lon!r}, lat={self.lat!r}: pass both lon and lat"
             raise ValueError(msg)
+        if self.radius_m is not None and self.minutes is not None:
+            msg = (
+                f"radius_m={self.radius_m:g} and minutes={self.minutes:g} are mutually "
+                "exclusive; search by one of them"
+            )
+            raise ValueError(msg)
         return self
+
+
+class LeadsWithinQuery(_LeadFilters):
+    """Leads inside an area (GET: ``area`` required) or inside the polygon POSTed as the body
+    (then ``area`` narrows it further)."""
+
+    example: ClassVar[str] = "/api/leads/within?area=district:D01&category=cafe"
+
+
+class PolygonGeometry(BaseModel):
+    """A GeoJSON Polygon or MultiPolygon, [lon, lat] in EPSG:4326."""
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any] = Field(min_length=1)
+
+
+class PolygonFeature(BaseModel):
+    """A GeoJSON Feature whose geometry is a Polygon or MultiPolygon."""
+
+    type: Literal["Feature"]
+    geometry: PolygonGeometry
+    properties: dict[str, Any] | None = None
+
+
+#: The body of POST /api/leads/within: a Polygon or MultiPolygon, or a Feature holding one.
+LeadsWithinBody = PolygonGeometry | PolygonFeature
 
 
 class _SliceQuery(ApiQuery):
@@ -295,6 +379,34 @@ class CustomerPath(ApiQuery):
     )
 
 
+class CampaignPath(ApiQuery):
+    """One campaign, by id or name."""
+
+    example: ClassVar[str] = "/api/campaigns/1/results?level=district"
+
+    campaign: Word = Field(min_length=1, examples=["1"], description="The campaign's id or name.")
+
+
+class CampaignResultsQuery(ApiQuery):
+    """The level of a campaign's results, and which outcomes count as a response."""
+
+    example: ClassVar[str] = "/api/campaigns/1/results?level=district"
+
+    level: Word = Field(min_length=1, examples=["district"], description="An area level.")
+    outcome: list[Word] | None = Field(
+        None, examples=[["ordered"]],
+        description="Count only responses of these outcomes (comma-separated) [default: every one].",
+    )  # fmt: skip
+
+
+class LeadScorePath(ApiQuery):
+    """One lead's score."""
+
+    example: ClassVar[str] = "/api/leads/L000001/score"
+
+    lead_id: Word = Field(min_length=1, examples=["L000001"], description="The lead's external id.")
+
+
 class AddressParts(BaseModel):
     """An address in parts (any may be missing), or one line as ``address``."""
 
@@ -410,6 +522,59 @@ class CubeRow(BaseModel):
     pct_change: float | None = None
 
 
+class CampaignSummary(BaseModel):
+    """A campaign and its groups as the caller's scope shows them (no personal data)."""
+
+    id: int
+    name: str
+    kind: Literal["customers", "leads"]
+    status: str
+    starts_on: str = Field(examples=["2026-03-01"], description="Orders from this day count.")
+    size_cap: int | None
+    control_share: float = Field(ge=0, lt=1)
+    seed: int
+    created_by: str
+    created_at: str
+    targets: int = Field(ge=0)
+    controls: int = Field(ge=0)
+
+
+class CampaignAreaResult(BaseModel):
+    """Targets and controls of one area (or of all: ``area`` "all"), their response rates,
+    the uplift with its interval, and revenue per member since the start (null where no
+    order is, or for leads)."""
+
+    area: str
+    code: str | None
+    name: str | None
+    targets: int = Field(ge=0)
+    controls: int = Field(ge=0)
+    target_responders: int = Field(ge=0)
+    control_responders: int = Field(ge=0)
+    target_rate: float | None
+    control_rate: float | None
+    uplift: float | None = Field(description="Target rate minus control rate.")
+    uplift_low: float | None
+    uplift_high: float | None
+    target_revenue_per_member: float | None
+    control_revenue_per_member: float | None
+    revenue_uplift: float | None
+
+
+class CampaignResults(BaseModel):
+    """A campaign's results per area of one level and overall, in the caller's scope."""
+
+    campaign: str
+    campaign_id: int
+    kind: Literal["customers", "leads"]
+    level: str
+    outcomes: list[str] = Field(description="The outcomes counted (empty: every one).")
+    confidence: float = Field(description="The confidence of the uplift interval (Wald).")
+    starts_on: str
+    areas: list[CampaignAreaResult]
+    overall: CampaignAreaResult
+
+
 #: Every class of either hot spot method.
 _CLUSTERS = tuple(dict.fromkeys(c for classes in HOTSPOT_CLASSES.values() for c in classes))
 
@@ -523,7 +688,19 @@ class LeadProperties(BaseModel):
     road_class: str | None
     road_name: str | None
     road_distance_m: float | None
-    distance_m: float
+    distance_m: float | None = Field(
+        description="Metres from the origin, geodesic (null: a search without an origin)."
+    )
+    drive_time_s: float | None = Field(
+        None, description="Seconds by road from the origin (searches with minutes only)."
+    )
+    score: float | None = Field(
+        description="The lead score in [0, 1] (gcrm leads score); null: not scored."
+    )
+    percentile: float | None = Field(description="The score's percentile among all leads.")
+    reasons: list[str] | None = Field(
+        description="The features that raised or lowered the score most, in words."
+    )
 
 
 class PointGeometry(BaseModel):
@@ -551,11 +728,12 @@ class SearchOrigin(BaseModel):
 
 
 class LeadCollection(BaseModel):
-    """Leads nearest first, as a GeoJSON FeatureCollection with a foreign member ``origin``."""
+    """Leads in rank order, as a GeoJSON FeatureCollection with a foreign member ``origin``
+    (null for leads within an area or polygon)."""
 
     type: Literal["FeatureCollection"]
     features: list[LeadFeature]
-    origin: SearchOrigin
+    origin: SearchOrigin | None
 
 
 class Customer(BaseModel):
@@ -572,11 +750,35 @@ class Customer(BaseModel):
     city: str | None
     address: str | None = Field(description="The address on one line.")
     segment: str
+    category_group: str = Field(
+        description="The business category's group (SMB and corporate customers); '' for none."
+    )
+    category: str = Field(description="The business category, as leads have one; '' for none.")
+    lead_external_id: str | None = Field(
+        description="The id of the lead the customer was won from, when known."
+    )
     status: str
     geocode_precision: str
     geocode_score: float
     lon: float | None
     lat: float | None
+    churn_risk: float | None = Field(
+        ge=0,
+        le=1,
+        description="Probability of churning in the next 6 months (gcrm customers churn-risk); "
+        "null when not scored.",
+    )
+    churn_reasons: list[ScoreReason] | None = Field(
+        description="The features that moved the churn risk most, in words; null when not scored."
+    )
+    expected_value_12m: float | None = Field(
+        ge=0,
+        description="Revenue expected over the next 12 months (gcrm customers value); null when "
+        "not scored.",
+    )
+    value_reasons: list[ScoreReason] | None = Field(
+        description="What the expected value rests on, in words; null when not scored."
+    )
 
 
 class CustomerPage(BaseModel):
@@ -586,3 +788,137 @@ class CustomerPage(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
+
+
+class ScoreReason(BaseModel):
+    """One of the features that moved a score most, in words."""
+
+    feature: str
+    effect: float = Field(description="Its contribution to the log-odds: > 0 raised the score.")
+    text: str = Field(examples=["8 min from branch B03"])
+
+
+class BacktestFigures(BaseModel):
+    """How a ranking found the positives: AUC, recall and precision in its top 10 %."""
+
+    model_config = ConfigDict(extra="allow")
+
+    auc: float | None
+    recall_top10: float | None
+    precision_top10: float | None
+    n: int
+    positives: int
+
+
+class ScoreBacktest(BacktestFigures):
+    """The backtest of a score's model and of its baselines in the same run (and how it was
+    run: ``cutoff``, ``hidden_customers``, ...)."""
+
+    baselines: dict[str, BacktestFigures]
+
+
+class ScoreRun(BaseModel):
+    """The model run that made a score."""
+
+    id: int
+    model: str
+    created_at: str = Field(description="When the run was made (ISO 8601).")
+    backtest: ScoreBacktest | None = Field(description="Null when the run had no backtest.")
+
+
+class LeadScore(BaseModel):
+    """A lead's score in [0, 1] (higher looks more like the customers that matter), its
+    percentile among all leads, the three features that moved it most, and its run."""
+
+    external_id: str
+    score: float = Field(ge=0, le=1)
+    percentile: float = Field(ge=0, le=100)
+    reasons: list[ScoreReason]
+    scored_at: str
+    run: ScoreRun
+
+
+class ChurnRiskQuery(ApiQuery):
+    """Customers by churn risk, riskiest first."""
+
+    example: ClassVar[str] = "/api/customers/churn-risk?area=district:D01&limit=50&min_risk=0.1"
+
+    area: Word | None = Field(
+        None, examples=["district:D01"],
+        description="Only the customers in this area (LEVEL:CODE), by their enriched area codes.",
+    )  # fmt: skip
+    limit: int = Field(100, ge=1, le=1000, examples=[50], description="At most this many.")
+    min_risk: float = Field(
+        0.0, ge=0, le=1, examples=[0.1], description="Only customers whose risk is at least this."
+    )
+
+    @field_validator("area")
+    @classmethod
+    def _area_id(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_area_id(value, argument="area")
+        return value
+
+
+class ChurnRiskCustomer(BaseModel):
+    """An active customer's probability of churning in the next 6 months, with its reasons."""
+
+    id: str = Field(description="The customer's id: its external id, the CRM's.")
+    name: str | None = Field(
+        None, description="Only for callers who may read customers one by one (read_customers)."
+    )
+    segment: str
+    churn_risk: float = Field(ge=0, le=1)
+    revenue_12m: float | None = Field(
+        description="Revenue of the 12 months before the scoring: risk x this is revenue at risk."
+    )
+    reasons: list[ScoreReason]
+    area_codes: dict[str, str] = Field(examples=[{"district": "D01", "hex": "8911..."}])
+
+
+class ChurnRiskList(BaseModel):
+    """Customers by churn risk, riskiest first, and the run (with its backtest) that scored
+    them; ``run`` is null before the first `gcrm customers churn-risk`."""
+
+    customers: list[ChurnRiskCustomer]
+    limit: int
+    run: ScoreRun | None
+
+
+class RoutePoint(BaseModel):
+    """A point in degrees (EPSG:4326)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class RouteStop(RoutePoint):
+    """A stop: where, an optional id, an optional time window ``["09:00", "11:00"]``."""
+
+    id: Word | None = None
+    window: tuple[Word | None, Word | None] | None = None
+    service_minutes: float | None = Field(default=None, ge=0, le=600)
+
+
+class RouteBody(BaseModel):
+    """The body of POST /api/route: a start (a point or a branch code) and up to 200 stops."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: RoutePoint | Word
+    stops: list[RouteStop] = Field(min_length=1, max_length=200)
+    start_time: Word = "08:00"
+    day_hours: float = Field(default=8.0, gt=0, le=24)
+    service_minutes: float = Field(default=15.0, ge=0, le=600)
+    returns: bool = True
+
+
+class RouteAnswer(BaseModel):
+    """The stops in visit order, the stops left out with a reason, totals, the path."""
+
+    stops: list[dict[str, Any]]
+    unserved: list[dict[str, Any]]
+    totals: dict[str, Any]
+    path: dict[str, Any]

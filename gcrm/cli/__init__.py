@@ -15,6 +15,7 @@ import click
 
 from gcrm.access import act_as
 from gcrm.cli.areas import areas, flows_command, profiles_command
+from gcrm.cli.campaigns import campaigns
 from gcrm.cli.context import Context, pass_ctx
 from gcrm.cli.cube import cube
 from gcrm.cli.customers import customers
@@ -28,6 +29,7 @@ from gcrm.cli.imports import import_group
 from gcrm.cli.leads import leads
 from gcrm.cli.maps import map_command, view_command
 from gcrm.cli.region import region
+from gcrm.cli.route import route_command
 from gcrm.cli.routing import catchments_command
 from gcrm.cli.serve import serve_command
 from gcrm.cli.territories import territories
@@ -97,9 +99,11 @@ for _command in (
     view_command,
     hotspots_command,
     leads,
+    campaigns,
     territories,
     drive_times_command,
     catchments_command,
+    route_command,
     flows_command,
     serve_command,
     demo_command,

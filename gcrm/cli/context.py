@@ -1,8 +1,10 @@
 """The object every ``gcrm`` command receives: settings, whom it acts for, and an engine.
 
 ``--as USER`` runs a reading command for a gcrm user: the command first asks for the
-permission it needs (:func:`requires`), and its engine reads under the user's scope. Commands
-that change data or administer gcrm ask for none, and refuse ``--as``.
+permission it needs (:func:`requires`, or :func:`takes_as_user` for a command that asks
+itself), and its engine reads under the user's scope. Commands that change data or administer
+gcrm ask for none, and refuse ``--as``, naming those that take it (:func:`reading_commands`,
+read from the command tree, so the list cannot go stale).
 """
 
 from __future__ import annotations
@@ -20,15 +22,42 @@ from gcrm.core import Settings
 from gcrm.cube import ensure_scope_cube
 from gcrm.store import create_db_engine
 
-__all__ = ["Context", "pass_ctx", "requires"]
+__all__ = ["Context", "pass_ctx", "reading_commands", "requires", "takes_as_user"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The commands that read under a user's scope, for the message of the others.
-READING_COMMANDS = (
-    "leads near, leads export, customers export, territories report, map, profiles, flows, "
-    "cube show, cube forecast, hotspots"
-)
+#: The attribute that marks a command's callback as taking ``--as``.
+_TAKES_AS = "gcrm_takes_as_user"
+
+
+def takes_as_user(function: F) -> F:
+    """Mark a command that takes ``--as`` and asks for its permission itself
+    (:meth:`Context.require`), e.g. when the permission depends on what it reads."""
+    setattr(function, _TAKES_AS, True)
+    return function
+
+
+def reading_commands(group: click.Group, *, prefix: str = "") -> list[str]:
+    """The commands under ``group`` that take ``--as`` (declared with :func:`requires` or
+    :func:`takes_as_user`), as typed after ``gcrm``, e.g. ``"campaigns export"``."""
+    found: list[str] = []
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        path = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            found += reading_commands(command, prefix=f"{path} ")
+        elif getattr(command.callback, _TAKES_AS, False):
+            found.append(path)
+    return found
+
+
+def _reading_commands_here() -> str:
+    """The commands that take ``--as``, from the running command line's own tree."""
+    current = click.get_current_context(silent=True)
+    root = current.find_root().command if current is not None else None
+    if not isinstance(root, click.Group):
+        return "see `gcrm --help`"
+    return ", ".join(reading_commands(root))
 
 
 class Context:
@@ -69,8 +98,8 @@ class Context:
             elif not self._checked:
                 msg = (
                     f"--as {self.as_user}: this command changes data or administers gcrm, so it "
-                    f"runs as the operator only; drop --as (commands that read for a user: "
-                    f"{READING_COMMANDS})"
+                    f"runs as the operator only; drop --as (commands that take --as: "
+                    f"{_reading_commands_here()})"
                 )
                 raise click.UsageError(msg)
             else:
@@ -129,6 +158,6 @@ def requires(permission: str) -> Callable[[F], F]:
             click.get_current_context().find_object(Context).require(permission)  # type: ignore[union-attr]
             return function(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return takes_as_user(wrapper)  # type: ignore[return-value]
 
     return decorate

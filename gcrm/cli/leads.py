@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+from tqdm import tqdm
 
 from gcrm.access import record_access
 from gcrm.cli.context import Context, pass_ctx, requires
@@ -12,7 +16,8 @@ from gcrm.cli.options import area_option, out_option
 from gcrm.core import ValidationError
 from gcrm.exports import EXPORT_FORMATS, export_points
 from gcrm.leads import (
-    MAX_LIMIT,
+    CUSTOMER_MODES,
+    SORTS,
     export_leads,
     find_leads_by_drive_time,
     find_leads_within,
@@ -21,8 +26,42 @@ from gcrm.leads import (
     read_polygon,
     resolve_origin,
 )
+from gcrm.scoring import (
+    LEAD_SCORE_STAGES,
+    format_backtest,
+    latest_run,
+    read_lead_scores,
+    reasons_text,
+    run_lead_backtest,
+    score_leads,
+)
 
 __all__ = ["leads"]
+
+
+def _search_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--min-score, --customers and --sort: the same in every lead search."""
+    f = click.option(
+        "--sort",
+        type=click.Choice(SORTS),
+        default=None,
+        help="Order: distance, drive_time (with --minutes) or score (best first, unscored "
+        "last) [default: the search's own measure; score with --min-score].",
+    )(f)
+    f = click.option(
+        "--customers",
+        type=click.Choice(CUSTOMER_MODES),
+        default="exclude",
+        show_default=True,
+        help="Leads that are already customers (a customer record names the lead, or a "
+        "customer of the same name stands within 50 m): leave out, keep only, or include.",
+    )(f)
+    return click.option(
+        "--min-score",
+        type=click.FloatRange(0, 1),
+        default=None,
+        help="Only leads whose lead score (gcrm leads score) is at least this, e.g. 0.7.",
+    )(f)
 
 
 @click.group()
@@ -57,6 +96,7 @@ def leads() -> None:
     help="Keep this zoning class (repeatable), e.g. commercial.",
 )
 @area_option(help="Only leads in this area, e.g. district:D01.")
+@_search_options
 @out_option(required=False, help=f"Also write the list ({', '.join(EXPORT_FORMATS)}).")
 @requires("read_leads")
 @pass_ctx
@@ -72,6 +112,9 @@ def near(
     categories: tuple[str, ...],
     zoning: tuple[str, ...],
     area: str | None,
+    min_score: float | None,
+    customers: str,
+    sort: str | None,
     out: Path | None,
 ) -> None:
     """List the leads nearest to ADDRESS, a customer or a point, by distance or drive time.
@@ -87,6 +130,11 @@ def near(
       gcrm leads near --customer C00042 --zoning commercial -o calls.xlsx
       gcrm leads near --lon 24.94 --lat 60.17 --limit 20 -o leads.gpkg
       gcrm leads near --customer C00042 --minutes 15 --limit 200 -o calls.xlsx
+      gcrm leads near "Bulevardi 2" --minutes 15 --min-score 0.7 -o best.xlsx
+      gcrm leads near --lon 24.94 --lat 60.17 --customers only
+
+    Leads that are already customers are left out unless --customers only|include. Rows
+    carry score, percentile and reasons where `gcrm leads score` scored the lead.
     """
     if radius_m is not None and minutes is not None:
         msg = (
@@ -94,36 +142,25 @@ def near(
             "search by one of them"
         )
         raise ValidationError(msg)
-    cats, zones = list(categories) or None, list(zoning) or None
+    filters: dict[str, Any] = {
+        "limit": limit,
+        "categories": list(categories) or None,
+        "zoning_classes": list(zoning) or None,
+        "area": area,
+        "min_score": min_score,
+        "customers": customers,
+        "sort": sort,
+    }
     with ctx.engine.connect() as conn:
         origin = resolve_origin(conn, address=address, customer_id=customer_id, lon=lon, lat=lat)
         if minutes is not None:
-            found = find_leads_by_drive_time(
-                conn,
-                origin,
-                minutes=minutes,
-                limit=limit,
-                categories=cats,
-                zoning_classes=zones,
-                area=area,
-            )
+            found = find_leads_by_drive_time(conn, origin, minutes=minutes, **filters)
             reach = f"{minutes:g} min drive"
         else:
             radius_m = 1000.0 if radius_m is None else radius_m
             found = find_nearby_leads(
-                conn,
-                lon=origin.lon,
-                lat=origin.lat,
-                radius_m=radius_m,
-                # With --area the nearest leads are cut to the area, then to --limit.
-                limit=limit if area is None else MAX_LIMIT,
-                categories=cats,
-                zoning_classes=zones,
+                conn, lon=origin.lon, lat=origin.lat, radius_m=radius_m, **filters
             )
-            if area is not None:
-                in_area = find_leads_within(conn, area=area, categories=cats, zoning_classes=zones)
-                found = found[found["external_id"].isin(in_area["external_id"])].head(limit)
-                found = found.assign(rank=range(1, len(found) + 1)).reset_index(drop=True)
             reach = f"{radius_m:g} m"
     click.echo(
         f"{len(found)} leads within {reach} of {origin.label} "
@@ -139,7 +176,13 @@ def near(
                 rows=len(found),
                 fields=[c for c in found.columns if c != found.geometry.name],
                 target=str(path),
-                detail={"origin": origin.label, "radius_m": radius_m, "minutes": minutes},
+                detail={
+                    "origin": origin.label,
+                    "radius_m": radius_m,
+                    "minutes": minutes,
+                    "min_score": min_score,
+                    "customers": customers,
+                },
             )
         click.echo(f"written to {path}")
 
@@ -155,6 +198,7 @@ def near(
     multiple=True,
     help="Keep this zoning class (repeatable), e.g. commercial.",
 )
+@_search_options
 @out_option(required=False, help=f"Also write the list ({', '.join(EXPORT_FORMATS)}).")
 @requires("read_leads")
 @pass_ctx
@@ -165,6 +209,9 @@ def within(
     limit: int,
     categories: tuple[str, ...],
     zoning: tuple[str, ...],
+    min_score: float | None,
+    customers: str,
+    sort: str | None,
     out: Path | None,
 ) -> None:
     """List the leads inside the polygons of FILE (GeoJSON, GeoPackage...) or in an --area.
@@ -175,6 +222,7 @@ def within(
     Examples:
       gcrm leads within drawn.geojson -o calls.xlsx
       gcrm leads within --area district:D02 --category cafe -o cafes.gpkg
+      gcrm leads within drawn.geojson --min-score 0.6 --customers exclude -o best.xlsx
     """
     if file is None and area is None:
         msg = "FILE and --area are both missing; pass a GeoJSON file or --area LEVEL:CODE"
@@ -188,6 +236,9 @@ def within(
             limit=limit,
             categories=list(categories) or None,
             zoning_classes=list(zoning) or None,
+            min_score=min_score,
+            customers=customers,
+            sort=sort,
         )
     inside = " and ".join(x for x in (file and f"{file}", area and f"area {area}") if x)
     click.echo(f"{len(found)} leads inside {inside}")
@@ -215,8 +266,9 @@ def within(
 def leads_export_command(
     ctx: Context, out: Path, area: str | None, category: tuple[str, ...]
 ) -> None:
-    """Export leads with area codes and names at every level, zoning, road, drive time and the
-    housing context of their area.
+    """Export leads with area codes and names at every level, zoning, road, drive time, the
+    housing context of their area, and the lead score (score, percentile, reasons as
+    "r1; r2; r3"; empty until `gcrm leads score`).
 
     \b
     Examples:
@@ -226,3 +278,96 @@ def leads_export_command(
     with ctx.engine.begin() as conn:  # commits the audit record
         path = export_points(conn, entity="leads", path=out, area=area, category=category)
     click.echo(f"leads -> {path}")
+
+
+@leads.command("score")
+@click.option(
+    "--backtest",
+    "backtest_only",
+    is_flag=True,
+    help="Only run the backtest (the scores stay as they are) and print its figures.",
+)
+@out_option(required=False, help="Write the backtest's figures as JSON (e.g. backtest.json).")
+@click.option(
+    "--level",
+    default=None,
+    help="Area level whose profile describes where a point stands [default: the first "
+    "top-level one, e.g. district].",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the model.")
+@requires("administer")
+@pass_ctx
+def score(
+    ctx: Context, backtest_only: bool, out: Path | None, level: str | None, seed: int
+) -> None:
+    """Score every lead by how much it looks like your best customers, with reasons.
+
+    The model (regularised logistic regression) compares SMB and corporate customers,
+    weighted by their revenue over the last 12 months, with the leads, on what both have:
+    category, the area's profile, zoning, road class, drive time and straight distance to
+    the nearest branch, other businesses within 500 m and customers within 1 km. Each lead gets a score (0-1), its percentile and the three
+    features that moved it most, in words; `gcrm leads near|within -o` and the API
+    (/api/leads/{id}/score) carry them.
+
+    The backtest hides the customers who signed up in the last 12 months, trains on the
+    rest, puts them among the leads and measures how high they rank (AUC, recall and
+    precision in the top 10 %), against a random order and the distance to the nearest
+    branch in the same run. Scoring runs it too and keeps its figures with the run.
+
+    \b
+    Examples:
+      gcrm leads score
+      gcrm leads score --backtest -o backtest.json
+      gcrm leads score --level postcode -o backtest.json
+    """
+    engine = ctx.owner_engine  # scores of every lead are rewritten: the owner's work
+    figures: dict[str, Any] | None
+    if backtest_only:
+        run_id, figures = run_lead_backtest(engine, level=level, seed=seed)
+        _print_backtest(figures)
+    else:
+        with tqdm(total=len(LEAD_SCORE_STAGES), desc="lead score", unit="stage") as bar:
+
+            def stage(label: str) -> None:
+                bar.set_postfix_str(label)
+                bar.update(1)
+
+            try:
+                run_id = score_leads(engine, level=level, seed=seed, progress=stage)
+            except ValidationError as exc:
+                click.echo(f"backtest not run: {exc}", err=True)
+                bar.reset()
+                run_id = score_leads(engine, level=level, seed=seed, backtest=False, progress=stage)
+        with engine.connect() as conn:
+            run = latest_run(conn, "lead")
+            latest = latest_run(conn, "lead", with_backtest=True)
+            top = read_lead_scores(conn).nlargest(5, "score")
+        if run is not None:
+            click.echo(f"scored {run['rows_scored']} leads (run {run_id}): {run['model']}")
+        for row in top.itertuples():
+            click.echo(f"  {row.external_id}  {row.score:.3f}  {reasons_text(row.reasons)}")
+        figures = latest["backtest"] if latest is not None else None
+        if figures is None:
+            click.echo("no backtest yet: run `gcrm leads score --backtest`")
+        else:
+            if latest is not None and latest["id"] != run_id:
+                click.echo(
+                    f"latest backtest (run {latest['id']}, {latest['created_at']:%Y-%m-%d}):"
+                )
+            _print_backtest(figures)
+    if out is not None:
+        if figures is None:
+            msg = f"-o {out}: there is no backtest to write; run `gcrm leads score --backtest`"
+            raise ValidationError(msg)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        click.echo(f"backtest written to {out}")
+
+
+def _print_backtest(figures: dict[str, Any]) -> None:
+    click.echo(
+        f"backtest: {figures['hidden_customers']} customers who signed up after "
+        f"{figures['cutoff']} hidden among {figures['leads']} leads; trained on "
+        f"{figures['train_customers']} earlier customers"
+    )
+    click.echo(format_backtest(figures))

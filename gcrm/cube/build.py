@@ -30,10 +30,12 @@ __all__ = [
     "ORDER_DIMENSIONS",
     "ORDER_MEASURES",
     "PROFILE_MEASURES",
+    "SCORE_MEASURES",
     "SOURCE_VARIABLES",
     "STATIC_MEASURES",
     "STOCK_MEASURES",
     "build_region_cube",
+    "score_measures",
 ]
 
 FLOW_MEASURES = ("new", "churned", "revenue", "orders")
@@ -51,6 +53,10 @@ NO_CHANNEL = "unknown"
 NO_BRANCH = "none"
 STOCK_MEASURES = ("customers", "active")
 STATIC_MEASURES = ("leads", "population", "households")
+#: The customers' scores summed per area and segment (``gcrm customers churn-risk`` and
+#: ``value``): "as of" the latest scoring, not by month. NaN everywhere until a kind of score
+#: was computed; 0 in an area without scored customers.
+SCORE_MEASURES = ("expected_churn", "revenue_at_risk", "value_at_stake")
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL (demo region); gcrm estimates where labelled"
 #: Where each statistic of each area comes from: string variables on (area, statistic).
 SOURCE_VARIABLES = ("statistic_source", "statistic_vintage", "statistic_method")
@@ -188,6 +194,7 @@ def build_region_cube(
     sources, statistics = _sources(profile, area_index)
     data.update(sources)
     data["customers_by_precision"] = precision_measure(conn, area_index)
+    data.update(score_measures(conn, areas=area_index, segments=segments))
     ds = xr.Dataset(
         data,
         coords={
@@ -221,7 +228,9 @@ def build_region_cube(
         currency=region.currency or "",
         # What the cells were made of (gcrm.cube.refresh): the next refresh recomputes only
         # what changed since.
-        fingerprints=json.dumps({"orders": order_prints, **_customer_fingerprints(conn)}),
+        fingerprints=json.dumps(
+            {"orders": order_prints, **_customer_fingerprints(conn), "scores": _scores_print(conn)}
+        ),
         # A range given by the caller stays; one taken from the data follows it.
         month_range="given" if start or end else "data",
     )
@@ -315,7 +324,15 @@ def read_fingerprints(conn: Connection) -> dict[str, object]:
     (the numbers the build's orders query returns with its cells), for all customers and for
     all leads (sums over the rows; any added, removed or changed row changes them)."""
     orders: dict[object, object] = dict(conn.execute(text(_SQL["order_fingerprints"])).all())
-    return {"orders": {str(k): str(v) for k, v in orders.items()}, **_customer_fingerprints(conn)}
+    return {
+        "orders": {str(k): str(v) for k, v in orders.items()},
+        **_customer_fingerprints(conn),
+        "scores": _scores_print(conn),
+    }
+
+
+def _scores_print(conn: Connection) -> str:
+    return str(conn.execute(text(_SQL["score_fingerprint"])).scalar_one())
 
 
 def _customer_fingerprints(conn: Connection) -> dict[str, str]:
@@ -388,6 +405,26 @@ def _sources(
         grid[a[ok], s[ok]] = rows[column].fillna("").to_numpy(object)[ok]
         out[name] = (("area", "statistic"), grid)
     return out, statistics
+
+
+def score_measures(conn: Connection, *, areas: pd.Index, segments: pd.Index) -> dict[str, Variable]:
+    """:data:`SCORE_MEASURES` on (area, segment), from the stored scores the reader may see:
+    NaN everywhere for a kind of score never computed (no figure is not zero)."""
+    frame = _frame(conn, "scores")
+    out: dict[str, Variable] = {}
+    scored = {"expected_churn": "churn_scored", "revenue_at_risk": "churn_scored"}
+    for name in SCORE_MEASURES:
+        values = np.zeros((len(areas), len(segments)))
+        count = scored.get(name, "value_scored")
+        if frame.empty or not frame[count].sum():
+            values[:] = np.nan
+        else:
+            a = areas.get_indexer(area_ids(frame["level"], frame["code"]))
+            s = segments.get_indexer(frame["segment"])
+            ok = (a >= 0) & (s >= 0)
+            np.add.at(values, (a[ok], s[ok]), frame[name].fillna(0.0).to_numpy(float)[ok])
+        out[name] = (("area", "segment"), values)
+    return out
 
 
 def precision_measure(conn: Connection, area_index: pd.Index) -> Variable:

@@ -148,3 +148,33 @@ SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(concat_ws('|', c.e
        (SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(concat_ws('|',
                    l.external_id, l.area_codes), 0)), 0)::text FROM gcrm.leads l) AS leads
 FROM gcrm.customers c;
+
+-- name: scores
+-- The customers' latest scores (gcrm.customer_scores) per area and segment, as of their
+-- runs, not by month: expected churns in the next 6 months (the sum of churn risks), revenue
+-- at risk (churn risk x the customer's revenue of the 12 months before the scoring) and value
+-- at stake (the sum of expected revenue of the next 12 months); how many customers carry each.
+WITH per AS (
+    SELECT c.area_codes, c.segment,
+           sum(s.churn_risk) AS expected_churn,
+           sum(s.churn_risk * s.revenue_12m) AS revenue_at_risk,
+           sum(s.expected_value_12m) AS value_at_stake,
+           count(s.churn_risk) AS churn_scored, count(s.expected_value_12m) AS value_scored
+    FROM gcrm.customer_scores s
+    JOIN gcrm.customers c ON c.external_id = s.external_id
+    GROUP BY 1, 2
+)
+SELECT e.key AS level, e.value AS code, p.segment,
+       sum(p.expected_churn)::float8 AS expected_churn,
+       sum(p.revenue_at_risk)::float8 AS revenue_at_risk,
+       sum(p.value_at_stake)::float8 AS value_at_stake,
+       sum(p.churn_scored)::bigint AS churn_scored, sum(p.value_scored)::bigint AS value_scored
+FROM per p CROSS JOIN LATERAL jsonb_each_text(p.area_codes) e
+GROUP BY 1, 2, 3;
+
+-- name: score_fingerprint
+-- Changes when any stored score changes (gcrm.cube.refresh recomputes the score measures).
+SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(concat_ws('|', s.external_id,
+           s.churn_run_id, s.churn_risk, s.revenue_12m, s.value_run_id,
+           s.expected_value_12m), 0)), 0)::text
+FROM gcrm.customer_scores s;

@@ -26,6 +26,7 @@ from gcrm.cube.build import (
     FLOW_MEASURES,
     ORDER_DIMENSIONS,
     ORDER_MEASURES,
+    SCORE_MEASURES,
     STATIC_MEASURES,
     STOCK_MEASURES,
 )
@@ -88,6 +89,16 @@ MEASURES: dict[str, Measure] = {
         "Customers placed approximately (street level or coarser)", "static", "customers"
     ),
     "approximate_share": Measure("Share of customers placed approximately", "derived", "ratio"),
+    # The customers' latest scores (gcrm customers churn-risk / value), as of their scoring.
+    "expected_churn": Measure(
+        "Expected churns, next 6 months (sum of churn risk)", "static", "customers"
+    ),
+    "revenue_at_risk": Measure(
+        "Revenue at risk (churn risk x last 12 months' revenue)", "static", CURRENCY
+    ),
+    "value_at_stake": Measure(
+        "Value at stake (expected revenue, next 12 months)", "static", CURRENCY
+    ),
     "area_km2": Measure("Area", "static", "km²"),
     "dwellings": Measure("Dwellings", "static", "dwellings"),
     "dwellings_detached": Measure("Dwellings in detached houses", "static", "dwellings"),
@@ -183,7 +194,8 @@ def _segment_sum(da: xr.DataArray, segment: str | None) -> xr.DataArray:
     if "segment" not in da.dims:
         return da
     if segment is None or segment in ("", "all"):
-        return da.sum("segment")
+        # A float measure with no figure in any segment (scores never computed) stays NaN.
+        return da.sum("segment", min_count=1) if da.dtype.kind == "f" else da.sum("segment")
     known = [str(s) for s in da["segment"].values]
     if segment not in known:
         msg = f"segment {segment!r} unknown; expected 'all' or one of {known}"
@@ -258,6 +270,11 @@ def filter_orders(
 
 def _over_period(ds: xr.Dataset, name: str, mask: np.ndarray, segment: str | None) -> xr.DataArray:
     kind = MEASURES[name].kind
+    if name not in ds:
+        msg = (
+            f"measure {name!r} is not in this cube, built before it existed; run `gcrm cube build`"
+        )
+        raise ValidationError(msg)
     da = _segment_sum(ds[name], segment)
     if kind in ("static", "ratio"):
         return da
@@ -545,7 +562,7 @@ def rollup_period(ds: xr.Dataset, freq: str) -> xr.Dataset:
     by = [v for split in BY_VARIABLES.values() for v in split.values()]
     flows = ds[[m for m in (*FLOW_MEASURES, *by) if m in ds]].resample(month=rules[freq]).sum()
     stocks = ds[[m for m in STOCK_MEASURES if m in ds]].resample(month=rules[freq]).last()
-    static = ds[[m for m in (*STATIC_MEASURES, *PROFILE_MEASURES) if m in ds]]
+    static = ds[[m for m in (*STATIC_MEASURES, *SCORE_MEASURES, *PROFILE_MEASURES) if m in ds]]
     out = xr.merge([flows, stocks, static])
     out.attrs = dict(ds.attrs)
     return out

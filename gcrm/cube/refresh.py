@@ -14,6 +14,8 @@ changes), and :func:`refresh_region_cube` recomputes
 - customers, active, new, churned and the geocoding precision counts when any customer
   changed (one pass over the customers, not the orders);
 - leads when any lead changed;
+- the score measures (expected churn, revenue at risk, value at stake) when any stored score
+  or any customer changed;
 
 and rebuilds the whole cube when what it is indexed by changed: the areas, the segments, the
 branches, a channel the cube has not seen, the months the data spans (a month beyond the
@@ -47,6 +49,7 @@ from gcrm.cube.build import (
     read_branches,
     read_fingerprints,
     read_orders,
+    score_measures,
 )
 
 __all__ = ["RefreshReport", "refresh_region_cube"]
@@ -62,11 +65,12 @@ class RefreshReport:
     customers: bool = False
     leads: bool = False
     seconds: float = 0.0
+    scores: bool = False
 
     @property
     def changed(self) -> bool:
         """Whether the refresh recomputed anything (else the cube is as it was)."""
-        return self.full or bool(self.months) or self.customers or self.leads
+        return self.full or bool(self.months) or self.customers or self.leads or self.scores
 
     def summary(self) -> str:
         """One line for the command line."""
@@ -80,6 +84,8 @@ class RefreshReport:
             parts.append("customer counts")
         if self.leads:
             parts.append("leads")
+        if self.scores:
+            parts.append("scores")
         done = ", ".join(parts) if parts else "nothing had changed"
         return f"cube refreshed: {done} in {self.seconds:.1f} s"
 
@@ -131,6 +137,12 @@ def refresh_region_cube(conn: Connection, ds: xr.Dataset) -> tuple[xr.Dataset, R
     leads = now["leads"] != old["leads"]
     if leads:
         out["leads"][:] = leads_measure(conn, area_index)[1]
+    scores = customers or now.get("scores") != old.get("scores")
+    if scores:
+        for name, (dims, values) in score_measures(
+            conn, areas=area_index, segments=grid["segments"]
+        ).items():
+            out[name] = (dims, values)
     # A branch renamed keeps its code (a new or removed code rebuilds the cube).
     out = out.assign_coords(branch_name=("branch", read_branches(conn)["name"].to_numpy(object)))
     region = read_region(conn)
@@ -147,6 +159,7 @@ def refresh_region_cube(conn: Connection, ds: xr.Dataset) -> tuple[xr.Dataset, R
         customers=customers,
         leads=leads,
         seconds=time.perf_counter() - start,
+        scores=scores,
     )
     return out, report
 

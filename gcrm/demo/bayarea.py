@@ -24,6 +24,7 @@ from gcrm.demo.bayarea_sources import read_bayarea_sources
 from gcrm.demo.bayarea_synthetic import (
     BAYAREA_TRUTH_COLUMNS,
     US_LOCALE,
+    bayarea_lead_pool,
     build_bayarea_leads,
     choose_bayarea_branches,
     zone_placer,
@@ -109,22 +110,25 @@ def build_bayarea_region(
         bar.update()
 
         bar.set_postfix_str("customers")
+        branch_rows = postcodes.set_index("postcode").loc[branches["postcode"]]
+        branches_xy = branch_rows[["x", "y"]].to_numpy(float)
         export = build_customer_export(
             zone_placer(zones, postcodes),
             count=customers,
             seed=seed,
             locale=US_LOCALE,
             truth_columns=BAYAREA_TRUTH_COLUMNS,
+            leads=bayarea_lead_pool(leads, zones),
+            branches_xy=branches_xy,
         )
         paths["customers"] = write_csv(export.customers, out_dir, "customers")
         paths["customers_truth"] = write_csv(export.truth, out_dir, "customers_truth")
         bar.update()
 
         bar.set_postfix_str("orders")
-        branch_rows = postcodes.set_index("postcode").loc[branches["postcode"]]
         orders = build_orders(
             export.valid,
-            branches_xy=branch_rows[["x", "y"]].to_numpy(float),
+            branches_xy=branches_xy,
             branch_codes=branches["code"].tolist(),
             seed=seed,
         )

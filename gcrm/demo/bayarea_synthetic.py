@@ -19,6 +19,7 @@ import shapely
 from gcrm.core import STORAGE_CRS, ValidationError
 from gcrm.demo._geom import sample_points_in_polygons
 from gcrm.demo.bayarea_sources import BAYAREA_METRIC_CRS, SECTORS
+from gcrm.demo.drivers import LeadPool
 from gcrm.demo.helsinki_layers import BRANCH_COLUMNS, LEAD_COLUMNS
 from gcrm.demo.synthetic_customers import MESS_RATES, CustomerLocale, Placer
 
@@ -29,6 +30,7 @@ __all__ = [
     "JOBS_PER_LEAD",
     "LEAD_SOURCE",
     "US_LOCALE",
+    "bayarea_lead_pool",
     "build_bayarea_leads",
     "choose_bayarea_branches",
     "zone_placer",
@@ -213,6 +215,53 @@ def build_bayarea_leads(
     )
     points = shapely.points(where.lon.round(7), where.lat.round(7))
     return gpd.GeoDataFrame(frame[LEAD_COLUMNS], geometry=points, crs=STORAGE_CRS)
+
+
+def bayarea_lead_pool(leads: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> LeadPool:
+    """The Bay Area's leads as places to win customers: each where it stands, in its zone.
+
+    The customer won from a lead keeps the lead's made-up address, ZIP and point; its truth
+    ``zone`` is the zone the point lies in (the nearest one, for a point on an edge). The
+    business density around a lead is its zone's jobs per km² (EPSG:26910).
+
+    Parameters
+    ----------
+    leads
+        From :func:`build_bayarea_leads` (EPSG:4326).
+    zones
+        ``BayAreaSources.zones`` (EPSG:26910), with ``zone`` and ``jobs``.
+
+    Returns
+    -------
+    LeadPool
+    """
+    points = leads.geometry.to_crs(BAYAREA_METRIC_CRS).values
+    zone_idx = shapely.STRtree(zones.geometry.values).query_nearest(points, all_matches=False)[1]
+    km2 = shapely.area(zones.geometry.values) / 1e6
+    density = zones["jobs"].to_numpy(float) / np.maximum(km2, 1e-6)
+    xy = shapely.get_coordinates(points)
+    lonlat = shapely.get_coordinates(leads.geometry.values)
+    places = pd.DataFrame(
+        {
+            "street": leads["street"].to_numpy(),
+            "house_number": leads["housenumber"].to_numpy(),
+            "postcode": leads["postcode"].to_numpy(),
+            "city": leads["city"].to_numpy(),
+            "zone": zones["zone"].to_numpy()[zone_idx],
+            "lon": lonlat[:, 0],
+            "lat": lonlat[:, 1],
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+        }
+    )
+    return LeadPool(
+        external_id=leads["external_id"].to_numpy(dtype=object),
+        name=leads["name"].to_numpy(dtype=object),
+        category_group=leads["category_group"].to_numpy(dtype=object),
+        category=leads["category"].to_numpy(dtype=object),
+        density=density[zone_idx],
+        places=places,
+    )
 
 
 def choose_bayarea_branches(

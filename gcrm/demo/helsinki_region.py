@@ -113,18 +113,24 @@ def build_demo_region(
         bar.update()
 
         bar.set_postfix_str("customers")
+        branch_points = gpd.points_from_xy(branches["lon"], branches["lat"], crs=STORAGE_CRS)
+        branches_xy = shapely.get_coordinates(branch_points.to_crs(METRIC_CRS))
         export = build_customers(
-            addresses, count=customers, seed=seed, dwellings=housing.address_dwellings
+            addresses,
+            count=customers,
+            seed=seed,
+            dwellings=housing.address_dwellings,
+            leads=leads,
+            branches_xy=branches_xy,
         )
         paths["customers"] = write_csv(export.customers, out_dir, "customers")
         paths["customers_truth"] = write_csv(export.truth, out_dir, "customers_truth")
         bar.update()
 
         bar.set_postfix_str("orders")
-        branch_points = gpd.points_from_xy(branches["lon"], branches["lat"], crs=STORAGE_CRS)
         orders = build_orders(
             export.valid,
-            branches_xy=shapely.get_coordinates(branch_points.to_crs(METRIC_CRS)),
+            branches_xy=branches_xy,
             branch_codes=branches["code"].tolist(),
             seed=seed,
         )

@@ -7,8 +7,10 @@ place and the mess injected, for tests and benchmarks. Everything is drawn from
 ``numpy.random.default_rng`` streams keyed by the seed, so one seed gives the same bytes.
 
 The machinery is shared by every demo region: :func:`build_customer_export` takes a
-*placer* (where customers live) and a :class:`CustomerLocale` (how they are named, reached
-and mistyped); :func:`build_customers` is the Helsinki region's use of it.
+*placer* (where customers live), a :class:`CustomerLocale` (how they are named, reached
+and mistyped) and the region's leads and branches: business customers are won from the leads
+and everyone churns by the documented rules of :mod:`gcrm.demo.drivers`.
+:func:`build_customers` is the Helsinki region's use of it.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ import pandas as pd
 import shapely
 
 from gcrm.core import METRIC_CRS, ValidationError
+from gcrm.demo.drivers import LeadPool, convert_leads, draw_churn, nearest_distance_m
 
 __all__ = [
     "AS_OF",
-    "CHURN_RATE",
+    "BUSINESS_SEGMENTS",
     "CUSTOMER_COLUMNS",
     "FINNISH_LOCALE",
     "INVALID_KINDS",
@@ -42,6 +45,7 @@ __all__ = [
     "Placer",
     "build_customer_export",
     "build_customers",
+    "helsinki_lead_pool",
 ]
 
 CUSTOMER_COLUMNS = [
@@ -57,6 +61,9 @@ CUSTOMER_COLUMNS = [
     "status",
     "signup_date",
     "churn_date",
+    "category_group",
+    "category",
+    "lead_external_id",
 ]
 TRUTH_COLUMNS = ["customer_id", "ref", "lon", "lat", "injected_mess"]
 
@@ -66,9 +73,10 @@ SIGNUP_START = date(2019, 1, 1)
 #: Signups grow exponentially: the last year has about ``SIGNUP_GROWTH`` times the first.
 SIGNUP_GROWTH = 3.0
 SEGMENT_SHARES = {"consumer": 0.75, "smb": 0.20, "corporate": 0.05}
-CHURN_RATE = 0.20
-#: A churn happens at least this many days after signup.
-MIN_TENURE_DAYS = 30
+#: The segments won from leads, with a business category; consumers have none.
+BUSINESS_SEGMENTS = ("smb", "corporate")
+#: Helsinki's business density around a lead: the leads within this distance (EPSG:3067).
+HELSINKI_DENSITY_RADIUS_M = 200.0
 #: Share of rows that get each kind of mess, drawn independently.
 MESS_RATES = {
     "abbreviation": 0.10,
@@ -117,7 +125,7 @@ CORPORATE_WORDS = ("Nordic", "Baltic", "Suomen", "Helsingin", "Pohjola", "Uusima
 CORPORATE_TRADES = ("Logistiikka", "Energia", "Rakennus", "Kiinteistöt", "Teknologia", "Media")
 EMAIL_DOMAINS = ("example.fi", "example.com", "posti.example", "mail.example")
 
-_STREAMS = {"clean": 1, "mess": 2, "invalid": 3}
+_STREAMS = {"clean": 1, "mess": 2, "invalid": 3, "b2b": 5, "churn": 6}
 
 
 @dataclass(frozen=True)
@@ -185,7 +193,9 @@ class CustomerExport:
 
     customers: pd.DataFrame  # CUSTOMER_COLUMNS, as written to customers.csv
     truth: pd.DataFrame  # TRUTH_COLUMNS, row-aligned with customers
-    valid: pd.DataFrame  # customer_id, segment, signup_date, churn_date (dates), x, y (metric)
+    #: customer_id, segment, signup_date, churn_date (dates), x, y (metric), activity (the
+    #: order-rate factor, mean 1)
+    valid: pd.DataFrame
 
 
 def build_customers(
@@ -194,6 +204,8 @@ def build_customers(
     count: int,
     seed: int,
     dwellings: np.ndarray | None = None,
+    leads: gpd.GeoDataFrame | None = None,
+    branches_xy: np.ndarray | None = None,
 ) -> CustomerExport:
     """Generate ``count`` synthetic customers on real address points, as a messy export.
 
@@ -209,6 +221,13 @@ def build_customers(
     dwellings
         Dwellings per address point (aligned with ``addresses``): consumers are placed with
         probability proportional to dwellings + 0.5. ``None`` places them uniformly.
+    leads
+        The region's leads (:func:`gcrm.demo.helsinki_layers.build_leads`): business
+        customers are won from them (:func:`helsinki_lead_pool`). ``None``: business
+        customers are placed uniformly over addresses and have no category.
+    branches_xy
+        Branches in EPSG:3067, shape (k, 2): distance to the nearest one lowers conversion
+        and raises churn. ``None``: distance plays no part.
 
     Returns
     -------
@@ -232,7 +251,64 @@ def build_customers(
         return _place_on_addresses(pool, weights[has_postcode], segment=segment, rng=rng)
 
     return build_customer_export(
-        place, count=count, seed=seed, locale=FINNISH_LOCALE, truth_columns=TRUTH_COLUMNS
+        place,
+        count=count,
+        seed=seed,
+        locale=FINNISH_LOCALE,
+        truth_columns=TRUTH_COLUMNS,
+        leads=None if leads is None else helsinki_lead_pool(leads, pool),
+        branches_xy=branches_xy,
+    )
+
+
+def helsinki_lead_pool(leads: gpd.GeoDataFrame, addresses: gpd.GeoDataFrame) -> LeadPool:
+    """Helsinki's leads as places to win customers: each at its nearest address point.
+
+    Most OSM businesses carry no address of their own; the customer won from a lead is
+    written with the address point nearest to it (EPSG:3067), which is also its true place.
+    The business density around a lead is the number of leads within
+    ``HELSINKI_DENSITY_RADIUS_M``.
+
+    Parameters
+    ----------
+    leads
+        Leads in EPSG:4326 (``LEAD_COLUMNS``).
+    addresses
+        Address points with a postcode (EPSG:4326).
+
+    Returns
+    -------
+    LeadPool
+    """
+    lead_m = leads.geometry.to_crs(METRIC_CRS).values
+    address_m = addresses.geometry.to_crs(METRIC_CRS).values
+    nearest = shapely.STRtree(address_m).query_nearest(lead_m, all_matches=False)[1]
+    picked = addresses.iloc[nearest].reset_index(drop=True)
+    lonlat = shapely.get_coordinates(picked.geometry.values)
+    xy = shapely.get_coordinates(address_m[nearest])
+    pairs = shapely.STRtree(lead_m).query(
+        lead_m, predicate="dwithin", distance=HELSINKI_DENSITY_RADIUS_M
+    )
+    places = pd.DataFrame(
+        {
+            "street": picked["street"],
+            "house_number": picked["housenumber"],
+            "postcode": picked["postcode"],
+            "city": picked["city"],
+            "ref": picked["ref"],
+            "lon": lonlat[:, 0],
+            "lat": lonlat[:, 1],
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+        }
+    )
+    return LeadPool(
+        external_id=leads["external_id"].to_numpy(dtype=object),
+        name=leads["name"].to_numpy(dtype=object),
+        category_group=leads["category_group"].str.lower().to_numpy(dtype=object),
+        category=leads["category"].str.lower().to_numpy(dtype=object),
+        density=np.bincount(pairs[0], minlength=len(leads)).astype(float),
+        places=places,
     )
 
 
@@ -243,8 +319,16 @@ def build_customer_export(
     seed: int,
     locale: CustomerLocale,
     truth_columns: list[str],
+    leads: LeadPool | None = None,
+    branches_xy: np.ndarray | None = None,
 ) -> CustomerExport:
     """Generate ``count`` synthetic customers where ``place`` puts them, as a messy export.
+
+    Business customers (``BUSINESS_SEGMENTS``) are won from ``leads`` by
+    :func:`gcrm.demo.drivers.convert_leads`: each takes a converted lead's name, place and
+    category, with ``lead_external_id`` set. When fewer leads convert than there are business
+    customers, the others stay where ``place`` put them and take the category of a converted
+    lead drawn at random. Every customer churns by :func:`gcrm.demo.drivers.draw_churn`.
 
     Parameters
     ----------
@@ -260,6 +344,12 @@ def build_customer_export(
     truth_columns
         Columns of the truth table, from customer_id, lon, lat, injected_mess and the extra
         columns ``place`` returns.
+    leads
+        The leads business customers are won from; ``None``: none are, and no customer has a
+        category.
+    branches_xy
+        Branches in the metric CRS of the placer's x, y, shape (k, 2); ``None``: distance to
+        a branch plays no part.
 
     Returns
     -------
@@ -273,9 +363,13 @@ def build_customer_export(
     """
     _check_count(count)
     clean = _clean_customers(place, count=count, locale=locale, rng=_rng(seed, "clean"))
+    clean = _win_from_leads(
+        clean, leads=leads, branches_xy=branches_xy, locale=locale, rng=_rng(seed, "b2b")
+    )
+    clean = _churn(clean, branches_xy=branches_xy, rng=_rng(seed, "churn"))
     messy, tags = _inject_mess(clean, locale=locale, rng=_rng(seed, "mess"))
     messy, tags, invalid = _inject_invalid(messy, tags, clean=clean, rng=_rng(seed, "invalid"))
-    truth = clean.drop(columns=CUSTOMER_COLUMNS)
+    truth = clean.drop(columns=[*CUSTOMER_COLUMNS, "activity"])
     truth.insert(0, "customer_id", messy["customer_id"])
     truth["lon"] = truth["lon"].round(7)
     truth["lat"] = truth["lat"].round(7)
@@ -284,7 +378,9 @@ def build_customer_export(
     if unknown:
         msg = f"truth_columns {unknown} are unknown; choose from {sorted(truth.columns)}"
         raise ValidationError(msg)
-    valid = clean.loc[~invalid, ["customer_id", "segment", "signup_date", "churn_date", "x", "y"]]
+    valid = clean.loc[
+        ~invalid, ["customer_id", "segment", "signup_date", "churn_date", "x", "y", "activity"]
+    ]
     return CustomerExport(
         customers=messy[CUSTOMER_COLUMNS],
         truth=truth[truth_columns],
@@ -308,7 +404,7 @@ def _clean_customers(
     segments = np.array(list(SEGMENT_SHARES))
     segment = segments[rng.choice(len(segments), size=count, p=list(SEGMENT_SHARES.values()))]
     placed = place(segment, rng).reset_index(drop=True)
-    signup, churn = _signup_and_churn(count, rng=rng)
+    signup = _signups(count, rng=rng)
     names, emails = _names_and_emails(segment, locale=locale, rng=rng)
     clean = pd.DataFrame(
         {
@@ -321,9 +417,12 @@ def _clean_customers(
             "postcode": placed["postcode"],
             "city": placed["city"],
             "segment": segment,
-            "status": np.where(pd.isna(churn), "active", "churned"),
+            "status": "active",
             "signup_date": signup,
-            "churn_date": churn,
+            "churn_date": np.full(count, np.datetime64("NaT"), dtype="datetime64[D]"),
+            "category_group": "",
+            "category": "",
+            "lead_external_id": "",
         }
     )
     extra = placed.drop(columns=["street", "house_number", "postcode", "city"])
@@ -360,19 +459,74 @@ def _place_on_addresses(
     )
 
 
-def _signup_and_churn(count: int, *, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Signup dates with exponential growth; churn for ``CHURN_RATE`` of customers."""
+def _signups(count: int, *, rng: np.random.Generator) -> np.ndarray:
+    """Signup dates with exponential growth (the last year about ``SIGNUP_GROWTH`` x the first)."""
     span = (AS_OF - SIGNUP_START).days
     growth = np.log(SIGNUP_GROWTH) / span
     u = rng.random(count)
     offset = np.floor(np.log1p(u * np.expm1(growth * span)) / growth).astype(np.int64)
     signup = np.datetime64(SIGNUP_START) + np.minimum(offset, span)
-    room = (np.datetime64(AS_OF) - signup).astype(np.int64) - MIN_TENURE_DAYS
-    # Drawn for every row so the stream does not depend on which rows churn.
-    churns = (rng.random(count) < CHURN_RATE) & (room > 0)
-    after = MIN_TENURE_DAYS + np.floor(rng.random(count) * np.maximum(room, 1)).astype(np.int64)
-    churn = np.where(churns, signup + after, np.datetime64("NaT"))
-    return signup.astype("datetime64[D]"), churn.astype("datetime64[D]")
+    return signup.astype("datetime64[D]")
+
+
+def _win_from_leads(
+    clean: pd.DataFrame,
+    *,
+    leads: LeadPool | None,
+    branches_xy: np.ndarray | None,
+    locale: CustomerLocale,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Business customers take converted leads' names, places and categories."""
+    if leads is None or len(leads.external_id) == 0:
+        return clean
+    business = np.flatnonzero(clean["segment"].isin(BUSINESS_SEGMENTS).to_numpy())
+    won = convert_leads(leads, branches_xy=branches_xy, wanted=len(business), rng=rng)
+    if len(won) == 0:
+        return clean
+    out = clean.copy()
+    rows, rest = business[: len(won)], business[len(won) :]
+    for column in leads.places.columns:
+        if column in out.columns:
+            out.loc[rows, column] = leads.places[column].to_numpy()[won]
+    out.loc[rows, "name"] = leads.name[won]
+    out.loc[rows, "email"] = _business_emails(leads.name[won], locale=locale)
+    out.loc[rows, "lead_external_id"] = leads.external_id[won]
+    # Business customers won without a lead record have a converted lead's category mix.
+    like = won[rng.integers(0, len(won), len(rest))] if len(rest) else won[:0]
+    for target, source in ((rows, won), (rest, like)):
+        out.loc[target, "category_group"] = leads.category_group[source]
+        out.loc[target, "category"] = leads.category[source]
+    return out
+
+
+def _business_emails(names: np.ndarray, *, locale: CustomerLocale) -> np.ndarray:
+    # A few hundred names; folding each is a string operation without a vectorised form.
+    slugs = ["".join(ch for ch in _ascii(str(name)) if ch.isalnum()) or "info" for name in names]
+    return np.array([f"info@{slug}.{locale.email_domains[0]}" for slug in slugs], dtype=object)
+
+
+def _churn(
+    clean: pd.DataFrame, *, branches_xy: np.ndarray | None, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Each customer's order activity (gamma, mean 1) and churn date by the documented hazard."""
+    n = len(clean)
+    activity = rng.gamma(2.0, 0.5, n)
+    xy = clean[["x", "y"]].to_numpy(float)
+    distance = np.zeros(n) if branches_xy is None else nearest_distance_m(xy, branches_xy)
+    churn = draw_churn(
+        clean["signup_date"].to_numpy("datetime64[D]"),
+        segment=clean["segment"].to_numpy(),
+        activity=activity,
+        distance_m=distance,
+        as_of=AS_OF,
+        rng=rng,
+    )
+    return clean.assign(
+        churn_date=churn,
+        status=np.where(pd.isna(churn), "active", "churned"),
+        activity=activity,
+    )
 
 
 def _names_and_emails(

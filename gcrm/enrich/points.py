@@ -25,6 +25,7 @@ from sqlalchemy import Connection, text
 
 from gcrm.core import POINT_ENTITIES, PointEntity, ValidationError, point_entity
 from gcrm.enrich.drive_times import can_compute_drive_times, compute_drive_times
+from gcrm.enrich.road_access import compute_road_access, has_roads
 from gcrm.enrich.vector import enrich_vectorised
 from gcrm.store import load_queries
 
@@ -144,6 +145,8 @@ def enrich_points(
                 compute_drive_times(
                     conn, entities=(entity,), todo=None if everything else "_todo", on_stage=on_step
                 )
+            if entity == "leads" and has_roads(conn):
+                compute_road_access(conn, todo=None if everything else "_todo")
         conn.execute(
             text(
                 "INSERT INTO gcrm.enrich_state (entity, stage, layer_stamp) VALUES (:e, 'layers', :s) "

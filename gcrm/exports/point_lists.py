@@ -3,8 +3,11 @@
 Each row is the record's own fields and how it was geocoded (for leads also the file's other
 columns, one per attribute), its area at every level (``area_<level>`` and
 ``area_<level>_name``, levels in rank order), zoning, business park distance, nearest road,
-drive time, and the housing and building context of its finest area (from
-:func:`gcrm.areas.area_profiles`).
+drive time, the housing and building context of its finest area (from
+:func:`gcrm.areas.area_profiles`), and its scores: a lead's lead score (``score``,
+``percentile``, ``reasons``; ``gcrm leads score``), a customer's churn risk and expected value
+(``churn_risk``, ``churn_reasons``, ``expected_value_12m``; ``gcrm customers churn-risk`` and
+``gcrm customers value``), reasons as one text ``"r1; r2; r3"``, empty where not scored.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from sqlalchemy import Connection
 
 from gcrm.access import record_access
 from gcrm.areas import area_profiles, level_names
-from gcrm.core import ValidationError, parse_area_id
+from gcrm.core import NotFoundError, ValidationError, parse_area_id
 from gcrm.io import ALL_FORMATS, check_suffix, write_frame
+from gcrm.leads import SCORE_COLUMNS, with_scores
+from gcrm.scoring import read_customer_scores, reasons_text
 from gcrm.store import read_geodataframe
 
 __all__ = [
@@ -28,6 +33,7 @@ __all__ = [
     "ENRICHMENT_COLUMNS",
     "ENTITY_COLUMNS",
     "EXPORT_FORMATS",
+    "SCORE_COLUMNS_BY_ENTITY",
     "export_points",
     "read_points",
 ]
@@ -36,8 +42,8 @@ __all__ = [
 ENTITY_COLUMNS = {
     "customers": (
         "external_id", "name", "email", "phone", "street", "housenumber", "postcode", "city",
-        "segment", "status", "signup_date", "churn_date", "geocode_precision", "geocode_score",
-        "geocode_source", "matched_address",
+        "segment", "category_group", "category", "lead_external_id", "status", "signup_date",
+        "churn_date", "geocode_precision", "geocode_score", "geocode_source", "matched_address",
     ),
     "leads": (
         "external_id", "name", "category_group", "category", "street", "housenumber",
@@ -63,7 +69,18 @@ ENRICHMENT_COLUMNS = (
 )
 #: Profile figures of the finest area, written as ``area_<figure>``.
 CONTEXT_COLUMNS = ("dwellings", "building_density_per_km2", "residential_floor_share")
+#: The scores' columns, last before the geometry (empty where the point has no score).
+SCORE_COLUMNS_BY_ENTITY = {
+    "customers": ("churn_risk", "churn_reasons", "expected_value_12m"),
+    "leads": SCORE_COLUMNS,
+}
 EXPORT_FORMATS = ALL_FORMATS
+_NUMBER_FORMATS = {
+    "score": "0.000",
+    "percentile": "0.0",
+    "churn_risk": "0.000",
+    "expected_value_12m": "#,##0.00",
+}
 _CUSTOMER_ONLY = ("segment", "status", "precision")
 
 
@@ -95,7 +112,44 @@ def read_points(
     )
     sql = _select(entity, levels) + (" WHERE " + " AND ".join(where) if where else "")
     gdf = read_geodataframe(conn, sql + " ORDER BY p.external_id", params)
-    return _with_attributes(_with_context(conn, gdf, levels), entity)
+    gdf = _with_attributes(_with_context(conn, gdf, levels), entity)
+    return _with_scores(conn, gdf, entity)
+
+
+def _with_scores(conn: Connection, gdf: gpd.GeoDataFrame, entity: str) -> gpd.GeoDataFrame:
+    """The entity's score columns (:data:`SCORE_COLUMNS_BY_ENTITY`) before the geometry,
+    from the stored scores the reader may see; reasons as one text, ``"r1; r2; r3"``."""
+    if entity == "leads":
+        scored = pd.DataFrame(with_scores(conn, gdf)).reindex(columns=list(SCORE_COLUMNS))
+        scored["reasons"] = [
+            reasons_text(r) if isinstance(r, list) else None for r in scored["reasons"]
+        ]
+    else:
+        scored = _customer_scores(conn, gdf["external_id"])
+    geometry = gdf.geometry.name
+    out = pd.concat([gdf.drop(columns=geometry), scored.set_index(gdf.index)], axis=1)
+    return gpd.GeoDataFrame(out.assign(**{geometry: gdf.geometry}), geometry=geometry, crs=gdf.crs)
+
+
+def _customer_scores(conn: Connection, ids: pd.Series) -> pd.DataFrame:
+    """Each customer's ``churn_risk``, ``churn_reasons`` and ``expected_value_12m`` in the
+    order of ``ids`` (missing where not scored), from :func:`gcrm.scoring.read_customer_scores`."""
+    columns = SCORE_COLUMNS_BY_ENTITY["customers"]
+    parts = []
+    for kind, renamed in (
+        ("churn", {"reasons": "churn_reasons"}),
+        ("value", {}),
+    ):
+        try:
+            found = read_customer_scores(conn, kind=kind)
+        except NotFoundError:  # nothing of this kind scored yet
+            continue
+        frame = pd.DataFrame(found.drop(columns=found.geometry.name)).rename(columns=renamed)
+        parts.append(frame.set_index("customer_id")[[c for c in columns if c in frame.columns]])
+    table = pd.concat(parts, axis=1) if parts else pd.DataFrame()
+    return table.reindex(index=ids.astype(str).to_numpy(), columns=list(columns)).reset_index(
+        drop=True
+    )
 
 
 def _select(entity: str, levels: list[str]) -> str:
@@ -226,7 +280,9 @@ def export_points(
         precision=precision,
         category=category,
     )
-    written = write_frame(gdf, Path(path), layer=entity, formats=EXPORT_FORMATS)
+    written = write_frame(
+        gdf, Path(path), layer=entity, formats=EXPORT_FORMATS, number_formats=_NUMBER_FORMATS
+    )
     filters = {"segment": segment, "status": status, "area": area, "precision": precision}
     record_access(
         conn,

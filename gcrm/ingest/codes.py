@@ -23,6 +23,7 @@ CODE_FIELDS = (
     "parent_code",
     "postcode",
     "external_id",
+    "lead_external_id",
     "customer_id",
     "order_id",
     "branch_code",

@@ -15,19 +15,17 @@ from gcrm.geocode import geocode_frame, parse_addresses
 from gcrm.ingest.codes import normalise_codes
 from gcrm.ingest.mapping import ColumnMapping, apply_mapping, as_column_mapping
 from gcrm.ingest.readers import read_records
-from gcrm.ingest.runs import log_import_run
+from gcrm.ingest.runs import load_checked_rows
 from gcrm.ingest.validate import (
     ImportReport,
     RowChecks,
     check_text_fields,
-    default_rejects_path,
     reject_empty_rows,
     require_columns,
     shown,
     storable,
-    write_rejects,
 )
-from gcrm.store import stage_frame, to_ewkb_hex, upsert_from_stage
+from gcrm.store import to_ewkb_hex
 
 __all__ = [
     "STATUS_ALIASES",
@@ -62,6 +60,15 @@ CUSTOMER_COLUMNS = (
 #: Without ``house_number``, the number is read from ``street`` ("Mannerheimintie 10", as
 #: CRMs keep it).
 OPTIONAL_CUSTOMER_COLUMNS = ("house_number", "email", "phone", "churn_date")
+#: A business customer's category (lower case; empty for none, as leads') and the lead it was
+#: won from; written only when the file has the column, so an export without them keeps
+#: what an earlier import stored.
+CUSTOMER_ORIGIN_COLUMNS = ("category_group", "category", "lead_external_id")
+#: How a staged category is stored: none is an empty one, as a lead's (COPY loads "" as NULL).
+_CATEGORY_EXPRESSIONS = {
+    "category_group": "coalesce(s.category_group, '')",
+    "category": "coalesce(s.category, '')",
+}
 #: An ISO date followed by a time of day.
 _ISO_DATETIME = r"^(\d{4}-\d{2}-\d{2})[ T]\d{1,2}:\d{2}"
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount")
@@ -112,7 +119,9 @@ def _validate_customers(
 ) -> tuple[RowChecks, pd.DataFrame]:
     checks = RowChecks(frame)
     reject_empty_rows(frame, checks)
-    check_text_fields(frame, checks, CUSTOMER_COLUMNS + OPTIONAL_CUSTOMER_COLUMNS)
+    check_text_fields(
+        frame, checks, CUSTOMER_COLUMNS + OPTIONAL_CUSTOMER_COLUMNS + CUSTOMER_ORIGIN_COLUMNS
+    )
     cid = frame["customer_id"]
     checks.reject(cid == "", "customer_id is empty")
     checks.reject(frame["name"] == "", "name is empty")
@@ -165,6 +174,10 @@ def _validate_customers(
         },
         index=frame.index,
     )
+    for column in CUSTOMER_ORIGIN_COLUMNS:
+        if column in frame.columns:
+            values = frame[column].astype("string").fillna("")
+            clean[column] = values if column == "lead_external_id" else values.str.lower()
     return checks, clean
 
 
@@ -234,7 +247,7 @@ def import_customers(
         hint="Rename the columns in the export, e.g. 'zip' -> 'postcode', or name them with "
         "--map FIELD=COLUMN (or --preset for a CRM's export).",
     )
-    _strip(frame, CUSTOMER_COLUMNS + OPTIONAL_CUSTOMER_COLUMNS)
+    _strip(frame, CUSTOMER_COLUMNS + OPTIONAL_CUSTOMER_COLUMNS + CUSTOMER_ORIGIN_COLUMNS)
     frame = normalise_codes(_split_street(frame), widths=mapping.widths)
     checks, clean = _validate_customers(frame, mapping)
     good = clean.loc[checks.ok].copy()
@@ -244,32 +257,22 @@ def import_customers(
     good[list(located.columns)] = located
     good = good.replace({"": None})
 
-    columns = list(good.columns)
-    stage = stage_frame(conn, good, like="gcrm.customer_records", name="_stage_customers")
-    inserted, updated = upsert_from_stage(
+    return load_checked_rows(
         conn,
-        stage=stage,
+        good,
+        kind="customers",
         table="gcrm.customer_records",
         key=["external_id"],
-        columns=columns,
+        path=path,
+        rows_read=len(frame),
+        checks=checks,
+        rejects_path=rejects_path,
+        expressions=_CATEGORY_EXPRESSIONS,
         # A moved customer is enriched again by `gcrm enrich` (its enrichment row remembers
         # the location it was computed for).
         on_update="updated_at = now()",
-    )
-    rejects = checks.rejects()
-    report = ImportReport(
-        kind="customers",
-        source=str(path),
-        rows_read=len(frame),
-        inserted=inserted,
-        updated=updated,
-        unchanged=len(good) - inserted - updated,
-        rejected=len(rejects),
-        rejects_path=write_rejects(rejects, rejects_path or default_rejects_path(path)),
         details={"geocoded by precision": geo["precision"].value_counts().to_dict()},
     )
-    log_import_run(conn, report)
-    return report
 
 
 def import_orders(
@@ -345,23 +348,17 @@ def import_orders(
         .loc[ok]
         .replace({"": None})
     )
-    stage = stage_frame(conn, good, like="gcrm.orders", name="_stage_orders")
-    inserted, updated = upsert_from_stage(
-        conn, stage=stage, table="gcrm.orders", key=["order_id"], columns=list(good.columns)
-    )
-    rejects = checks.rejects()
-    report = ImportReport(
+    return load_checked_rows(
+        conn,
+        good,
         kind="orders",
-        source=str(path),
+        table="gcrm.orders",
+        key=["order_id"],
+        path=path,
         rows_read=len(frame),
-        inserted=inserted,
-        updated=updated,
-        unchanged=int(ok.sum()) - inserted - updated,
-        rejected=len(rejects),
-        rejects_path=write_rejects(rejects, rejects_path or default_rejects_path(path)),
+        checks=checks,
+        rejects_path=rejects_path,
     )
-    log_import_run(conn, report)
-    return report
 
 
 def _existing(conn: Connection, table: str, column: str, values: pd.Series) -> set[str]:

@@ -27,6 +27,7 @@ FIELD_LIMITS: dict[str, int] = {
     # identifiers (the file's and gcrm's names for them)
     "customer_id": 100,
     "external_id": 100,
+    "lead_external_id": 100,
     "order_id": 100,
     "ref": 100,
     "code": 100,

@@ -6,17 +6,27 @@ snapping node, the straight line between them covered at :data:`gcrm.routing.ACC
 the rest is the shortest path over the graph read from PostGIS. Here the trip runs *from* the
 origin *to* each lead (a rep setting out): one Dijkstra on the road graph from the origin's
 node, bounded by the time limit like :func:`gcrm.routing.catchment`, then each lead's time is
-its node's time plus its own access leg. Candidates are read from ``gcrm.leads`` (row-level
-security applies) inside the box of the reached nodes grown by the longest access leg still
-possible, and only those within the limit are kept.
+its node's time plus its own access leg.
+
+Each lead's node and access leg are stored by enrichment (``gcrm.lead_road_access``,
+migration 0021, :func:`gcrm.enrich.compute_road_access`): the reached nodes and their
+seconds go to PostgreSQL as two arrays and are joined to the leads standing at them on the
+node index, quickest nodes first, in rounds that stop as soon as ``limit`` leads are certain
+(a lead is never quicker than its node). The graph is read once per process and kept while
+it is current. When the stored legs are not complete for the current graph (leads imported
+or moved since ``gcrm enrich``), the search snaps the leads of the catchment's box in Python
+instead, as it did before: slower, with the same answer.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -26,18 +36,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from gcrm.areas import level_names
-from gcrm.core import ValidationError, parse_area_id
+from gcrm.core import ValidationError
 from gcrm.io import read_features
-from gcrm.leads.search import (
-    LEAD_COLUMNS,
-    MAX_LIMIT,
-    Origin,
-    _check_point,
-    _expand_area_codes,
-    _text_array,
-)
+from gcrm.leads.query import Kind, check_sort, filter_params, read_rows
+from gcrm.leads.search import MAX_LIMIT, Origin, _check_point, _expand_area_codes
 from gcrm.routing import ACCESS_SPEED_KMH, RoadGraph, read_road_graph
-from gcrm.store import load_queries, read_geodataframe
+from gcrm.store import load_queries
 
 __all__ = [
     "MAX_DRIVE_MINUTES",
@@ -48,13 +52,19 @@ __all__ = [
 
 #: Upper bound on ``minutes``: a day's drive out, not a country-wide search.
 MAX_DRIVE_MINUTES = 180.0
+#: Nodes of the first round of a drive-time search ordered by time when the number of leads
+#: per node is not known; each next round takes 4x.
+FIRST_ROUND_NODES = 512
+#: Fewest best-scored leads (of all) the first round of a drive-time search in score order
+#: takes; each next round takes 4-64x, by what the last one kept.
+FIRST_SCORE_ROUND = 256
 
 _QUERIES = load_queries(__package__, "filtered.sql")
-_FILTERED_SQL = _QUERIES["filtered"].format(
-    columns=", ".join(LEAD_COLUMNS), filters=_QUERIES["filters"]
-)
-_CANDIDATES_SQL = _QUERIES["candidates"].format(filters=_QUERIES["filters"])
 _POLYGON_TYPES = ("Polygon", "MultiPolygon")
+T = TypeVar("T")
+#: Road graphs by (database, build time): read once per process, dropped when rebuilt.
+_GRAPHS: dict[tuple[str, object], RoadGraph] = {}
+_GRAPHS_LOCK = threading.Lock()
 
 
 def _check_limit(limit: int) -> int:
@@ -78,59 +88,6 @@ def _check_minutes(minutes: float) -> float:
     return float(minutes)
 
 
-def _area_filter(conn: Connection, area: str | tuple[str, str] | None) -> str | None:
-    """``area`` as the jsonb the leads' area codes must contain; unknown areas are errors."""
-    if area is None:
-        return None
-    levels = level_names(conn)
-    if isinstance(area, str):
-        level, code = parse_area_id(area, levels=levels, argument="area")
-    else:
-        level, code = area
-        if level not in levels:
-            msg = f"area={level}:{code} has an unknown level {level!r}; use one of {levels}"
-            raise ValidationError(msg)
-    found = conn.execute(text(_QUERIES["area_exists"]), {"level": level, "code": code})
-    if not found.scalar_one():
-        some = conn.execute(text(_QUERIES["some_area_codes"]), {"level": level}).scalars()
-        codes = [str(c) for c in some]
-        examples = ", ".join(f"{level}:{c}" for c in codes[:5]) + (
-            ", ..." if len(codes) > 5 else ""
-        )
-        msg = (
-            f"area={level}:{code} is not an area of level {level!r} you can see; check the "
-            f"code, e.g. {examples or 'none: import areas with `gcrm import areas`'}"
-        )
-        raise ValidationError(msg)
-    return json.dumps({level: code})
-
-
-def _params(
-    conn: Connection,
-    *,
-    categories: Sequence[str] | None,
-    zoning_classes: Sequence[str] | None,
-    area: str | tuple[str, str] | None,
-) -> dict[str, object]:
-    return {
-        "categories": _text_array(categories, name="categories"),
-        "zoning": _text_array(zoning_classes, name="zoning_classes"),
-        "area": _area_filter(conn, area),
-        "polygon": None,
-        "box": None,
-        "ids": None,
-        "lon": None,
-        "lat": None,
-        "limit": MAX_LIMIT,
-    }
-
-
-def _read(conn: Connection, params: dict[str, object]) -> gpd.GeoDataFrame:
-    gdf = read_geodataframe(conn, _FILTERED_SQL, params)
-    gdf["distance_m"] = gdf["distance_m"].astype(float)
-    return gdf
-
-
 def _as_polygon(polygon: BaseGeometry) -> BaseGeometry:
     if not isinstance(polygon, BaseGeometry) or polygon.geom_type not in _POLYGON_TYPES:
         kind = getattr(polygon, "geom_type", type(polygon).__name__)
@@ -139,10 +96,18 @@ def _as_polygon(polygon: BaseGeometry) -> BaseGeometry:
             "e.g. read_polygon('area.geojson')"
         )
         raise ValidationError(msg)
-    if polygon.is_empty:
-        msg = "polygon is empty; pass a Polygon or MultiPolygon with an area"
+    if not np.isfinite(shapely.get_coordinates(polygon)).all():
+        msg = "polygon has a coordinate that is not a finite number; pass degrees (EPSG:4326)"
         raise ValidationError(msg)
-    return shapely.make_valid(polygon) if not polygon.is_valid else polygon
+    if not polygon.is_valid:
+        # A bow tie or a spike repairs into polygons and lines: keep the polygons (PostGIS
+        # cannot test containment in a collection).
+        parts = shapely.get_parts(shapely.make_valid(polygon))
+        polygon = shapely.union_all(parts[np.isin(shapely.get_type_id(parts), [3, 6])])
+    if polygon.is_empty or polygon.area == 0:
+        msg = "polygon is empty or has no area; pass a Polygon or MultiPolygon with an area"
+        raise ValidationError(msg)
+    return polygon
 
 
 def read_polygon(path: Path) -> BaseGeometry:
@@ -175,6 +140,12 @@ def read_polygon(path: Path) -> BaseGeometry:
     return shapely.union_all(shapely.make_valid(polygons.to_numpy()))
 
 
+def _finish(conn: Connection, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    geometry = gdf.geometry.name
+    gdf = gdf[[c for c in gdf.columns if c != geometry] + [geometry]].reset_index(drop=True)
+    return _expand_area_codes(gdf, level_names(conn))
+
+
 def find_leads_within(
     conn: Connection,
     *,
@@ -183,6 +154,9 @@ def find_leads_within(
     limit: int = MAX_LIMIT,
     categories: Sequence[str] | None = None,
     zoning_classes: Sequence[str] | None = None,
+    min_score: float | None = None,
+    customers: str = "exclude",
+    sort: str | None = None,
 ) -> gpd.GeoDataFrame:
     """The leads inside a polygon, or in an area (by their enrichment's area code).
 
@@ -197,44 +171,127 @@ def find_leads_within(
         ``"level:code"`` or ``(level, code)``: the leads whose ``area_codes`` hold that code
         (as ``gcrm enrich`` set them). Give ``polygon`` or ``area``, or both.
     limit
-        At most this many leads, by ``external_id``.
-    categories, zoning_classes
+        At most this many leads.
+    categories, zoning_classes, min_score, customers
         As for :func:`gcrm.leads.find_nearby_leads`.
+    sort
+        ``"score"`` (best first, unscored last); by default by ``external_id``, or by score
+        when ``min_score`` is given.
 
     Returns
     -------
     geopandas.GeoDataFrame
         The columns of :func:`gcrm.leads.find_nearby_leads` (``rank``, the lead columns,
-        ``area_<level>`` codes, point geometry in EPSG:4326), ordered by ``external_id``;
-        ``distance_m`` is empty (there is no origin).
+        ``distance_m`` (empty: there is no origin), ``score``, ``percentile``, ``reasons``,
+        ``area_<level>`` codes, point geometry in EPSG:4326).
 
     Raises
     ------
     ValidationError
         When neither ``polygon`` nor ``area`` is given, the polygon is not one, the area is
-        unknown, or ``limit`` or a filter is invalid.
+        unknown, or ``limit``, ``sort`` or a filter is invalid.
     """
+    params, order = within_query(
+        conn,
+        polygon=polygon,
+        area=area,
+        limit=limit,
+        filters=LeadFilters(categories, zoning_classes, min_score, customers),
+        sort=sort,
+    )
+    gdf, _ = read_rows(conn, "within", params, order=order, origin=False)
+    return _finish(conn, gdf)
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    """The filters every lead search takes (as :func:`gcrm.leads.find_nearby_leads`)."""
+
+    categories: Sequence[str] | None = None
+    zoning_classes: Sequence[str] | None = None
+    min_score: float | None = None
+    customers: str = "exclude"
+
+    def params(self, conn: Connection, area: str | tuple[str, str] | None) -> dict[str, Any]:
+        """The bound parameters of the filters, checked (:func:`filter_params`)."""
+        return filter_params(
+            conn,
+            categories=self.categories,
+            zoning_classes=self.zoning_classes,
+            area=area,
+            min_score=self.min_score,
+            customers=self.customers,
+        )
+
+
+def within_query(
+    conn: Connection,
+    *,
+    polygon: BaseGeometry | None,
+    area: str | tuple[str, str] | None,
+    limit: int,
+    filters: LeadFilters,
+    sort: str | None,
+) -> tuple[dict[str, Any], str]:
+    """The checked parameters (``limit`` included) and the order of a ``within`` search:
+    what the GeoDataFrame and the GeoJSON forms of the search share."""
     if polygon is None and area is None:
         msg = "give polygon= (e.g. read_polygon('area.geojson')) or area= ('district:D01')"
         raise ValidationError(msg)
     _check_limit(limit)
-    params = _params(conn, categories=categories, zoning_classes=zoning_classes, area=area)
+    order = check_sort(sort, kind="within", min_score=filters.min_score)
+    params = filters.params(conn, area)
     if polygon is not None:
         params["polygon"] = shapely.to_wkb(_as_polygon(polygon))
-    gdf = _read(conn, params | {"limit": limit})
-    gdf.insert(0, "rank", np.arange(1, len(gdf) + 1))
-    return _expand_area_codes(gdf, level_names(conn))
+    return params | {"limit": limit}, order
 
 
-def _road_graph(conn: Connection) -> RoadGraph:
+def drive_query(
+    conn: Connection,
+    origin: Origin,
+    *,
+    minutes: float,
+    limit: int,
+    area: str | tuple[str, str] | None,
+    filters: LeadFilters,
+    sort: str | None,
+) -> tuple[dict[str, Any], str, float]:
+    """The checked parameters, the order and the limit in seconds of a drive-time search:
+    what the GeoDataFrame and the GeoJSON forms of the search share."""
+    limit_s = 60.0 * _check_minutes(minutes)
+    _check_limit(limit)
+    _check_point(origin.lon, origin.lat)
+    order = check_sort(sort, kind="reached", min_score=filters.min_score)
+    params = filters.params(conn, area)
+    params |= {"lon": float(origin.lon), "lat": float(origin.lat), "limit": limit}
+    return params, order, limit_s
+
+
+def _graph_state(conn: Connection) -> Any:
     if not conn.execute(text(_QUERIES["has_roads"])).scalar_one():
         msg = (
             "minutes: there is no road graph (gcrm.roads is empty); import roads with "
             "`gcrm import roads roads.gpkg`, or search by radius_m"
         )
         raise ValidationError(msg)
-    # A search reads; the graph is stored by imports and enrichment, not here.
-    return read_road_graph(conn, store=False)
+    return conn.execute(text(_QUERIES["graph_state"])).one_or_none()
+
+
+def _current_graph(conn: Connection, state: Any) -> RoadGraph:
+    """The stored graph of ``state``, read once per process; else built (not stored)."""
+    if state is None or not state.current:
+        # A search reads; the graph is stored by imports and enrichment, not here.
+        return read_road_graph(conn, store=False)
+    key = (conn.engine.url.render_as_string(hide_password=True), state.built_at)
+    with _GRAPHS_LOCK:
+        graph = _GRAPHS.get(key)
+    if graph is None:
+        graph = read_road_graph(conn, store=False)
+        with _GRAPHS_LOCK:
+            for old in [k for k in _GRAPHS if k[0] == key[0]]:
+                del _GRAPHS[old]
+            _GRAPHS[key] = graph
+    return graph
 
 
 def _search_box(graph: RoadGraph, seconds: np.ndarray, limit_s: float) -> list[float]:
@@ -247,26 +304,206 @@ def _search_box(graph: RoadGraph, seconds: np.ndarray, limit_s: float) -> list[f
     return [*corners.min(axis=0).tolist(), *corners.max(axis=0).tolist()]
 
 
-def _quickest(
+def _times_in_box(
     conn: Connection,
     graph: RoadGraph,
     seconds: np.ndarray,
     params: dict[str, object],
     *,
     limit_s: float,
-    limit: int,
-) -> dict[str, float]:
-    """Seconds to the ``limit`` quickest leads within ``limit_s``, by ``external_id``."""
-    params = params | {"box": _search_box(graph, seconds, limit_s)}
-    rows = conn.execute(text(_CANDIDATES_SQL), params).fetchall()
+) -> tuple[list[str], list[float]]:
+    """Every lead of the catchment's box snapped in Python and timed: those within
+    ``limit_s``, quickest first."""
+    box = {"box": _search_box(graph, seconds, limit_s)}
+    rows = conn.execute(text(_QUERIES["candidates"]), params | box).fetchall()
     if not rows:
-        return {}
+        return [], []
     ids = np.array([r[0] for r in rows], dtype=object)
     lead_nodes, lead_m = graph.snap(np.array([(r[1], r[2]) for r in rows], dtype=float))
     drive_s = seconds[lead_nodes] + lead_m / (ACCESS_SPEED_KMH / 3.6)
     keep = np.flatnonzero(np.isfinite(drive_s) & (drive_s <= limit_s))
-    order = keep[np.lexsort((ids[keep], drive_s[keep]))][:limit]
-    return dict(zip(ids[order].tolist(), drive_s[order].tolist(), strict=True))
+    keep = keep[np.lexsort((ids[keep], drive_s[keep]))]
+    return ids[keep].tolist(), drive_s[keep].tolist()
+
+
+def _by_python_times(
+    conn: Connection, ids: list[str], times: list[float], params: dict[str, object], *, order: str
+) -> gpd.GeoDataFrame:
+    """Rows of leads timed in Python (quickest first): by drive time, the quickest few
+    first, more while the filters leave fewer than ``limit``."""
+    limit = int(params["limit"])  # type: ignore[call-overload]
+    take = max(4 * limit, 1000) if order == "drive_time" else len(ids)
+    while True:
+        part = {"ids": ids[:take], "times": times[:take]}
+        gdf, _ = read_rows(conn, "timed", params | part, order=order)
+        if take >= len(ids) or len(gdf) >= limit:
+            return gdf
+        take *= 8
+
+
+def _time_rounds(
+    node_s: np.ndarray, *, limit_s: float, first: int
+) -> Iterator[tuple[int, float, bool]]:
+    """The rounds of a search in drive-time order over nodes sorted by seconds ``node_s``:
+    ``(end, bound, full)``, the nodes ``[:end]`` that hold every lead within ``bound``
+    seconds (a lead is never quicker than its node), ``first`` nodes then 4x more each."""
+    take = min(len(node_s), first)
+    while True:
+        full = take >= len(node_s)
+        bound = limit_s if full else float(node_s[take - 1])
+        end = len(node_s) if full else int(np.searchsorted(node_s, bound, side="right"))
+        yield end, bound, full
+        if full:
+            return
+        take = min(len(node_s), take * 4)
+
+
+def _by_stored_legs(
+    conn: Connection,
+    seconds: np.ndarray,
+    params: dict[str, object],
+    *,
+    limit_s: float,
+    order: str,
+    first_round: int | None = None,
+    run: Callable[[Kind, dict[str, object]], tuple[T, int]] | None = None,
+) -> T:
+    """Rows from the reached nodes joined to ``gcrm.lead_road_access``, in rounds.
+
+    Ordered by drive time, a round takes the quickest nodes up to a time ``bound``: every
+    lead within ``bound`` stands at one of them, so when the round finds ``limit`` leads they
+    are the quickest of all. Ordered by score, rounds go down the scores instead
+    (:func:`_by_score`). Ordered by distance, one round takes every reached node.
+    ``first_round``: how many nodes the first round takes (see :func:`_first_round`). ``run``
+    reads one round of a statement kind (and says how many rows it has): by default as a
+    GeoDataFrame.
+    """
+    if run is None:
+
+        def run(kind: Kind, p: dict[str, object]) -> tuple[Any, int]:
+            gdf, _ = read_rows(conn, kind, p, order=order)
+            return gdf, len(gdf)
+
+    reached = np.flatnonzero(seconds <= limit_s)
+    by_time = reached[np.argsort(seconds[reached], kind="stable")]
+    node_s = seconds[by_time]
+    if order == "score":
+        share = len(by_time) / max(len(seconds), 1)
+        return _by_score(
+            conn, by_time, node_s, params, limit_s=limit_s, share=share, run=run,
+            first_round=first_round,
+        )  # fmt: skip
+    first = (first_round or FIRST_ROUND_NODES) if order == "drive_time" else len(by_time)
+    for end, bound, full in _time_rounds(node_s, limit_s=limit_s, first=first):
+        found, rows = run(
+            "reached",
+            params
+            | {"nodes": by_time[:end].tolist(), "node_s": node_s[:end].tolist(), "bound_s": bound},
+        )
+        if full or rows >= int(params["limit"]):  # type: ignore[call-overload]
+            break
+    return found
+
+
+def _by_score(
+    conn: Connection,
+    by_time: np.ndarray,
+    node_s: np.ndarray,
+    params: dict[str, object],
+    *,
+    limit_s: float,
+    share: float,
+    run: Callable[[Kind, dict[str, object]], tuple[T, int]],
+    first_round: int | None,
+) -> T:
+    """Rows of a drive-time search in score order (best first, unscored last by drive time).
+
+    Joining every reached lead to sort them by score took seconds at a million leads (a
+    15-minute catchment reaches hundreds of thousands). So a round takes only the leads
+    scored at least a ``bound``, the score of the ``k``-th best lead of all (read on the
+    index of ``gcrm.lead_scores``), and keeps those reached: when it finds ``limit`` leads
+    they are the best reached, since every lead left out scores below all it kept. ``k``
+    starts where about twice ``limit`` scored leads are expected in the catchment (its
+    ``share`` of the graph's nodes) and grows by what the last round kept, down to
+    ``min_score`` or to every score; then the unscored leads follow in rounds of drive time.
+    """
+    with _custom_plans(conn):
+        return _score_rounds(
+            conn, by_time, node_s, params, limit_s=limit_s, share=share, run=run,
+            first_round=first_round,
+        )  # fmt: skip
+
+
+@contextmanager
+def _custom_plans(conn: Connection) -> Iterator[None]:
+    """Plan each statement inside for its own values. psycopg prepares a statement run five
+    times on a connection, and PostgreSQL may then keep a generic plan: one that guessed a
+    third of all scores above the round's bound and joined a million leads (1-2 s instead of
+    ~20 ms). Set for the transaction, then set back; after an error the transaction is
+    rolled back, setting and all, so nothing is set back then."""
+    before = conn.execute(text(_QUERIES["plan_cache_mode"])).scalar_one()
+    conn.execute(text(_QUERIES["set_plan_cache_mode"]), {"mode": "force_custom_plan"})
+    yield
+    conn.execute(text(_QUERIES["set_plan_cache_mode"]), {"mode": before})
+
+
+def _score_rounds(
+    conn: Connection,
+    by_time: np.ndarray,
+    node_s: np.ndarray,
+    params: dict[str, object],
+    *,
+    limit_s: float,
+    share: float,
+    run: Callable[[Kind, dict[str, object]], tuple[T, int]],
+    first_round: int | None,
+) -> T:
+    """The rounds of :func:`_by_score`."""
+    limit = int(params["limit"])  # type: ignore[call-overload]
+    floor = None if params["min_score"] is None else float(params["min_score"])  # type: ignore[arg-type]
+    every = {"nodes": by_time.tolist(), "node_s": node_s.tolist(), "limit_s": limit_s}
+    no_time: dict[str, object] = {"time_nodes": [], "time_node_s": [], "bound_s": -1.0}
+    k = _first_score_round(limit, share)
+    while True:
+        at_k: float | None = conn.execute(
+            text(_QUERIES["score_at_rank"]), {"k": k}
+        ).scalar_one_or_none()
+        last = at_k is None or (floor is not None and at_k <= floor)
+        bound = float(at_k) if at_k is not None and not last else (floor or 0.0)
+        found, rows = run("scored", params | every | no_time | {"score_bound": bound})
+        if rows >= limit or (last and floor is not None):
+            return found
+        if last:
+            break
+        # Filters (category, customers...) keep a share of a round's leads: the next round
+        # takes enough for twice limit at that share, at least 4x, at most 64x.
+        k *= min(max(4, math.ceil(2 * limit / max(rows, 1))), 64)
+    # Every reached lead with a score is in and they are fewer than limit: the unscored
+    # follow, quickest first (min_score is None here).
+    first = first_round or FIRST_ROUND_NODES
+    for end, bound_s, full in _time_rounds(node_s, limit_s=limit_s, first=first):
+        time_nodes = {"time_nodes": by_time[:end].tolist(), "time_node_s": node_s[:end].tolist()}
+        found, rows = run("scored", params | every | time_nodes | {
+            "score_bound": 0.0, "bound_s": bound_s,
+        })  # fmt: skip
+        if full or rows >= limit:
+            break
+    return found
+
+
+def _first_score_round(limit: int, share: float) -> int:
+    """Best-scored leads (of all) the first round of a search in score order takes: about
+    twice ``limit`` in a catchment holding ``share`` of the graph's nodes."""
+    return max(FIRST_SCORE_ROUND, math.ceil(2 * limit / max(share, 1e-3)))
+
+
+def _first_round(state: Any, limit: int) -> int | None:
+    """Nodes that hold about twice ``limit`` leads, by the planner's count of stored legs
+    (None: not known yet, before the table's first ANALYZE)."""
+    if state is None or state.legs is None or state.legs <= 0 or not state.n_nodes:
+        return None
+    per_node = float(state.legs) / float(state.n_nodes)
+    return max(16, math.ceil(2 * limit / per_node))
 
 
 def find_leads_by_drive_time(
@@ -278,6 +515,9 @@ def find_leads_by_drive_time(
     categories: Sequence[str] | None = None,
     zoning_classes: Sequence[str] | None = None,
     area: str | tuple[str, str] | None = None,
+    min_score: float | None = None,
+    customers: str = "exclude",
+    sort: str | None = None,
     graph: RoadGraph | None = None,
 ) -> gpd.GeoDataFrame:
     """The leads reached by road from ``origin`` within ``minutes``, the nearest in time first.
@@ -292,47 +532,70 @@ def find_leads_by_drive_time(
         The time limit, above 0 and at most :data:`MAX_DRIVE_MINUTES`; access legs at
         :data:`gcrm.routing.ACCESS_SPEED_KMH` at both ends included.
     limit
-        At most this many leads, the quickest reached first.
-    categories, zoning_classes
+        At most this many leads, the first in ``sort`` order.
+    categories, zoning_classes, min_score, customers
         As for :func:`gcrm.leads.find_nearby_leads`.
     area
         ``"level:code"`` or ``(level, code)``: only leads in that area.
+    sort
+        ``"drive_time"`` (the default), ``"distance"`` or ``"score"`` (the default when
+        ``min_score`` is given).
     graph
-        A road graph already read; by default the stored graph of ``gcrm.roads``.
+        A road graph already read; by default the stored graph of ``gcrm.roads`` (kept in
+        memory while current). A graph passed in is timed on snapping in Python: its node
+        ids are not known to name the stored ones.
 
     Returns
     -------
     geopandas.GeoDataFrame
         The columns of :func:`gcrm.leads.find_nearby_leads` plus ``drive_time_s`` (seconds
-        from the origin to the lead), ordered by ``drive_time_s`` then ``external_id``, with
-        a 1-based ``rank``; ``distance_m`` is the geodesic distance from the origin.
+        from the origin to the lead), with a 1-based ``rank`` in ``sort`` order (ties by
+        ``external_id``); ``distance_m`` is the geodesic distance from the origin.
 
     Raises
     ------
     ValidationError
-        When ``minutes``, ``limit``, the area or a filter is invalid, or there is no road
-        graph (``gcrm import roads``).
+        When ``minutes``, ``limit``, ``sort``, the area or a filter is invalid, or there is
+        no road graph (``gcrm import roads``).
     """
-    limit_s = 60.0 * _check_minutes(minutes)
-    _check_limit(limit)
-    _check_point(origin.lon, origin.lat)
-    params = _params(conn, categories=categories, zoning_classes=zoning_classes, area=area)
-    graph = graph if graph is not None else _road_graph(conn)
-    speed_ms = ACCESS_SPEED_KMH / 3.6
-    node, origin_m = graph.snap(np.array([[origin.lon, origin.lat]]))
-    access_s = float(origin_m[0]) / speed_ms
-    times: dict[str, float] = {}
-    # Else even the origin's nearest road is out of reach, and so is every lead.
-    if access_s <= limit_s:
-        seconds = access_s + dijkstra(
-            graph.matrix, directed=True, indices=int(node[0]), limit=limit_s - access_s
+    params, order, limit_s = drive_query(
+        conn,
+        origin,
+        minutes=minutes,
+        limit=limit,
+        area=area,
+        filters=LeadFilters(categories, zoning_classes, min_score, customers),
+        sort=sort,
+    )
+    state = _graph_state(conn) if graph is None else None
+    stored = graph is None and state is not None and state.current and state.access
+    graph = graph if graph is not None else _current_graph(conn, state)
+    seconds = _seconds_from(graph, origin, limit_s=limit_s)
+    if seconds is None:
+        gdf, _ = read_rows(conn, "timed", params | {"ids": [], "times": []}, order=order)
+    elif stored and state is not None:
+        gdf = _by_stored_legs(
+            conn,
+            seconds,
+            params | {"built_at": state.built_at},
+            limit_s=limit_s,
+            order=order,
+            first_round=_first_round(state, limit),
         )
-        times = _quickest(conn, graph, seconds, params, limit_s=limit_s, limit=limit)
-    params |= {"lon": float(origin.lon), "lat": float(origin.lat), "ids": list(times)}
-    gdf = _read(conn, params)
-    gdf["drive_time_s"] = gdf["external_id"].map(times).astype(float)
-    gdf = gdf.sort_values(["drive_time_s", "external_id"], kind="stable")
-    gdf.insert(0, "rank", np.arange(1, len(gdf) + 1))
-    geometry = gdf.geometry.name
-    gdf = gdf[[c for c in gdf.columns if c != geometry] + [geometry]].reset_index(drop=True)
-    return _expand_area_codes(gdf, level_names(conn))
+    else:
+        ids, times = _times_in_box(conn, graph, seconds, params, limit_s=limit_s)
+        gdf = _by_python_times(conn, ids, times, params, order=order)
+    return _finish(conn, gdf)
+
+
+def _seconds_from(graph: RoadGraph, origin: Origin, *, limit_s: float) -> np.ndarray | None:
+    """Seconds from ``origin`` to every node (inf beyond ``limit_s``); None when even the
+    origin's nearest road is out of reach."""
+    node, origin_m = graph.snap(np.array([[origin.lon, origin.lat]]))
+    access_s = float(origin_m[0]) / (ACCESS_SPEED_KMH / 3.6)
+    if access_s > limit_s:
+        return None
+    found: np.ndarray = access_s + dijkstra(
+        graph.matrix, directed=True, indices=int(node[0]), limit=limit_s - access_s
+    )
+    return found

@@ -1,10 +1,10 @@
-"""Nearby leads as GeoJSON text built by PostgreSQL: the interactive route's fast path.
+"""Lead searches as GeoJSON text built by PostgreSQL: the interactive routes' fast path.
 
 :func:`gcrm.leads.find_nearby_leads` returns a GeoDataFrame, which is what exports and maps
 need; turning it into JSON for one API response cost ~40 ms of Python per request while the
-search itself takes about one. :func:`nearby_geojson` runs the same search (the ``nearest``
-statement of ``nearby.sql``) and has PostgreSQL build the FeatureCollection, so the text goes
-to the client as it comes from the database.
+search itself takes about one. These functions run the same statements (``query.sql``) and
+have PostgreSQL build the FeatureCollection, so the text goes to the client as it comes from
+the database.
 """
 
 from __future__ import annotations
@@ -12,18 +12,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
-from gcrm.leads.search import LEAD_COLUMNS, NEAREST_SQL, Origin, search_params
-from gcrm.store import load_queries
-
-__all__ = ["NearbyGeoJSON", "nearby_geojson"]
-
-_PROPERTIES = ("rank", *LEAD_COLUMNS, "distance_m")
-_GEOJSON_SQL = load_queries(__package__, "nearby.sql")["nearby_geojson"].format(
-    nearest=NEAREST_SQL,
-    properties=", ".join(f"'{name}', r.{name}" for name in _PROPERTIES),
+from gcrm.leads.filtered import (
+    LeadFilters,
+    _by_stored_legs,
+    _current_graph,
+    _first_round,
+    _graph_state,
+    _seconds_from,
+    _times_in_box,
+    drive_query,
+    within_query,
 )
+from gcrm.leads.query import Kind, check_sort, run_checked, statement
+from gcrm.leads.search import _EVERY_LEAD, Origin, first_fetch, search_params
+
+__all__ = ["NearbyGeoJSON", "drive_time_geojson", "nearby_geojson", "within_geojson"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,29 @@ class NearbyGeoJSON:
     features: int
 
 
+def _run(
+    conn: Connection, kind: Kind, params: dict[str, object], *, order: str, origin: bool = True
+) -> tuple[NearbyGeoJSON, int]:
+    sql = statement(kind, order=order, geojson=True, origin=origin)
+
+    def run(p: dict[str, object]) -> tuple[NearbyGeoJSON, int, int, bool]:
+        row = conn.execute(text(sql), p).one()
+        found = NearbyGeoJSON(body=str(row.body), features=int(row.features))
+        return found, found.features, int(row.fetched), bool(row.complete)
+
+    return run_checked(run, params)
+
+
+def _counted(found: NearbyGeoJSON) -> tuple[NearbyGeoJSON, int]:
+    return found, found.features
+
+
+def _origin_params(origin: Origin | None) -> dict[str, object]:
+    if origin is None:
+        return {"origin_label": None, "origin_precision": None}
+    return {"origin_label": origin.label, "origin_precision": origin.precision}
+
+
 def nearby_geojson(
     conn: Connection,
     origin: Origin,
@@ -42,6 +71,10 @@ def nearby_geojson(
     limit: int = 50,
     categories: Sequence[str] | None = None,
     zoning_classes: Sequence[str] | None = None,
+    area: str | tuple[str, str] | None = None,
+    min_score: float | None = None,
+    customers: str = "exclude",
+    sort: str | None = None,
 ) -> NearbyGeoJSON:
     """The leads nearest to ``origin`` as a GeoJSON FeatureCollection, nearest first.
 
@@ -52,29 +85,127 @@ def nearby_geojson(
     origin
         Where the search starts (:func:`gcrm.leads.resolve_origin`); it goes into the
         foreign member ``origin`` (lon, lat, label, precision).
-    radius_m, limit, categories, zoning_classes
+    radius_m, limit, categories, zoning_classes, area, min_score, customers, sort
         As for :func:`gcrm.leads.find_nearby_leads`.
 
     Returns
     -------
     NearbyGeoJSON
         The collection as text: each feature a point (EPSG:4326) with properties ``rank``,
-        the lead columns, ``distance_m`` and ``area_<level>`` codes, the same content as
-        :func:`find_nearby_leads` shaped by ``gcrm.api.leads_collection``; and its count.
+        the lead columns, ``distance_m``, ``score``, ``percentile``, ``reasons`` and
+        ``area_<level>`` codes, the same content as :func:`find_nearby_leads` shaped by
+        ``gcrm.api.leads_collection``; and its count.
 
     Raises
     ------
     ValidationError
-        When a coordinate, ``radius_m``, ``limit`` or a filter is invalid.
+        When a coordinate, ``radius_m``, ``limit``, ``sort``, the area or a filter is
+        invalid.
     """
+    order = check_sort(sort, kind="nearest", min_score=min_score)
     params = search_params(
+        conn,
         lon=origin.lon,
         lat=origin.lat,
         radius_m=radius_m,
         limit=limit,
         categories=categories,
         zoning_classes=zoning_classes,
+        area=area,
+        min_score=min_score,
+        customers=customers,
     )
-    params |= {"origin_label": origin.label, "origin_precision": origin.precision}
-    row = conn.execute(text(_GEOJSON_SQL), params).one()
-    return NearbyGeoJSON(body=str(row.body), features=int(row.features))
+    params |= _origin_params(origin)
+    fetch = first_fetch(params, order=order)
+    while True:
+        found, fetched = _run(conn, "nearest", params | {"fetch": fetch}, order=order)
+        if found.features >= limit or fetched < fetch:
+            return found
+        fetch = min(fetch * 8, _EVERY_LEAD)
+
+
+def drive_time_geojson(
+    conn: Connection,
+    origin: Origin,
+    *,
+    minutes: float,
+    limit: int = 50,
+    categories: Sequence[str] | None = None,
+    zoning_classes: Sequence[str] | None = None,
+    area: str | tuple[str, str] | None = None,
+    min_score: float | None = None,
+    customers: str = "exclude",
+    sort: str | None = None,
+) -> NearbyGeoJSON:
+    """The leads within ``minutes`` by road from ``origin``, as a GeoJSON FeatureCollection.
+
+    The same rows as :func:`gcrm.leads.find_leads_by_drive_time` (with ``drive_time_s``);
+    arguments as there.
+
+    Raises
+    ------
+    ValidationError
+        As :func:`gcrm.leads.find_leads_by_drive_time`.
+    """
+    params, order, limit_s = drive_query(
+        conn,
+        origin,
+        minutes=minutes,
+        limit=limit,
+        area=area,
+        filters=LeadFilters(categories, zoning_classes, min_score, customers),
+        sort=sort,
+    )
+    params |= _origin_params(origin)
+    state = _graph_state(conn)
+    graph = _current_graph(conn, state)
+    seconds = _seconds_from(graph, origin, limit_s=limit_s)
+    if seconds is None:
+        return _run(conn, "timed", params | {"ids": [], "times": []}, order=order)[0]
+    if state is not None and state.current and state.access:
+        rows = _by_stored_legs(
+            conn,
+            seconds,
+            params | {"built_at": state.built_at},
+            limit_s=limit_s,
+            order=order,
+            first_round=_first_round(state, limit),
+            run=lambda kind, p: _counted(_run(conn, kind, p, order=order)[0]),
+        )
+        return rows
+    ids, times = _times_in_box(conn, graph, seconds, params, limit_s=limit_s)
+    return _run(conn, "timed", params | {"ids": ids, "times": times}, order=order)[0]
+
+
+def within_geojson(
+    conn: Connection,
+    *,
+    polygon: BaseGeometry | None = None,
+    area: str | tuple[str, str] | None = None,
+    limit: int = 1000,
+    categories: Sequence[str] | None = None,
+    zoning_classes: Sequence[str] | None = None,
+    min_score: float | None = None,
+    customers: str = "exclude",
+    sort: str | None = None,
+) -> NearbyGeoJSON:
+    """The leads inside a polygon or an area, as a GeoJSON FeatureCollection.
+
+    The same rows as :func:`gcrm.leads.find_leads_within`; arguments as there. The
+    collection's ``origin`` member is null (there is none).
+
+    Raises
+    ------
+    ValidationError
+        As :func:`gcrm.leads.find_leads_within`.
+    """
+    params, order = within_query(
+        conn,
+        polygon=polygon,
+        area=area,
+        limit=limit,
+        filters=LeadFilters(categories, zoning_classes, min_score, customers),
+        sort=sort,
+    )
+    params |= _origin_params(None)
+    return _run(conn, "within", params, order=order, origin=False)[0]

@@ -5,12 +5,17 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-__all__ = ["format_lead_table"]
+__all__ = ["format_lead_table", "reasons_text"]
+
+
+def reasons_text(reasons: pd.Series) -> pd.Series:
+    """Each row's list of reasons as one text, ``"r1; r2; r3"`` (None when unscored)."""
+    return reasons.map(lambda r: "; ".join(r) if isinstance(r, list | tuple) else None)
 
 
 def format_lead_table(gdf: gpd.GeoDataFrame, *, name_width: int = 40) -> str:
     """A plain-text table: rank, name, category, distance_m (when known), drive_time_s (when
-    given), address."""
+    given), score (when any lead is scored), address, and the score's reasons ("r1; r2")."""
     if gdf.empty:
         return "(no leads)"
     street = (gdf["street"].fillna("") + " " + gdf["housenumber"].fillna("")).str.strip()
@@ -24,5 +29,10 @@ def format_lead_table(gdf: gpd.GeoDataFrame, *, name_width: int = 40) -> str:
     for number in ("distance_m", "drive_time_s"):
         if number in gdf.columns and gdf[number].notna().any():
             columns[number] = gdf[number].round().astype("Int64")
+    scored = "score" in gdf.columns and gdf["score"].notna().any()
+    if scored:
+        columns["score"] = gdf["score"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     columns["address"] = address
+    if scored and "reasons" in gdf.columns:
+        columns["reasons"] = reasons_text(gdf["reasons"])
     return pd.DataFrame(columns).to_string(index=False)

@@ -1,4 +1,4 @@
-"""Nearby leads: one indexed PostGIS query around an origin point."""
+"""Nearby leads: one indexed PostGIS query around an origin point, and where a search starts."""
 
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ from sqlalchemy import Connection, text
 from gcrm.areas import level_names
 from gcrm.core import GeocodingError, NotFoundError, ValidationError
 from gcrm.geocode import geocode_one
-from gcrm.ingest import LAYERS
-from gcrm.store import load_queries, read_geodataframe
+from gcrm.leads.query import LEAD_COLUMNS, check_sort, filter_params, read_rows
+from gcrm.store import load_queries
 
 __all__ = [
     "LEAD_COLUMNS",
     "MAX_LIMIT",
-    "NEAREST_SQL",
     "Origin",
     "find_nearby_leads",
     "resolve_origin",
@@ -28,20 +27,10 @@ __all__ = [
 
 #: Upper bound on ``limit``: a call list, not a table dump.
 MAX_LIMIT = 10_000
+#: Candidates a radius search sorted by score reads: every lead within the radius.
+_EVERY_LEAD = 2**31 - 1
 
-LEAD_COLUMNS = [
-    *LAYERS["leads"].columns,
-    "zoning_class",
-    "road_class",
-    "road_name",
-    "road_distance_m",
-]
-
-_QUERIES = load_queries(__package__, "nearby.sql")
-#: The search both statements share (``nearest`` in ``nearby.sql``).
-NEAREST_SQL = _QUERIES["nearest"].format(lead_columns=", ".join(f"l.{c}" for c in LEAD_COLUMNS))
-_NEARBY_SQL = _QUERIES["nearby"].format(nearest=NEAREST_SQL, columns=", ".join(LEAD_COLUMNS))
-_CUSTOMER_SQL = _QUERIES["customer_origin"]
+_CUSTOMER_SQL = load_queries(__package__, "nearby.sql")["customer_origin"]
 
 
 @dataclass(frozen=True)
@@ -72,15 +61,6 @@ def _check_options(radius_m: float, limit: int) -> None:
         raise ValidationError(msg)
 
 
-def _text_array(values: Sequence[str] | None, *, name: str) -> list[str] | None:
-    if values is None:
-        return None
-    if isinstance(values, str):
-        msg = f"{name}={values!r} must be a sequence of strings; pass [{values!r}]"
-        raise ValidationError(msg)
-    return [str(v) for v in values] or None
-
-
 def _expand_area_codes(gdf: gpd.GeoDataFrame, levels: list[str]) -> gpd.GeoDataFrame:
     codes = pd.DataFrame(list(gdf.pop("area_codes")), index=gdf.index, dtype=object)
     extra = [c for c in codes.columns if c not in levels]
@@ -93,6 +73,7 @@ def _expand_area_codes(gdf: gpd.GeoDataFrame, levels: list[str]) -> gpd.GeoDataF
 
 
 def search_params(
+    conn: Connection,
     *,
     lon: float,
     lat: float,
@@ -100,24 +81,46 @@ def search_params(
     limit: int,
     categories: Sequence[str] | None,
     zoning_classes: Sequence[str] | None,
+    area: str | tuple[str, str] | None = None,
+    min_score: float | None = None,
+    customers: str = "exclude",
 ) -> dict[str, object]:
-    """The bound parameters of the ``nearest`` search, checked.
+    """The bound parameters of a radius search, checked.
 
     Raises
     ------
     ValidationError
-        When a coordinate, ``radius_m``, ``limit`` or a filter is invalid.
+        When a coordinate, ``radius_m``, ``limit``, the area or a filter is invalid.
     """
     _check_point(lon, lat)
     _check_options(radius_m, limit)
-    return {
+    params = filter_params(
+        conn,
+        categories=categories,
+        zoning_classes=zoning_classes,
+        area=area,
+        min_score=min_score,
+        customers=customers,
+    )
+    return params | {
         "lon": float(lon),
         "lat": float(lat),
         "radius_m": float(radius_m),
         "limit": int(limit),
-        "categories": _text_array(categories, name="categories"),
-        "zoning": _text_array(zoning_classes, name="zoning_classes"),
     }
+
+
+def first_fetch(params: dict[str, object], *, order: str) -> int:
+    """How many of the nearest leads a radius search reads first: ``limit`` when nothing
+    can drop one after the spatial search, twice that and 20 more when a filter can, every
+    lead in the radius when sorted by score."""
+    limit = int(params["limit"])  # type: ignore[call-overload]
+    if order == "score":
+        return _EVERY_LEAD
+    later = params["area"] is not None or params["min_score"] is not None
+    if params["customers"] == "include" and not later:
+        return limit
+    return 2 * limit + 20
 
 
 def find_nearby_leads(
@@ -129,8 +132,12 @@ def find_nearby_leads(
     limit: int = 50,
     categories: Sequence[str] | None = None,
     zoning_classes: Sequence[str] | None = None,
+    area: str | tuple[str, str] | None = None,
+    min_score: float | None = None,
+    customers: str = "exclude",
+    sort: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """The leads nearest to a point, within a radius, ranked by distance.
+    """The leads nearest to a point, within a radius, ranked by distance (or score).
 
     Parameters
     ----------
@@ -141,35 +148,59 @@ def find_nearby_leads(
     radius_m
         Search radius in metres (geodesic).
     limit
-        At most this many leads, the nearest first.
+        At most this many leads, the first in ``sort`` order.
     categories
         Keep only leads whose ``category`` is one of these (e.g. ``["cafe", "restaurant"]``).
     zoning_classes
         Keep only leads in these zoning classes (residential, commercial, industrial, mixed,
         other), as set by ``gcrm enrich``.
+    area
+        ``"level:code"`` or ``(level, code)``: only leads in that area.
+    min_score
+        Keep only leads whose lead score (``gcrm leads score``) is at least this, in [0, 1];
+        unscored leads are left out.
+    customers
+        ``"exclude"`` (the default: a prospecting list), ``"only"`` or ``"include"`` the leads
+        that are already customers: a customer record names the lead, or a customer of the
+        same name stands within 50 m (``gcrm.customer_lead_ids``).
+    sort
+        ``"distance"`` (the default) or ``"score"`` (best first, unscored last; the default
+        when ``min_score`` is given).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per lead, ordered by ``distance_m`` (metres, geodesic) with a 1-based
-        ``rank``; the lead columns, its ``area_<level>`` codes and point geometry (EPSG:4326).
+        One row per lead with a 1-based ``rank`` in ``sort`` order (ties by
+        ``external_id``): the lead columns, ``distance_m`` (metres, geodesic), ``score``,
+        ``percentile`` and ``reasons`` (a list of texts; all three empty when unscored), its
+        ``area_<level>`` codes and point geometry (EPSG:4326).
 
     Raises
     ------
     ValidationError
-        When a coordinate, ``radius_m``, ``limit`` or a filter is invalid.
+        When a coordinate, ``radius_m``, ``limit``, ``sort``, the area or a filter is
+        invalid.
     """
+    order = check_sort(sort, kind="nearest", min_score=min_score)
     params = search_params(
+        conn,
         lon=lon,
         lat=lat,
         radius_m=radius_m,
         limit=limit,
         categories=categories,
         zoning_classes=zoning_classes,
+        area=area,
+        min_score=min_score,
+        customers=customers,
     )
-    gdf = read_geodataframe(conn, _NEARBY_SQL, params)
-    gdf["distance_m"] = gdf["distance_m"].astype(float)
-    gdf["rank"] = gdf["rank"].astype(int)
+    fetch = first_fetch(params, order=order)
+    while True:
+        gdf, fetched = read_rows(conn, "nearest", params | {"fetch": fetch}, order=order)
+        # Fewer than asked: the radius holds no more leads.
+        if len(gdf) >= limit or fetched < fetch:
+            break
+        fetch = min(fetch * 8, _EVERY_LEAD)
     return _expand_area_codes(gdf, level_names(conn))
 
 

@@ -24,6 +24,7 @@ from gcrm.maps.region import (
     make_territory_map,
     measure_values,
 )
+from gcrm.maps.route_map import ROUTE_FORMATS, build_route_map, route_map_html, write_route
 from gcrm.maps.sources import (
     MAX_POINTS,
     area_geojson,
@@ -58,6 +59,8 @@ __all__ = [
     "BASEMAP_COLOURS",
     "MAX_POINTS",
     "PNG_SIZE",
+    "ROUTE_FORMATS",
+    "ROUTE_FORMATS",
     "MAX_ZOOM",
     "FLOW_WEIGHTS",
     "HOTSPOT_COLOURS",
@@ -68,12 +71,15 @@ __all__ = [
     "STATUS_COLOURS",
     "Classes",
     "area_geojson",
+    "route_map_html",
+    "write_route",
     "basemap_fingerprint",
     "branch_geojson",
     "build_catchment_map",
     "build_flow_map",
     "build_hotspot_map",
     "build_region_map",
+    "build_route_map",
     "build_territory_map",
     "build_view_map",
     "check_tile",

@@ -141,6 +141,8 @@ def test_commands_that_change_data_refuse_as(
     refused = _run(seeded, "--as", "anna", *command)
     assert refused.exit_code == 2, refused.output
     assert "runs as the operator only; drop --as" in refused.output
+    # The refusal names the commands that do take --as, the campaigns' among them.
+    assert "campaigns export, campaigns list" in refused.output
     with owner.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM gcrm.customer_records")).scalar() == 4
 

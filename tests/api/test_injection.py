@@ -30,12 +30,17 @@ INJECTIONS = [
 #: A valid call of each route: the injection replaces one parameter at a time.
 BASE: dict[str, dict[str, str]] = {
     "leads_near": {"lon": "24.94", "lat": "60.165", "radius_m": "5000"},
+    "leads_within": {"area": "district:D01"},
     "cube_slice": {"level": "district", "measure": "revenue"},
     "hotspots": {"level": "district", "measure": "revenue"},
     "cube_forecast": {"measure": "revenue", "level": "district"},
     "geocode_one": {"address": "Mannerheimintie 10"},
     "reverse": {"lon": "24.94", "lat": "60.165"},
     "customers": {"limit": "10"},
+    "customers_churn_risk": {"limit": "10"},
+    "campaigns": {},
+    "campaign_results": {"level": "district"},
+    "lead_score": {},
 }
 ORIGINS = {"lon", "lat", "address", "customer_id"}
 # anna manages D01: these are all she may ever see.
@@ -94,6 +99,8 @@ def test_injection_in_the_path_and_the_body(
 ) -> None:
     one = secure.get(f"/api/customers/{quote(injection, safe='')}", headers=people["anna"])
     assert one.status_code in (400, 404) and set(one.get_json()) == {"error", "status"}
+    score = secure.get(f"/api/leads/{quote(injection, safe='')}/score", headers=people["anna"])
+    assert score.status_code in (400, 404) and set(score.get_json()) == {"error", "status"}
     batch = secure.post(
         "/api/geocode",
         json={"addresses": [injection, {"street": injection, "housenumber": injection}]},

@@ -51,7 +51,7 @@ def test_near_minutes_writes_drive_times(demo: Demo, tmp_path: Path) -> None:
     both = _run(demo, *origin, "--minutes", "4", "--radius-m", "500")
     assert both.exit_code != 0
     assert "mutually exclusive" in _said(both)
-    help_text = _run(demo, "leads", "near", "--help").output
+    help_text = " ".join(_run(demo, "leads", "near", "--help").output.split())
     assert "Not with --radius-m" in help_text and "Not with --minutes" in help_text
     too_long = _run(demo, *origin, "--minutes", "500")
     assert too_long.exit_code != 0 and "at most 180" in _said(too_long)

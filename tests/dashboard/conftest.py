@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import Connection, text
 
+from gcrm.campaigns import Campaign, create_campaign, import_responses
 from tests.chromium import chromium_options
 
 
@@ -198,3 +200,46 @@ def area_conn(conn: Connection) -> Connection:
             },
         )
     return conn
+
+
+#: The campaign :func:`demo_campaign` adds to the demo database (removed after the module).
+DEMO_CAMPAIGN = "browser-test campaign"
+
+
+@pytest.fixture(scope="module")
+def demo_campaign(demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:  # type: ignore[no-untyped-def]
+    """A customers campaign on the demo database (every active customer, a fifth held out),
+    with responses imported through gcrm.campaigns: every third target and every sixth
+    control responded, in the order of their ids. Committed (the dashboard's server reads
+    it), deleted at the end with its members and responses."""
+    folder = tmp_path_factory.mktemp("demo-campaign")
+    with demo.engine.begin() as conn:
+        made = create_campaign(
+            conn,
+            name=DEMO_CAMPAIGN,
+            kind="customers",
+            status=["active"],
+            control_share=0.2,
+            seed=7,
+            starts_on=date(2025, 1, 1),
+        )
+        members = conn.execute(
+            text(
+                "SELECT external_id, member_group FROM gcrm.campaign_members "
+                "WHERE campaign_id = :id ORDER BY external_id"
+            ),
+            {"id": made.id},
+        ).all()
+        targets = [m.external_id for m in members if m.member_group == "target"]
+        controls = [m.external_id for m in members if m.member_group == "control"]
+        responded = targets[::3] + controls[::6]
+        replies = folder / "responses.csv"
+        pd.DataFrame(
+            {"external_id": responded, "responded_at": "2025-02-01", "outcome": "ordered"}
+        ).to_csv(replies, index=False)
+        import_responses(conn, made.id, replies)
+    try:
+        yield made
+    finally:
+        with demo.engine.begin() as conn:
+            conn.execute(text("DELETE FROM gcrm.campaigns WHERE id = :id"), {"id": made.id})

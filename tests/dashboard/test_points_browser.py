@@ -110,6 +110,9 @@ def test_clusters_then_points_then_one_name(dash_duo, demo) -> None:  # type: ig
     total = dash_duo.driver.execute_script(CLUSTER_TOTAL, CLUSTERS)
     assert MAX_POINTS < total <= placed
     assert not dash_duo.find_elements(SINGLES)
+    # Business customers have short names ("Fig") that the page's own words may hold:
+    # a name counts only when it was not on the page before any point was drawn one by one.
+    names = {n for n in names if n not in dash_duo.driver.page_source}
 
     # Zoom in by clicking clusters until the view holds few enough to show one by one.
     for _ in range(6):

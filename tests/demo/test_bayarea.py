@@ -45,7 +45,8 @@ CSV_COLUMNS = {
     "branches": ["code", "name", "street", "housenumber", "postcode", "city", "lon", "lat"],
     "customers": [
         "customer_id", "name", "email", "phone", "street", "house_number", "postcode", "city",
-        "segment", "status", "signup_date", "churn_date",
+        "segment", "status", "signup_date", "churn_date", "category_group", "category",
+        "lead_external_id",
     ],
     "customers_truth": ["customer_id", "lon", "lat", "zone", "injected_mess"],
     "orders": ["order_id", "customer_id", "order_date", "amount", "channel", "branch_code"],

@@ -142,3 +142,85 @@ def test_cli_exports_customers_and_leads(demo, tmp_path: Path) -> None:  # noqa:
     assert result.exit_code == 0, result.output
     assert len(pyogrio.read_dataframe(out)) == leads
     assert "gcrm customers export" in runner.invoke(customers, ["export", "--help"]).output
+
+
+def _scores_of_one_lead_and_one_customer(conn: Connection) -> tuple[str, str]:
+    """On ``conn`` (rolled back): one lead and one customer scored, every other score gone."""
+    lead = conn.execute(text("SELECT min(external_id) FROM gcrm.leads")).scalar_one()
+    customer = conn.execute(
+        text("SELECT min(external_id) FROM gcrm.customers WHERE status = 'active'")
+    ).scalar_one()
+    conn.execute(text("DELETE FROM gcrm.lead_scores"))
+    conn.execute(text("DELETE FROM gcrm.customer_scores"))
+    runs = {
+        kind: conn.execute(
+            text("INSERT INTO gcrm.score_runs (kind, model) VALUES (:k, 'test') RETURNING id"),
+            {"k": kind},
+        ).scalar_one()
+        for kind in ("lead", "churn", "value")
+    }
+    reasons = json.dumps(
+        [
+            {"feature": "category", "effect": 0.5, "text": "a cafe, like 40 customers"},
+            {"feature": "branch", "effect": -0.2, "text": "8 min from branch B03"},
+        ]
+    )
+    conn.execute(
+        text(
+            "INSERT INTO gcrm.lead_scores (external_id, run_id, score, percentile, reasons) "
+            "VALUES (:id, :run, 0.875, 97.5, CAST(:reasons AS jsonb))"
+        ),
+        {"id": lead, "run": runs["lead"], "reasons": reasons},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO gcrm.customer_scores (external_id, churn_run_id, churn_risk, "
+            "churn_reasons, revenue_12m, value_run_id, expected_value_12m, expected_orders_12m, "
+            "value_reasons) VALUES (:id, :churn, 0.25, CAST(:reasons AS jsonb), 100, :value, "
+            "1234.5, 3, '[]')"
+        ),
+        {"id": customer, "churn": runs["churn"], "value": runs["value"], "reasons": reasons},
+    )
+    return str(lead), str(customer)
+
+
+def _empty(cells: pd.DataFrame) -> bool:
+    """Every cell empty, as a CSV ("") or a workbook (no value) leaves it."""
+    return bool(cells.replace("", None).isna().all().all())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_exports_carry_the_scores_where_scored(
+    demo_conn: Connection, tmp_path: Path, suffix: str
+) -> None:
+    lead, customer = _scores_of_one_lead_and_one_customer(demo_conn)
+    text_reasons = "a cafe, like 40 customers; 8 min from branch B03"
+    leads = _read(export_points(demo_conn, entity="leads", path=tmp_path / f"leads{suffix}"))
+    assert list(leads.columns[-5:-2]) == ["score", "percentile", "reasons"]  # then lon, lat
+    row = leads.set_index("external_id").loc[lead]
+    assert float(row["score"]) == 0.875 and float(row["percentile"]) == 97.5
+    assert row["reasons"] == text_reasons
+    others = leads[leads["external_id"] != lead]
+    assert len(others) > 0 and _empty(others[["score", "percentile", "reasons"]])
+    path = export_points(demo_conn, entity="customers", path=tmp_path / f"customers{suffix}")
+    table = _read(path)
+    scores = ["churn_risk", "churn_reasons", "expected_value_12m"]
+    assert list(table.columns[-5:-2]) == scores
+    row = table.set_index("external_id").loc[customer]
+    assert float(row["churn_risk"]) == 0.25 and float(row["expected_value_12m"]) == 1234.5
+    assert row["churn_reasons"] == text_reasons
+    others = table[table["external_id"] != customer]
+    assert len(others) > 0 and _empty(others[scores])
+
+
+def test_exports_before_any_scoring_have_empty_score_columns(
+    demo_conn: Connection, tmp_path: Path
+) -> None:
+    demo_conn.execute(text("DELETE FROM gcrm.lead_scores"))
+    demo_conn.execute(text("DELETE FROM gcrm.customer_scores"))
+    for entity, columns in (
+        ("leads", ["score", "percentile", "reasons"]),
+        ("customers", ["churn_risk", "churn_reasons", "expected_value_12m"]),
+    ):
+        table = _read(export_points(demo_conn, entity=entity, path=tmp_path / f"{entity}.csv"))
+        assert len(table) > 0 and _empty(table[columns])

@@ -140,3 +140,31 @@ def test_exports_from_coordinates_have_no_origin_columns(
     origin = Origin(24.94, 60.17, "60.17000, 24.94000", "coordinates")
     table = pd.read_csv(export_leads(ranked, tmp_path / "leads.csv", origin=origin))
     assert "origin_precision" not in table and "origin_matched_address" not in table
+
+
+def test_lead_personal_fields_are_stated_once_in_gcrm_leads() -> None:
+    import ast
+    import inspect
+
+    import gcrm.api.blueprint as blueprint
+    import gcrm.leads
+    from dashboard.prospecting import data as prospecting_data
+    from gcrm.leads.query import LEAD_COLUMNS
+
+    assert "LEAD_PERSONAL_FIELDS" in gcrm.leads.__all__
+    fields = gcrm.leads.LEAD_PERSONAL_FIELDS
+    assert set(fields) <= set(LEAD_COLUMNS), "each one a column a lead list carries"
+    assert {"name", "phone"} <= set(fields)
+    # The API and the Prospecting page audit the same fields, imported from gcrm.leads: the
+    # dashboard does not reach into the API for them.
+    assert blueprint.LEAD_PERSONAL_FIELDS is fields
+    assert prospecting_data.LEAD_PERSONAL_FIELDS is fields
+    for module in (blueprint, prospecting_data):
+        tree = ast.parse(inspect.getsource(module))
+        sources = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and any(a.name == "LEAD_PERSONAL_FIELDS" for a in node.names)
+        }
+        assert sources == {"gcrm.leads"}, module.__name__

@@ -73,7 +73,7 @@ def _networkx_times(conn: Connection, origin: Origin, leads: pd.DataFrame) -> pd
 
 def test_drive_time_leads_match_an_independent_search(demo_conn: Connection) -> None:
     origin = _branch_origin(demo_conn)
-    found = find_leads_by_drive_time(demo_conn, origin, minutes=MINUTES)
+    found = find_leads_by_drive_time(demo_conn, origin, minutes=MINUTES, customers="include")
     assert len(found) > 5
     assert (found["drive_time_s"] <= MINUTES * 60).all()
     assert found["drive_time_s"].is_monotonic_increasing
@@ -91,7 +91,9 @@ def test_drive_time_leads_match_an_independent_search(demo_conn: Connection) -> 
     outside = expected[expected > MINUTES * 60].sort_values()
     lead, seconds = outside.index[0], float(outside.iloc[0])
     assert lead not in set(found["external_id"])
-    wider = find_leads_by_drive_time(demo_conn, origin, minutes=seconds / 60 + 1e-6)
+    wider = find_leads_by_drive_time(
+        demo_conn, origin, minutes=seconds / 60 + 1e-6, customers="include"
+    )
     assert lead in set(wider["external_id"])
 
 
@@ -122,7 +124,7 @@ def test_within_polygon_equals_shapely_contains(demo_conn: Connection) -> None:
     shape = shapely.Polygon(
         [(x - d, y - d), (x + d, y - d), (x + d, y), (x, y), (x, y + d / 2), (x - d, y + d / 2)]
     )
-    found = find_leads_within(demo_conn, polygon=shape)
+    found = find_leads_within(demo_conn, polygon=shape, customers="include")
     leads = _all_leads(demo_conn)
     points = shapely.points(leads["lon"].to_numpy(), leads["lat"].to_numpy())
     expected = set(leads.loc[shapely.contains(shape, points), "external_id"])
@@ -136,12 +138,12 @@ def test_within_area_equals_enrichment_codes(demo_conn: Connection) -> None:
     leads = _all_leads(demo_conn)
     district = leads["area_codes"].map(lambda c: (c or {}).get("district")).dropna()
     code = district.mode().iloc[0]
-    found = find_leads_within(demo_conn, area=f"district:{code}")
+    found = find_leads_within(demo_conn, area=f"district:{code}", customers="include")
     assert set(found["external_id"]) == set(
         leads.loc[district.index[district == code], "external_id"]
     )
     assert (found["area_district"] == code).all()
-    both = find_leads_within(demo_conn, area=("district", code), limit=2)
+    both = find_leads_within(demo_conn, area=("district", code), limit=2, customers="include")
     assert list(both["external_id"]) == list(found["external_id"].head(2))
 
 

@@ -155,6 +155,21 @@ def test_catchment_grows_with_minutes(graph) -> None:
     assert shapely.contains(one, inside).tolist() == [True, True, True, False, False]
 
 
+def test_catchment_from_the_origin_follows_one_way_streets_forwards(graph) -> None:
+    origin = lonlat((0, 0))[0]
+    # Driving out of (0, 0) for 60 s: x = 550 on A (55 s), B northwards from the crossing
+    # to (500, 200) (50 + 10 s), D's (0, -400) (40 s); not B south of the crossing, which
+    # only leads north (the drive *to* (0, 0) takes it, and not B north of A).
+    out = catchment(graph, origin_xy=origin, minutes=1.0, direction="from")
+    inside = shapely.points(lonlat((550, 0), (500, -100), (0, -400), (500, 100), (800, 0)))
+    assert shapely.contains(out, inside).tolist() == [True, False, True, True, False]
+    back = catchment(graph, origin_xy=origin, minutes=1.0, direction="to")
+    assert back.equals(catchment(graph, origin_xy=origin, minutes=1.0))  # "to" by default
+    assert not out.equals(back)
+    with pytest.raises(ValidationError, match=r"direction='out' is not one of \['to', 'from'\]"):
+        catchment(graph, origin_xy=origin, minutes=1.0, direction="out")
+
+
 def test_catchment_rejects_bad_minutes(graph) -> None:
     with pytest.raises(ValidationError, match="minutes"):
         catchment(graph, origin_xy=lonlat((0, 0))[0], minutes=0)

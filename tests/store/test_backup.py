@@ -100,13 +100,18 @@ def test_security_round_trips(source: tuple[str, Path], restored: str) -> None:
     assert after["secured tables"] == [
         ("area_stats",),
         ("areas",),
+        ("campaign_members",),
+        ("campaign_responses",),
         ("customer_enrichment",),
         ("customer_records",),
+        ("customer_scores",),
         ("lead_enrichment",),
         ("lead_records",),
+        ("lead_road_access",),
+        ("lead_scores",),
         ("orders",),
     ]
-    assert len(after["policies"]) == 7
+    assert len(after["policies"]) == 12
     assert all("security_invoker=true" in (opts or "") for _, opts in after["view options"])
 
 
@@ -177,7 +182,7 @@ def test_commands_teach_and_restore_creates_the_database(
         assert main(["restore", str(dump)]) == 0
         out = capsys.readouterr().out
         assert f"created database {target.database!r}" in out
-        assert "row-level security on 7 tables (7 policies)" in out
+        assert "row-level security on 12 tables (12 policies)" in out
         assert main(["restore", str(dump)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "is not empty" in err and "--clean" in err

@@ -120,10 +120,15 @@ def test_migration_0006_access_goes_down_and_up_again(bare_database_url: str) ->
         assert protected == [
             "area_stats",
             "areas",
+            "campaign_members",
+            "campaign_responses",
             "customer_enrichment",
             "customer_records",
+            "customer_scores",
             "lead_enrichment",
             "lead_records",
+            "lead_road_access",
+            "lead_scores",
             "orders",
         ]
         cfg = _config()
