@@ -37,7 +37,7 @@ SEARCH_CONTROLS: dict[str, tuple[str, str]] = {
     "customers": ("pr-customers", "value"),
 }
 #: The controls a link sets (model.search_of_query), in SEARCH_CONTROLS' names.
-LINK_CONTROLS = [k for k in SEARCH_CONTROLS if k not in ("drawn", "min_score", "customers")]
+LINK_CONTROLS = [k for k in SEARCH_CONTROLS if k != "drawn"]
 _SHOW: dict[str, Any] = {}
 _HIDE = {"display": "none"}
 

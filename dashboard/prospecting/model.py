@@ -481,13 +481,24 @@ def route_features(path: BaseGeometry | None) -> dict[str, Any]:
 
 
 #: The query string's keys, in the order a link writes them.
-_QUERY_KEYS = ("origin", "at", "mode", "radius", "minutes", "area", "category", "zoning")
+_QUERY_KEYS = (
+    "origin",
+    "at",
+    "mode",
+    "radius",
+    "minutes",
+    "area",
+    "category",
+    "zoning",
+    "min_score",
+    "customers",
+)
 
 
 def query_of_search(search: Search) -> str:
     """The link of a search (``?origin=address&at=...&mode=drive&minutes=5``): origin, mode
-    and its figure, area, categories and zoning. A drawn polygon and the score filters are
-    not in the link (a polygon is too long for one)."""
+    and its figure, area, categories, zoning, the minimum score and the customers filter
+    (when not the default). A drawn polygon is not in the link (too long for one)."""
     origin = search["origin"]
     value = origin["value"]
     at = f"{value[0]:.6f},{value[1]:.6f}" if origin["kind"] == "click" and value else value
@@ -503,6 +514,10 @@ def query_of_search(search: Search) -> str:
         params.append(("area", str(search["area"])))
     params += [("category", c) for c in search["categories"]]
     params += [("zoning", z) for z in search["zoning"]]
+    if search.get("min_score") is not None:
+        params.append(("min_score", f"{search['min_score']:g}"))
+    if search.get("customers", DEFAULT_CUSTOMERS) != DEFAULT_CUSTOMERS:
+        params.append(("customers", str(search["customers"])))
     return "?" + urlencode(params)
 
 
@@ -549,4 +564,8 @@ def search_of_query(query: str | None) -> dict[str, Any]:
         controls["categories"] = params["category"]
     if params.get("zoning"):
         controls["zoning"] = params["zoning"]
+    if _is_number(one.get("min_score")) and 0 <= float(one["min_score"]) <= 1:
+        controls["min_score"] = float(one["min_score"])
+    if one.get("customers") in CUSTOMER_CHOICES:
+        controls["customers"] = one["customers"]
     return controls

@@ -236,6 +236,13 @@ def test_link_round_trip() -> None:
     clicked = pm.search_of_controls(**_controls(origin_kind="click", click=ORIGIN))
     back = pm.search_of_query(pm.query_of_search(clicked))
     assert back["click"] == pytest.approx(ORIGIN) and back["radius_m"] == 500.0
+    assert "min_score" not in back and "customers" not in back  # defaults stay out
+    scored = pm.search_of_controls(**_controls(min_score=0.7, customers="include"))
+    query = pm.query_of_search(scored)
+    assert query.endswith("&min_score=0.7&customers=include")
+    back = pm.search_of_query(query)
+    assert back["min_score"] == 0.7 and back["customers"] == "include"
+    assert pm.search_of_query("?min_score=3&customers=everyone") == {}
 
 
 def test_a_link_runs_only_a_whole_search() -> None:

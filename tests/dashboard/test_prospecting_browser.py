@@ -192,18 +192,24 @@ def test_drive_time_search_from_a_branch_link_with_a_category(dash_duo, demo) ->
     with demo.engine.connect() as conn:
         branch = read_branch_points(conn).iloc[0]
         origin = resolve_origin(conn, lon=float(branch["lon"]), lat=float(branch["lat"]))
-        everything = find_leads_by_drive_time(conn, origin, minutes=1.5, limit=501)
+        everything = find_leads_by_drive_time(
+            conn, origin, minutes=1.5, limit=501, customers="include"
+        )
         expected = find_leads_by_drive_time(
-            conn, origin, minutes=1.5, limit=501, categories=["restaurant"]
+            conn, origin, minutes=1.5, limit=501, categories=["restaurant"], customers="include"
         )
     assert 0 < len(expected) < len(everything)
-    query = f"?origin=branch&at={branch['code']}&mode=drive&minutes=1.5&category=restaurant"
+    query = (
+        f"?origin=branch&at={branch['code']}&mode=drive&minutes=1.5&category=restaurant"
+        "&customers=include"
+    )
     _open(dash_duo, demo, query)
     _wait_for_results(dash_duo, len(expected))
     assert _result_ids(dash_duo) == expected["external_id"].tolist()  # quickest first
     rows = _rows(dash_duo)
     assert {r["category"] for r in rows} == {"restaurant"}
     assert max(r["drive_min"] for r in rows) <= 1.5
+    assert _prop(dash_duo, "pr-customers", "value") == "include"  # the link's filter
     assert "DRIVE (MIN)" in dash_duo.find_element("#pr-table thead").text.upper()
     # The catchment of the origin is drawn, and the summary says which way it was drawn.
     assert dash_duo.find_elements("path.pr-reach-shape")
