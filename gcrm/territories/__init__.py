@@ -1,5 +1,17 @@
-"""Territory reports: KPIs per area of a level, as XLSX and an offline HTML page."""
+"""Territory reports: KPIs per area of a level, as XLSX and an offline HTML page; territory
+design: k contiguous, balanced territories from the areas of a level."""
 
+from gcrm.territories.design import (
+    ADJACENCY,
+    COMPACTNESS_WEIGHT,
+    DESIGN_CRITERIA,
+    DesignResult,
+    design_territories,
+    parse_balance,
+    read_design_units,
+    read_locks,
+    write_design,
+)
 from gcrm.territories.kpis import KPIS, resolve_period, territory_kpis
 from gcrm.territories.report import (
     TerritoryReport,
@@ -9,6 +21,15 @@ from gcrm.territories.report import (
 )
 
 __all__ = [
+    "ADJACENCY",
+    "COMPACTNESS_WEIGHT",
+    "DESIGN_CRITERIA",
+    "DesignResult",
+    "design_territories",
+    "parse_balance",
+    "read_design_units",
+    "read_locks",
+    "write_design",
     "KPIS",
     "TerritoryReport",
     "build_territory_report",
