@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.sparse import csr_array
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import breadth_first_order, connected_components, minimum_spanning_tree
 from sqlalchemy import Connection, text
 
 from gcrm.areas import read_area_stats, read_areas
@@ -266,23 +266,40 @@ def design_territories(
     shared = _shared_lengths(metric, graph)
     report("adjacency", 1, 1)
     rng = np.random.default_rng(seed)
-    assign = _grow(metric, graph, values, k=k, locks=lock_index, rng=rng)
+    # Two starts (without locks): growth from spread seeds, and recursive bisection on
+    # spanning trees; each is searched, and the better plan is kept. Growth does well on
+    # even weights, bisection where a few units hold most of the weight.
+    starts = [_grow(metric, graph, values, k=k, locks=lock_index, rng=rng)]
+    if not lock_index:
+        # Its own generator: the growth's plan stays what it is without this second start.
+        bisect_rng = np.random.default_rng([seed, 1])
+        starts.append(_bisect(graph, values.mean(axis=1), k=k, rng=bisect_rng))
     report("start", 1, 1)
     weights = np.array([balance[n] for n in names])
+    locked = np.isin(np.arange(len(frame)), list(lock_index))
+    best: tuple[float, np.ndarray, _Search, int] | None = None
+    for assign in starts:
+        search = _Search(
+            graph=graph,
+            shared=shared,
+            values=values,
+            weights=weights,
+            area=np.asarray(metric.area),
+            perimeter=np.asarray(metric.length),
+            assign=assign,
+            locked=locked,
+            k=k,
+            compactness=compactness,
+        )
+        moves = search.run(
+            rng=rng if assign is starts[0] else bisect_rng, max_sweeps=max_sweeps, progress=report
+        )
+        score = search.score()
+        if best is None or score < best[0]:
+            best = (score, assign, search, moves)
+    assert best is not None
+    _, assign, search, moves = best
     start_dev = _deviations(values, assign, k)
-    search = _Search(
-        graph=graph,
-        shared=shared,
-        values=values,
-        weights=weights,
-        area=np.asarray(metric.area),
-        perimeter=np.asarray(metric.length),
-        assign=assign,
-        locked=np.isin(np.arange(len(frame)), list(lock_index)),
-        k=k,
-        compactness=compactness,
-    )
-    moves = search.run(rng=rng, max_sweeps=max_sweeps, progress=report)
     territories = _territory_table(frame, metric, graph, search.assign, names, k=k)
     out = frame.copy()
     out["territory"] = search.assign + 1
@@ -423,6 +440,66 @@ def _shared_lengths(metric: gpd.GeoSeries, graph: csr_array) -> csr_array:
     return csr_array((length, (coo.row, coo.col)), shape=graph.shape)
 
 
+#: Random spanning trees tried for each cut of the recursive bisection.
+BISECT_TRIES = 40
+
+
+def _bisect(graph: csr_array, load: np.ndarray, *, k: int, rng: np.random.Generator) -> np.ndarray:
+    """The start without locks: recursive bisection on random spanning trees.
+
+    The units are cut in two along the one edge of a random spanning tree that best splits
+    their load in the ratio of the territories each side is to hold (``k // 2`` to the rest),
+    the best of :data:`BISECT_TRIES` trees; each side is cut again until every part is one
+    territory. A subtree is connected, so every territory starts in one piece (the idea of
+    gerrychain's ``recursive_tree_part``, on the mean of the normalised criteria).
+    """
+    assign = np.zeros(len(load), dtype=int)
+    parts: list[tuple[np.ndarray, int, int]] = [(np.arange(len(load)), k, 0)]
+    while parts:
+        members, count, first = parts.pop()
+        if count == 1:
+            assign[members] = first
+            continue
+        left = count // 2
+        inside = _best_cut(graph[members][:, members], load[members], left / count, rng=rng)
+        parts.append((members[inside], left, first))
+        parts.append((members[~inside], count - left, first + left))
+    return assign
+
+
+def _best_cut(
+    sub: csr_array, load: np.ndarray, share: float, *, rng: np.random.Generator
+) -> np.ndarray:
+    """Which units fall on the ``share`` side of the best cut of a random spanning tree."""
+    n = len(load)
+    target = float(load.sum()) * share
+    best: tuple[float, np.ndarray] | None = None
+    coo = sub.tocoo()
+    for _ in range(BISECT_TRIES):
+        weights = csr_array((rng.random(len(coo.data)) + 1e-9, (coo.row, coo.col)), shape=sub.shape)
+        tree = minimum_spanning_tree(weights)
+        tree = tree + tree.T
+        root = int(rng.integers(n))
+        order, parent = breadth_first_order(tree, root, directed=False)
+        below = load.astype(float).copy()
+        for node in order[:0:-1]:  # leaves first; the root has no parent
+            below[parent[node]] += below[node]
+        # A cut needs units on both sides: at least one unit, never the whole tree.
+        candidates = order[1:]
+        gaps = np.abs(below[candidates] - target)
+        cut = int(candidates[np.argmin(gaps)])
+        gap = float(gaps.min())
+        if best is None or gap < best[0]:
+            side = np.zeros(n, dtype=bool)
+            side[cut] = True
+            for node in order:  # parents come before their children in a BFS order
+                if node != cut and parent[node] >= 0 and side[parent[node]]:
+                    side[node] = True
+            best = (gap, side)
+    assert best is not None
+    return best[1]
+
+
 def _grow(
     metric: gpd.GeoSeries,
     graph: csr_array,
@@ -509,6 +586,10 @@ class _Search:
         np.add.at(self.totals, self.assign, values)
         self.t_area = np.bincount(self.assign, weights=area, minlength=k)
         self.t_perimeter = np.array([self._perimeter_of(t) for t in range(k)])
+
+    def score(self) -> float:
+        """The objective of the current plan (lower is better)."""
+        return self._score(self.totals, self.t_area, self.t_perimeter)
 
     def _perimeter_of(self, territory: int) -> float:
         members = np.flatnonzero(self.assign == territory)
