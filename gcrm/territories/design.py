@@ -3,13 +3,14 @@
 The units are the areas of a level with their weights (customers, active customers, revenue,
 orders, leads from SQL; population from the area statistics). Adjacency is queen (or rook)
 contiguity of the outlines (libpysal); a unit or group of units with no contiguous neighbour
-is joined to its nearest unit, so every unit can be reached. The start grows k territories
+is joined to its nearest unit, so every unit can be reached. Two starts: k territories grown
 from spread seeds (locked units seed their territories), each step giving a unit to the
-territory with the least load; a local search then moves boundary units between neighbouring
+territory with the least load; and, without locks, recursive bisection on random spanning
+trees (gerrychain's idea). From each, a local search moves boundary units between neighbouring
 territories while no territory falls apart (scipy connected components on the territory's
 subgraph), minimising the largest weighted deviation from the mean, then the sum of squared
-deviations, with compactness (Polsby-Popper) as the tie-breaker. Locked units never move.
-The same seed gives the same plan.
+deviations, with compactness (Polsby-Popper) as the tie-breaker; the better of the two plans
+is kept. Locked units never move. The same seed gives the same plan.
 """
 
 from __future__ import annotations
