@@ -327,18 +327,58 @@ def _times_in_box(
 
 
 def _by_python_times(
-    conn: Connection, ids: list[str], times: list[float], params: dict[str, object], *, order: str
-) -> gpd.GeoDataFrame:
+    ids: list[str],
+    times: list[float],
+    params: dict[str, object],
+    *,
+    order: str,
+    run: Callable[[Kind, dict[str, object]], tuple[T, int]],
+) -> T:
     """Rows of leads timed in Python (quickest first): by drive time, the quickest few
     first, more while the filters leave fewer than ``limit``."""
     limit = int(params["limit"])  # type: ignore[call-overload]
     take = max(4 * limit, 1000) if order == "drive_time" else len(ids)
     while True:
         part = {"ids": ids[:take], "times": times[:take]}
-        gdf, _ = read_rows(conn, "timed", params | part, order=order)
-        if take >= len(ids) or len(gdf) >= limit:
-            return gdf
+        found, rows = run("timed", params | part)
+        if take >= len(ids) or rows >= limit:
+            return found
         take *= 8
+
+
+def drive_rows(
+    conn: Connection,
+    origin: Origin,
+    params: dict[str, object],
+    *,
+    order: str,
+    limit_s: float,
+    run: Callable[[Kind, dict[str, object]], tuple[T, int]],
+    graph: RoadGraph | None = None,
+) -> T:
+    """The rows of a drive-time search (:func:`drive_query`'s ``params``), read by ``run``
+    (a GeoDataFrame or GeoJSON text, and how many rows): one Dijkstra from ``origin``, then
+    the stored access legs joined in SQL when they are current for the stored graph, else
+    the leads of the reached box snapped and timed in Python. A ``graph`` passed in is
+    always timed in Python (its node ids are not known to name the stored ones)."""
+    state = _graph_state(conn) if graph is None else None
+    stored = graph is None and state is not None and state.current and state.access
+    graph = graph if graph is not None else _current_graph(conn, state)
+    seconds = _seconds_from(graph, origin, limit_s=limit_s)
+    if seconds is None:
+        return run("timed", params | {"ids": [], "times": []})[0]
+    if stored and state is not None:
+        return _by_stored_legs(
+            conn,
+            seconds,
+            params | {"built_at": state.built_at},
+            limit_s=limit_s,
+            order=order,
+            first_round=_first_round(state, int(params["limit"])),  # type: ignore[call-overload]
+            run=run,
+        )
+    ids, times = _times_in_box(conn, graph, seconds, params, limit_s=limit_s)
+    return _by_python_times(ids, times, params, order=order, run=run)
 
 
 def _time_rounds(
@@ -365,8 +405,8 @@ def _by_stored_legs(
     *,
     limit_s: float,
     order: str,
+    run: Callable[[Kind, dict[str, object]], tuple[T, int]],
     first_round: int | None = None,
-    run: Callable[[Kind, dict[str, object]], tuple[T, int]] | None = None,
 ) -> T:
     """Rows from the reached nodes joined to ``gcrm.lead_road_access``, in rounds.
 
@@ -375,15 +415,9 @@ def _by_stored_legs(
     are the quickest of all. Ordered by score, rounds go down the scores instead
     (:func:`_by_score`). Ordered by distance, one round takes every reached node.
     ``first_round``: how many nodes the first round takes (see :func:`_first_round`). ``run``
-    reads one round of a statement kind (and says how many rows it has): by default as a
-    GeoDataFrame.
+    reads one round of a statement kind and says how many rows it has (as a GeoDataFrame or
+    as GeoJSON text).
     """
-    if run is None:
-
-        def run(kind: Kind, p: dict[str, object]) -> tuple[Any, int]:
-            gdf, _ = read_rows(conn, kind, p, order=order)
-            return gdf, len(gdf)
-
     reached = np.flatnonzero(seconds <= limit_s)
     by_time = reached[np.argsort(seconds[reached], kind="stable")]
     node_s = seconds[by_time]
@@ -567,24 +601,12 @@ def find_leads_by_drive_time(
         filters=LeadFilters(categories, zoning_classes, min_score, customers),
         sort=sort,
     )
-    state = _graph_state(conn) if graph is None else None
-    stored = graph is None and state is not None and state.current and state.access
-    graph = graph if graph is not None else _current_graph(conn, state)
-    seconds = _seconds_from(graph, origin, limit_s=limit_s)
-    if seconds is None:
-        gdf, _ = read_rows(conn, "timed", params | {"ids": [], "times": []}, order=order)
-    elif stored and state is not None:
-        gdf = _by_stored_legs(
-            conn,
-            seconds,
-            params | {"built_at": state.built_at},
-            limit_s=limit_s,
-            order=order,
-            first_round=_first_round(state, limit),
-        )
-    else:
-        ids, times = _times_in_box(conn, graph, seconds, params, limit_s=limit_s)
-        gdf = _by_python_times(conn, ids, times, params, order=order)
+
+    def run(kind: Kind, p: dict[str, object]) -> tuple[gpd.GeoDataFrame, int]:
+        gdf, _ = read_rows(conn, kind, p, order=order)
+        return gdf, len(gdf)
+
+    gdf = drive_rows(conn, origin, params, order=order, limit_s=limit_s, run=run, graph=graph)
     return _finish(conn, gdf)
 
 

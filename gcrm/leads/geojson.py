@@ -15,17 +15,7 @@ from dataclasses import dataclass
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
-from gcrm.leads.filtered import (
-    LeadFilters,
-    _by_stored_legs,
-    _current_graph,
-    _first_round,
-    _graph_state,
-    _seconds_from,
-    _times_in_box,
-    drive_query,
-    within_query,
-)
+from gcrm.leads.filtered import LeadFilters, drive_query, drive_rows, within_query
 from gcrm.leads.query import Kind, check_sort, run_checked, statement
 from gcrm.leads.search import _EVERY_LEAD, Origin, first_fetch, search_params
 
@@ -157,24 +147,14 @@ def drive_time_geojson(
         sort=sort,
     )
     params |= _origin_params(origin)
-    state = _graph_state(conn)
-    graph = _current_graph(conn, state)
-    seconds = _seconds_from(graph, origin, limit_s=limit_s)
-    if seconds is None:
-        return _run(conn, "timed", params | {"ids": [], "times": []}, order=order)[0]
-    if state is not None and state.current and state.access:
-        rows = _by_stored_legs(
-            conn,
-            seconds,
-            params | {"built_at": state.built_at},
-            limit_s=limit_s,
-            order=order,
-            first_round=_first_round(state, limit),
-            run=lambda kind, p: _counted(_run(conn, kind, p, order=order)[0]),
-        )
-        return rows
-    ids, times = _times_in_box(conn, graph, seconds, params, limit_s=limit_s)
-    return _run(conn, "timed", params | {"ids": ids, "times": times}, order=order)[0]
+    return drive_rows(
+        conn,
+        origin,
+        params,
+        order=order,
+        limit_s=limit_s,
+        run=lambda kind, p: _counted(_run(conn, kind, p, order=order)[0]),
+    )
 
 
 def within_geojson(
