@@ -423,10 +423,11 @@ def _by_stored_legs(
     node_s = seconds[by_time]
     if order == "score":
         share = len(by_time) / max(len(seconds), 1)
-        return _by_score(
-            conn, by_time, node_s, params, limit_s=limit_s, share=share, run=run,
-            first_round=first_round,
-        )  # fmt: skip
+        with _custom_plans(conn):
+            return _by_score(
+                conn, by_time, node_s, params, limit_s=limit_s, share=share, run=run,
+                first_round=first_round,
+            )  # fmt: skip
     first = (first_round or FIRST_ROUND_NODES) if order == "drive_time" else len(by_time)
     for end, bound, full in _time_rounds(node_s, limit_s=limit_s, first=first):
         found, rows = run(
@@ -437,6 +438,19 @@ def _by_stored_legs(
         if full or rows >= int(params["limit"]):  # type: ignore[call-overload]
             break
     return found
+
+
+@contextmanager
+def _custom_plans(conn: Connection) -> Iterator[None]:
+    """Plan each statement inside for its own values. psycopg prepares a statement run five
+    times on a connection, and PostgreSQL may then keep a generic plan: one that guessed a
+    third of all scores above the round's bound and joined a million leads (1-2 s instead of
+    ~20 ms). Set for the transaction, then set back; after an error the transaction is
+    rolled back, setting and all, so nothing is set back then."""
+    before = conn.execute(text(_QUERIES["plan_cache_mode"])).scalar_one()
+    conn.execute(text(_QUERIES["set_plan_cache_mode"]), {"mode": "force_custom_plan"})
+    yield
+    conn.execute(text(_QUERIES["set_plan_cache_mode"]), {"mode": before})
 
 
 def _by_score(
@@ -461,38 +475,6 @@ def _by_score(
     ``share`` of the graph's nodes) and grows by what the last round kept, down to
     ``min_score`` or to every score; then the unscored leads follow in rounds of drive time.
     """
-    with _custom_plans(conn):
-        return _score_rounds(
-            conn, by_time, node_s, params, limit_s=limit_s, share=share, run=run,
-            first_round=first_round,
-        )  # fmt: skip
-
-
-@contextmanager
-def _custom_plans(conn: Connection) -> Iterator[None]:
-    """Plan each statement inside for its own values. psycopg prepares a statement run five
-    times on a connection, and PostgreSQL may then keep a generic plan: one that guessed a
-    third of all scores above the round's bound and joined a million leads (1-2 s instead of
-    ~20 ms). Set for the transaction, then set back; after an error the transaction is
-    rolled back, setting and all, so nothing is set back then."""
-    before = conn.execute(text(_QUERIES["plan_cache_mode"])).scalar_one()
-    conn.execute(text(_QUERIES["set_plan_cache_mode"]), {"mode": "force_custom_plan"})
-    yield
-    conn.execute(text(_QUERIES["set_plan_cache_mode"]), {"mode": before})
-
-
-def _score_rounds(
-    conn: Connection,
-    by_time: np.ndarray,
-    node_s: np.ndarray,
-    params: dict[str, object],
-    *,
-    limit_s: float,
-    share: float,
-    run: Callable[[Kind, dict[str, object]], tuple[T, int]],
-    first_round: int | None,
-) -> T:
-    """The rounds of :func:`_by_score`."""
     limit = int(params["limit"])  # type: ignore[call-overload]
     floor = None if params["min_score"] is None else float(params["min_score"])  # type: ignore[arg-type]
     every = {"nodes": by_time.tolist(), "node_s": node_s.tolist(), "limit_s": limit_s}
