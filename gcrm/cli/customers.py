@@ -22,16 +22,14 @@ from gcrm.privacy import forget_customer
 from gcrm.scoring import (
     CHURN_FEATURES,
     CHURN_MODEL,
+    CUSTOMER_SCORE_STAGES,
     VALUE_FEATURES,
     VALUE_MODEL,
     backtest_churn,
     backtest_value,
     read_customer_scores,
     record_run,
-    save_churn_scores,
-    save_value_scores,
-    score_churn,
-    score_value,
+    score_customers,
 )
 
 __all__ = ["customers"]
@@ -224,16 +222,7 @@ def customers_churn_risk_command(
             features=list(CHURN_FEATURES), keys=_CHURN_KEYS,
         )  # fmt: skip
         return
-    with tqdm(total=3, desc="churn risk", unit="step") as bar, ctx.engine.begin() as conn:
-        bar.set_postfix_str("backtest")
-        result = backtest_churn(conn, as_of=day)
-        bar.update()
-        bar.set_postfix_str("score")
-        scored = score_churn(conn, as_of=day)
-        bar.update()
-        bar.set_postfix_str("store")
-        run_id = save_churn_scores(conn, scored, backtest=result)
-        bar.update()
+    scored, result, run_id = _score_and_store(ctx, "churn", as_of=day, desc="churn risk")
     risk = scored.scores["churn_risk"]
     click.echo(
         f"churn risk of {len(risk)} active customers as of {scored.as_of} stored (run {run_id}): "
@@ -243,6 +232,23 @@ def customers_churn_risk_command(
     if out is not None:
         _write_scores(ctx, kind="churn", out=out)
     refresh_cube(ctx)
+
+
+def _score_and_store(
+    ctx: Context, kind: str, *, as_of: date | None, desc: str
+) -> tuple[Any, dict[str, Any], int]:
+    """``score_customers`` in one transaction of the operator, with a progress bar."""
+    with (
+        tqdm(total=len(CUSTOMER_SCORE_STAGES), desc=desc, unit="step") as bar,
+        ctx.engine.begin() as conn,
+    ):
+
+        def done(stage: str) -> None:
+            bar.set_postfix_str(f"{stage} done")
+            bar.update()
+
+        stored = score_customers(conn, kind, as_of=as_of, progress=done)
+    return stored.scored, stored.backtest, stored.run_id
 
 
 @customers.command("value")
@@ -282,16 +288,7 @@ def customers_value_command(
             features=list(VALUE_FEATURES), keys=_VALUE_KEYS,
         )  # fmt: skip
         return
-    with tqdm(total=3, desc="customer value", unit="step") as bar, ctx.engine.begin() as conn:
-        bar.set_postfix_str("backtest")
-        result = backtest_value(conn, as_of=day)
-        bar.update()
-        bar.set_postfix_str("fit and score")
-        scored = score_value(conn, as_of=day)
-        bar.update()
-        bar.set_postfix_str("store")
-        run_id = save_value_scores(conn, scored, backtest=result)
-        bar.update()
+    scored, result, run_id = _score_and_store(ctx, "value", as_of=day, desc="customer value")
     value = scored.scores["expected_value_12m"]
     click.echo(
         f"expected value of {len(value)} active customers as of {scored.as_of} stored "

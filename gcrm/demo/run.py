@@ -46,16 +46,7 @@ from gcrm.ingest import (
 )
 from gcrm.leads import export_leads, find_nearby_leads
 from gcrm.maps import make_region_map, read_areas
-from gcrm.scoring import (
-    backtest_churn,
-    backtest_value,
-    latest_run,
-    save_churn_scores,
-    save_value_scores,
-    score_churn,
-    score_leads,
-    score_value,
-)
+from gcrm.scoring import latest_run, score_customers, score_leads
 from gcrm.store import create_db_engine, ensure_database, init_schema
 from gcrm.territories import build_territory_report
 
@@ -237,16 +228,13 @@ def _score(engine: Engine, *, seed: int) -> list[str]:
         figures = (latest_run(conn, "lead", with_backtest=True) or {}).get("backtest")
     lines.append(f"lead score: run {run}; backtest " + _auc_line(figures))
     with engine.begin() as conn:
-        churn_backtest = backtest_churn(conn)
-        churn = score_churn(conn)
-        save_churn_scores(conn, churn, backtest=churn_backtest)
-        value_backtest = backtest_value(conn)
-        value = score_value(conn)
-        save_value_scores(conn, value, backtest=value_backtest)
+        churn = score_customers(conn, "churn")
+        value = score_customers(conn, "value")
     lines.append(
-        f"churn risk of {len(churn.scores)} active customers; backtest " + _auc_line(churn_backtest)
+        f"churn risk of {len(churn.scored.scores)} active customers; backtest "
+        + _auc_line(churn.backtest)
     )
-    total = value.scores["expected_value_12m"].sum()
+    total = value.scored.scores["expected_value_12m"].sum()
     lines.append(f"customer value: {total:,.0f} expected over the next 12 months")
     return lines
 

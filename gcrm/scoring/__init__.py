@@ -47,6 +47,7 @@ from gcrm.scoring.reasons import (
     top_reasons,
 )
 from gcrm.scoring.runs import RUN_KINDS, latest_run, record_run
+from gcrm.scoring.stored import CUSTOMER_SCORE_STAGES, StoredScores, score_customers
 from gcrm.scoring.value import (
     VALUE_FEATURES,
     VALUE_HORIZON_WEEKS,
@@ -87,6 +88,9 @@ __all__ = [
     "save_value_scores",
     "score_churn",
     "score_value",
+    "CUSTOMER_SCORE_STAGES",
+    "StoredScores",
+    "score_customers",
     "store_customer_scores",
     "BACKTEST_MONTHS",
     "LEAD_SCORE_STAGES",
