@@ -7,12 +7,25 @@ from gcrm.territories.design import (
     DESIGN_CRITERIA,
     DesignResult,
     design_territories,
+    evaluate_assignment,
     parse_balance,
     read_design_units,
     read_locks,
     write_design,
 )
 from gcrm.territories.kpis import KPIS, resolve_period, territory_kpis
+from gcrm.territories.plans import (
+    Plan,
+    PlanDiff,
+    assign_reps,
+    design_figures,
+    diff_plans,
+    list_plans,
+    read_plan,
+    resolve_plan,
+    save_plan,
+    set_current_plan,
+)
 from gcrm.territories.report import (
     TerritoryReport,
     build_territory_report,
@@ -26,6 +39,7 @@ __all__ = [
     "DESIGN_CRITERIA",
     "DesignResult",
     "design_territories",
+    "evaluate_assignment",
     "parse_balance",
     "read_design_units",
     "read_locks",
@@ -37,4 +51,14 @@ __all__ = [
     "format_summary",
     "resolve_period",
     "territory_kpis",
+    "Plan",
+    "PlanDiff",
+    "assign_reps",
+    "design_figures",
+    "diff_plans",
+    "list_plans",
+    "read_plan",
+    "resolve_plan",
+    "save_plan",
+    "set_current_plan",
 ]

@@ -40,6 +40,7 @@ __all__ = [
     "DESIGN_CRITERIA",
     "DesignResult",
     "design_territories",
+    "evaluate_assignment",
     "parse_balance",
     "read_design_units",
     "read_locks",
@@ -313,6 +314,75 @@ def design_territories(
         max_deviation=_largest(names, _deviations(values, search.assign, k)),
         islands=[str(frame["code"].iloc[i]) for i in islands],
         moves=moves,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def evaluate_assignment(
+    units: gpd.GeoDataFrame,
+    assignment: Mapping[str, int],
+    *,
+    balance: Mapping[str, float],
+    adjacency: str = "queen",
+) -> DesignResult:
+    """The figures of a given assignment of ``units`` (an edited, stored or imported plan).
+
+    Parameters
+    ----------
+    units
+        As :func:`read_design_units` returns.
+    assignment
+        Unit code -> territory (1..k); every unit must have one. ``k`` is the largest
+        territory number; a territory without units shows with zero units.
+    balance
+        The criteria whose totals and deviations are reported (the weights are kept as given).
+    adjacency
+        ``"queen"`` or ``"rook"``: which units touch, for contiguity.
+
+    Returns
+    -------
+    DesignResult
+        With ``moves`` 0 and the start's deviations equal to the plan's.
+
+    Raises
+    ------
+    ValidationError
+        When a unit has no territory, a code is not a unit, or a territory is not 1 or more.
+    """
+    started = time.perf_counter()
+    frame = units.reset_index(drop=True)
+    codes = frame["code"].astype(str)
+    given = {str(c): int(t) for c, t in assignment.items()}
+    unknown = sorted(set(given) - set(codes))
+    if unknown:
+        msg = f"unit {unknown[0]!r} is not an area of the level; use the codes of the plan's level"
+        raise ValidationError(msg)
+    missing = [c for c in codes if c not in given]
+    if missing:
+        msg = f"unit {missing[0]!r} has no territory; give every unit of the level a territory"
+        raise ValidationError(msg)
+    if adjacency not in ADJACENCY:
+        msg = f"adjacency {adjacency!r} is unknown; use one of {list(ADJACENCY)}"
+        raise ValidationError(msg)
+    assign = np.array([given[c] for c in codes]) - 1
+    if assign.min() < 0:
+        msg = f"territory {int(assign.min()) + 1} is not a territory number; use 1..k"
+        raise ValidationError(msg)
+    k = int(assign.max()) + 1
+    names = list(balance)
+    metric = frame.geometry.to_crs(frame.estimate_utm_crs())
+    graph, islands = _adjacency(metric, rule=adjacency)
+    deviations = _largest(names, _deviations(_normalised(frame, names, k=k), assign, k))
+    out = frame.copy()
+    out["territory"] = assign + 1
+    return DesignResult(
+        assignment=pd.Series(assign + 1, index=codes, name="territory"),
+        territories=_territory_table(frame, metric, graph, assign, names, k=k),
+        units=gpd.GeoDataFrame(out, geometry="geometry", crs=frame.crs),
+        balance=dict(balance),
+        start_max_deviation=deviations,
+        max_deviation=deviations,
+        islands=[str(codes.iloc[i]) for i in islands],
         seconds=time.perf_counter() - started,
     )
 

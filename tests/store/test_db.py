@@ -24,8 +24,8 @@ def bare_database_url() -> Iterator[str]:
 
 
 def test_schema_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0021"
-    assert init_schema(engine) == "0021"
+    assert current_revision(engine) == head_revision() == "0023"
+    assert init_schema(engine) == "0023"
     with engine.connect() as conn:
         exts = {r[0] for r in conn.execute(text("SELECT extname FROM pg_extension"))}
     assert {"postgis", "pg_trgm", "fuzzystrmatch"} <= exts
