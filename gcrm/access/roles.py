@@ -31,6 +31,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "read_customers": ("admin", "manager", "planner"),
     # Territory reports (they list each territory's top customers).
     "territory_reports": ("admin", "manager", "planner"),
+    # Designing, editing, saving and publishing territory plans (reading them is a report's).
+    "plan_territories": ("admin", "planner"),
     # Leads near a point, lead lists.
     "read_leads": ("admin", "manager", "planner", "prospector"),
     # Geocoding and reverse geocoding through the API.
@@ -43,7 +45,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 PERMISSION_LABELS = {
     "view_aggregates": "dashboard, KPIs, cube slices, area maps",
     "read_customers": "customers one by one (names, addresses, contacts), customer exports",
-    "territory_reports": "territory reports (with top customers)",
+    "territory_reports": "territory reports (with top customers), territory plans",
+    "plan_territories": "designing, editing, saving and publishing territory plans",
     "read_leads": "nearby leads, lead lists",
     "geocode": "geocoding and reverse geocoding through the API",
     "administer": "users, tokens, audit log, forgetting a customer",
