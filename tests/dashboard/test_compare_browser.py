@@ -25,6 +25,16 @@ def _until(dash_duo, condition, *, msg: str, timeout: float = 15) -> None:  # ty
     wait.until(condition, message=msg)
 
 
+def _click(dash_duo, selector: str) -> None:  # type: ignore[no-untyped-def]
+    """Click ``selector``, finding it again when the map redrew it between find and click."""
+
+    def clicked(_driver) -> bool:  # type: ignore[no-untyped-def]
+        dash_duo.find_element(selector).click()
+        return True
+
+    _until(dash_duo, clicked, msg=f"could not click {selector}", timeout=10)
+
+
 def _text(dash_duo, selector: str) -> str:  # type: ignore[no-untyped-def]
     return str(dash_duo.find_element(selector).get_attribute("textContent"))
 
@@ -225,9 +235,9 @@ def test_clicking_the_selected_area_again_drills_into_it(dash_duo, demo) -> None
     code, name = (str(ds[c].sel(area=district).item()) for c in ("code", "name"))
     hexes = int((ds["parent"].values == district).sum())
     _start(dash_duo, demo, "/?points=none")
-    dash_duo.find_element(f"path.gcrm-area-{code}").click()
+    _click(dash_duo, f"path.gcrm-area-{code}")
     dash_duo.wait_for_text_to_equal("#selection-name", name, timeout=10)
-    dash_duo.find_element(f"path.gcrm-area-{code}").click()
+    _click(dash_duo, f"path.gcrm-area-{code}")
     _until(
         dash_duo,
         lambda _d: len(dash_duo.find_elements(AREA_PATHS)) == hexes,
@@ -236,7 +246,7 @@ def test_clicking_the_selected_area_again_drills_into_it(dash_duo, demo) -> None
     dash_duo.wait_for_contains_text("#breadcrumb", name, timeout=10)
 
     # The breadcrumb's first step, the region, goes back up with the district selected.
-    dash_duo.find_element("#breadcrumb button.crumb").click()
+    _click(dash_duo, "#breadcrumb button.crumb")
     _until(
         dash_duo,
         lambda _d: (
