@@ -9,7 +9,7 @@ import dash
 import flask
 from dash import html
 
-from dashboard import prospecting
+from dashboard import planning, prospecting
 from dashboard.cache import DataByScope
 from dashboard.callbacks import register_callbacks
 from dashboard.layout import Account, build_layout, layout_skeleton, notice_page
@@ -44,7 +44,7 @@ def _page_path() -> str:
 def _page_for_request(data: DataByScope, settings: Settings) -> html.Div:
     """The page of the request's user: their scope's areas and figures, their account (or,
     when there is nothing to show yet, a page that says why); the Prospecting page at
-    ``/prospecting``."""
+    ``/prospecting``, the Planning page at ``/planning``."""
     principal = current_request_principal()
     if principal is None:
         # Dash checks the layout once, on whichever request comes first, before the request's
@@ -60,6 +60,8 @@ def _page_for_request(data: DataByScope, settings: Settings) -> html.Div:
         return prospecting.prospecting_for_request(
             data, principal, account=account, settings=settings
         )
+    if _page_path() == planning.PATH:
+        return planning.planning_for_request(data, principal, account=account, settings=settings)
     try:
         return build_layout(
             data.for_principal(principal), account=account, basemap=basemap_of(settings)
@@ -127,8 +129,8 @@ def create_app(
     )
     # Before the layout: Dash would otherwise call the layout function once, outside any
     # request, and send what it returned to every browser as its validation layout.
-    # Both pages' components: the callbacks of each are checked against it.
-    pages = [layout_skeleton(), prospecting.prospecting_skeleton()]
+    # Every page's components: the callbacks of each are checked against it.
+    pages = [layout_skeleton(), prospecting.prospecting_skeleton(), planning.planning_skeleton()]
     app.validation_layout = html.Div(pages)  # type: ignore[assignment] # Dash types it None
     setting_up = [True]
     app.layout = lambda: (
@@ -136,6 +138,7 @@ def create_app(
     )
     register_callbacks(app, data.for_request)
     prospecting.register_prospecting_callbacks(app, data.for_request)
+    planning.register_planning_callbacks(app, data)
     app.server.register_blueprint(create_api_blueprint(services), url_prefix="/api")
     install(app.server, services, script_hashes=app.csp_hashes())
     # Dash sets itself up on its first request, and marks that done before it is: another

@@ -17,6 +17,7 @@ from dashboard.campaign_layer import CAMPAIGN_OF, NO_CAMPAIGN, campaign_options
 from dashboard.export import export_block
 from dashboard.link import CONTROLS, HEAT_OF, MAP_LAYERS, POINT_LAYERS
 from dashboard.risk import risk_panel
+from gcrm.access import PERMISSIONS
 from gcrm.cube import HOTSPOT_METHODS
 from gcrm.maps import MAX_ZOOM, Classes
 from gcrm.maps.style import NO_DATA_COLOUR, OSM_ATTRIBUTION
@@ -540,10 +541,19 @@ def notice_page(
 
 
 #: The app's pages: path -> the header's link text.
-PAGES = {"/": "Regional dashboard", "/prospecting": "Prospecting"}
+PAGES = {"/": "Regional dashboard", "/prospecting": "Prospecting", "/planning": "Planning"}
+#: Pages whose link shows only to roles with a permission: path -> permission.
+PAGE_PERMISSIONS = {"/planning": "territory_reports"}
 
 
-def _nav(page: str) -> html.Nav:
+def _linked(path: str, account: Account | None) -> bool:
+    permission = PAGE_PERMISSIONS.get(path)
+    if permission is None:
+        return True
+    return account is not None and account.role in PERMISSIONS[permission]
+
+
+def _nav(page: str, account: Account | None = None) -> html.Nav:
     # Plain links, not dcc.Link: each page is its own layout, read anew for its path.
     return html.Nav(
         [
@@ -554,6 +564,7 @@ def _nav(page: str) -> html.Nav:
                 className="nav-link current" if path == page else "nav-link",
             )
             for path, label in PAGES.items()
+            if _linked(path, account)
         ],
         className="header-nav",
     )
@@ -576,7 +587,7 @@ def _header(region_name: str, account: Account | None, *, page: str = "/") -> ht
                 className="logo",
             ),
             html.Div("Geographic CRM", className="header-subtitle"),
-            _nav(page),
+            _nav(page, account),
             html.Div(region_name, id="header-region", className="header-region"),
             account_badge(account),
         ],

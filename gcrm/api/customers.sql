@@ -9,8 +9,9 @@ SELECT ARRAY(SELECT level FROM gcrm.area_levels ORDER BY rank, level) AS keys;
 -- name: customer
 -- One customer p as a JSON object (lv.keys: the levels), with its category, the lead it was
 -- won from, and its scores from gcrm.customer_scores (migration 0019, null where not
--- scored; the scores' own row-level security follows the customer's). jsonb keeps float8
--- exactly.
+-- scored; the scores' own row-level security follows the customer's), its territory and rep
+-- in the latest published plan (migration 0023, null when none is published or the customer
+-- is in none of its territories). jsonb keeps float8 exactly.
 jsonb_build_object(
     'id', p.external_id, 'external_id', p.external_id, 'name', p.name,
     'street', p.street, 'housenumber', p.housenumber, 'postcode', p.postcode, 'city', p.city,
@@ -25,6 +26,13 @@ jsonb_build_object(
         'expected_value_12m', s.expected_value_12m, 'value_reasons', s.value_reasons)
     FROM (SELECT) AS one
     LEFT JOIN gcrm.customer_scores AS s ON s.external_id = p.external_id)
+|| (SELECT jsonb_build_object('territory', t.name, 'rep', t.rep)
+    FROM (SELECT) AS one
+    LEFT JOIN gcrm.published_territories AS t
+      ON t.level = (SELECT pt.level FROM gcrm.published_territories AS pt
+                    JOIN gcrm.territory_publications AS tp ON tp.id = pt.publication_id
+                    ORDER BY tp.published_at DESC, tp.id DESC LIMIT 1)
+     AND t.code = p.area_codes ->> t.level)
 || coalesce((SELECT jsonb_object_agg('area_' || k, p.area_codes -> k)
              FROM unnest(lv.keys) AS k), '{}');
 

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    RootModel,
     StringConstraints,
     field_validator,
     model_validator,
@@ -26,9 +27,13 @@ from gcrm.cube import (
     HOTSPOT_METHODS,
     ISLAND_RULES,
 )
+from gcrm.territories import DESIGN_CRITERIA
 
 __all__ = [
     "MAX_BATCH",
+    "MAX_DESIGN_UNITS",
+    "MAX_PLAN_MOVES",
+    "MAX_PLAN_TERRITORIES",
     "AddressParts",
     "ApiQuery",
     "CampaignAreaResult",
@@ -68,6 +73,27 @@ __all__ = [
     "LeadsWithinBody",
     "LeadsWithinQuery",
     "PolygonFeature",
+    "PlanCollection",
+    "PlanDesignBody",
+    "PlanDetail",
+    "PlanDiffAnswer",
+    "PlanDiffQuery",
+    "PlanEvaluation",
+    "PlanFigures",
+    "PlanFlow",
+    "PlanHeader",
+    "PlanMovedUnit",
+    "PlanMovesBody",
+    "PlanPath",
+    "PlanQuery",
+    "PlanRepTerritory",
+    "PlanReps",
+    "PlanRepsBody",
+    "PlanSummary",
+    "PlanTerritory",
+    "PlanTerritoryFeature",
+    "PlanUnit",
+    "PlanVersionBody",
     "PolygonGeometry",
     "ScoreBacktest",
     "ScoreReason",
@@ -779,6 +805,14 @@ class Customer(BaseModel):
     value_reasons: list[ScoreReason] | None = Field(
         description="What the expected value rests on, in words; null when not scored."
     )
+    territory: str | None = Field(
+        None,
+        description="The customer's territory in the published plan (gcrm territories "
+        "publish); null when none is published.",
+    )
+    rep: str | None = Field(
+        None, description="The rep of that territory; null when none is published or assigned."
+    )
 
 
 class CustomerPage(BaseModel):
@@ -922,3 +956,316 @@ class RouteAnswer(BaseModel):
     unserved: list[dict[str, Any]]
     totals: dict[str, Any]
     path: dict[str, Any]
+
+
+# Territory plans (issue 13).
+
+#: Most territories a plan designed through the API may have.
+MAX_PLAN_TERRITORIES = 500
+#: Most units (areas of the level) a design through the API may divide; larger levels are
+#: designed with ``gcrm territories design`` (the API designs synchronously).
+MAX_DESIGN_UNITS = 5_000
+#: Most unit moves or locks one body may carry.
+MAX_PLAN_MOVES = 100_000
+
+#: A plan's name, as gcrm.territories.save_plan takes it.
+PlanName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
+#: A territory number (1..k of the plan).
+TerritoryNumber = Annotated[int, Field(ge=1, le=MAX_PLAN_TERRITORIES)]
+#: A criterion's weight.
+BalanceWeight = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
+_BALANCE_EXAMPLE = '{"customers": 1, "revenue": 1}'
+
+
+class PlanPath(ApiQuery):
+    """One stored plan."""
+
+    example: ClassVar[str] = "/api/territories/plans/current"
+
+    plan: Word = Field(
+        min_length=1, examples=["current"],
+        description="The plan: its id (12), its name (the latest version), name@version "
+        "(2026 plan@2), or current.",
+    )  # fmt: skip
+
+
+class PlanQuery(ApiQuery):
+    """How a plan is answered."""
+
+    example: ClassVar[str] = "/api/territories/plans/current?format=geojson"
+
+    format: Literal["json", "geojson"] = Field(
+        "json", examples=["geojson"],
+        description="json: the plan with its territories' figures and its units (PlanDetail); "
+        "geojson: a FeatureCollection of the territories dissolved from their units, one "
+        "Feature per territory (id the territory number, its figures as properties, null "
+        "geometry for a territory without units), with the plan and its evaluation as "
+        "foreign members (PlanCollection).",
+    )  # fmt: skip
+
+
+class PlanDiffQuery(ApiQuery):
+    """The plan to compare with."""
+
+    example: ClassVar[str] = "/api/territories/plans/current/diff?against=1"
+
+    against: Word = Field(
+        min_length=1, examples=["1"],
+        description="The plan the path's plan is compared with (id, name, name@version or "
+        "current): units move from its territories to the path plan's.",
+    )  # fmt: skip
+
+
+def _check_balance(balance: dict[str, float]) -> dict[str, float]:
+    for name in balance:
+        if name not in DESIGN_CRITERIA:
+            msg = (
+                f"balance criterion {name!r} is unknown; use one of {sorted(DESIGN_CRITERIA)}, "
+                f"e.g. {_BALANCE_EXAMPLE}"
+            )
+            raise ValueError(msg)
+    return balance
+
+
+class PlanDesignBody(BaseModel):
+    """The body of POST /api/territories/plans: design k territories of a level and save them
+    as the next version of plan ``name``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: PlanName = Field(examples=["2026 plan"], description="Saving under a stored name "
+                           "adds its next version.")  # fmt: skip
+    level: Word = Field(
+        min_length=1, examples=["district"], description="The area level whose areas are the units."
+    )
+    k: int = Field(
+        ge=1, le=MAX_PLAN_TERRITORIES, examples=[2],
+        description="Number of territories (at most the level's areas).",
+    )  # fmt: skip
+    balance: dict[Word, BalanceWeight] = Field(
+        min_length=1, max_length=10, examples=[{"customers": 1, "revenue": 1}],
+        description="Criterion -> weight: customers, active, revenue, orders, leads, population.",
+    )  # fmt: skip
+    adjacency: Literal["queen", "rook"] = Field(
+        "queen", description="Units touching at an edge or a corner (queen), or an edge (rook)."
+    )
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="The same seed gives the same plan.")
+    iterations: int | None = Field(
+        None, ge=0, le=1000, examples=[0],
+        description="Rounds of merge-split search after the first descent [default: 40 x k, "
+        "at most 1,000]: fewer answer sooner with a less balanced plan (0: the descent only).",
+    )  # fmt: skip
+    locks: dict[Word, TerritoryNumber] | None = Field(
+        None, max_length=MAX_PLAN_MOVES, examples=[{"D01": 1}],
+        description="Unit code -> territory (1..k): these units stay in that territory.",
+    )  # fmt: skip
+
+    _balance = field_validator("balance")(_check_balance)
+
+    @model_validator(mode="after")
+    def _locks_in_k(self) -> PlanDesignBody:
+        for code, territory in (self.locks or {}).items():
+            if territory > self.k:
+                msg = (
+                    f"locks.{code}: territory {territory} is out of 1..k; with k={self.k} "
+                    f"lock units to territories 1..{self.k}"
+                )
+                raise ValueError(msg)
+        return self
+
+
+class PlanMovesBody(BaseModel):
+    """The body of POST /api/territories/plans/{plan}/evaluate: units moved to other
+    territories of the plan (what-if; nothing is saved)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    moves: dict[Word, TerritoryNumber] = Field(
+        max_length=MAX_PLAN_MOVES, examples=[{"D01": 2}],
+        description="Unit code -> its new territory (1..k of the plan).",
+    )  # fmt: skip
+
+
+class PlanVersionBody(PlanMovesBody):
+    """The body of POST /api/territories/plans/{plan}/versions: the plan with ``moves``
+    applied, saved as the next version of ``name`` [default: the plan's own name]."""
+
+    name: PlanName | None = Field(None, examples=["2026 plan"])
+
+
+#: A rep's name (null or blank: no rep).
+RepName = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+
+
+class PlanRepsBody(RootModel[dict[Word, RepName | None]]):
+    """The body of PUT /api/territories/plans/{plan}/reps: territory number -> its rep
+    (null or blank clears it), e.g. ``{"1": "Ann Lee", "2": null}``."""
+
+    model_config = ConfigDict(frozen=True, strict=True)
+
+
+class PlanHeader(BaseModel):
+    """Which plan: id, name and version, level, number of territories, criteria."""
+
+    id: int
+    name: str
+    version: int = Field(ge=1)
+    parent_id: int | None = Field(description="The plan this one was made from (an edit).")
+    level: str
+    k: int = Field(ge=1)
+    balance: dict[str, float] = Field(description="Criterion -> weight.")
+    is_current: bool
+    created_by: str
+    created_at: str = Field(description="ISO 8601.")
+
+
+class PlanSummary(PlanHeader):
+    """A stored plan in the list: its header, its size and its figures when saved."""
+
+    units: int = Field(ge=0)
+    reps: int = Field(ge=0, description="Territories that have a rep.")
+    figures: dict[str, Any] = Field(
+        description="As saved: max_deviation (criterion -> largest share above or below the "
+        "mean) and mean_polsby_popper."
+    )
+
+
+class PlanTerritory(BaseModel):
+    """A territory of a plan: its name, rep and base, and its figures in the caller's scope."""
+
+    territory: int = Field(ge=1)
+    name: str
+    rep: str | None
+    base: str | None
+    lon: float | None = Field(description="The base's point (EPSG:4326).")
+    lat: float | None
+    units: int = Field(ge=0)
+    totals: dict[str, float | None] = Field(description="Criterion -> the territory's total.")
+    deviations: dict[str, float | None] = Field(
+        description="Criterion -> share above (> 0) or below the mean territory's total "
+        "(null where the criterion totals 0 in the caller's scope)."
+    )
+    polsby_popper: float = Field(ge=0, description="Compactness: 1 is a disc.")
+    moment_of_inertia: float = Field(
+        ge=0, description="Compactness, normalised moment of inertia: 1 is a disc."
+    )
+    contiguous: bool
+
+
+class PlanFigures(BaseModel):
+    """A plan's figures computed now, on the units' weights in the caller's scope."""
+
+    max_deviation: dict[str, float | None] = Field(
+        description="Criterion -> the largest share above or below the mean."
+    )
+    mean_polsby_popper: float | None
+    mean_moment_of_inertia: float | None
+    contiguous: bool = Field(description="True when every territory is in one piece.")
+    islands: list[str] = Field(
+        description="Units that touch no other unit (joined to the nearest)."
+    )
+    seconds: float = Field(ge=0, description="Time taken by the evaluation.")
+
+
+class PlanUnit(BaseModel):
+    """A unit (an area of the plan's level) and its territory."""
+
+    code: str
+    name: str | None
+    territory: int = Field(ge=1)
+
+
+class PlanDetail(PlanHeader):
+    """A plan with its territories' figures (evaluated now, in the caller's scope) and units."""
+
+    settings: dict[str, Any] = Field(description="How it was made (method, seed, locks, ...).")
+    figures: dict[str, Any] = Field(description="Its figures when saved.")
+    evaluation: PlanFigures
+    territories: list[PlanTerritory]
+    units: list[PlanUnit]
+
+
+class PlanTerritoryFeature(BaseModel):
+    """A territory dissolved from its units; ``id`` is the territory number."""
+
+    type: Literal["Feature"]
+    id: int
+    properties: PlanTerritory
+    geometry: AreaGeometry | None
+
+
+class PlanCollection(BaseModel):
+    """A plan's territories as a GeoJSON FeatureCollection (EPSG:4326), with the plan and its
+    evaluation as foreign members."""
+
+    type: Literal["FeatureCollection"]
+    features: list[PlanTerritoryFeature]
+    plan: PlanHeader
+    evaluation: PlanFigures
+
+
+class PlanEvaluation(BaseModel):
+    """A plan's territories after moving units (what-if; nothing saved)."""
+
+    plan: PlanHeader
+    moved: int = Field(ge=0, description="Units whose territory the moves change.")
+    evaluation: PlanFigures
+    territories: list[PlanTerritory]
+
+
+class PlanMovedUnit(BaseModel):
+    """A unit in another territory in the second plan, with its weights."""
+
+    code: str
+    name: str | None
+    from_territory: int
+    from_name: str | None
+    to_territory: int
+    to_name: str | None
+    customers: float
+    revenue: float
+
+
+class PlanFlow(BaseModel):
+    """Units moving from one territory to another, and their customers and revenue."""
+
+    from_territory: int
+    from_name: str | None
+    to_territory: int
+    to_name: str | None
+    units: int = Field(ge=1)
+    customers: float
+    revenue: float
+
+
+class PlanDiffAnswer(BaseModel):
+    """What changes from plan ``against`` (``a``) to the path's plan (``b``)."""
+
+    a: PlanHeader
+    b: PlanHeader
+    units: int = Field(ge=0, description="Units of the level in both plans.")
+    moved_share: float = Field(ge=0, le=1, description="Share of those units that move.")
+    summary: dict[str, Any] = Field(
+        description="The headline figures: units, units_moved, units_moved_share, and for "
+        "customers and revenue the total, the part that moves and its share "
+        "(customers_moved, customers_moved_share, ...), in the caller's scope."
+    )
+    moved: list[PlanMovedUnit]
+    flows: list[PlanFlow]
+
+
+class PlanRepTerritory(BaseModel):
+    """A territory's name and rep."""
+
+    territory: int = Field(ge=1)
+    name: str
+    rep: str | None
+
+
+class PlanReps(BaseModel):
+    """A plan's territories with their reps, after the change."""
+
+    id: int
+    name: str
+    version: int
+    territories: list[PlanRepTerritory]

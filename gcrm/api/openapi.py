@@ -64,6 +64,8 @@ class Operation:
     personal_data: bool = False
     #: Statuses whose body is not the error shape (a failed health check reports itself).
     other_bodies: tuple[tuple[int, Any], ...] = ()
+    #: The status of success (201: the route made something).
+    status: int = 200
 
 
 def openapi_path(rule: str, *, prefix: str) -> str:
@@ -153,8 +155,8 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
             *(_parameters(op.query, "query") if op.query else []),
         ],
         "responses": {
-            "200": {
-                "description": "OK",
+            str(op.status): {
+                "description": "Created" if op.status == 201 else "OK",
                 "content": {"application/json": {"schema": _schema(op.answer, components)}},
             },
             **{str(status): _error(status) for status in sorted(errors)},

@@ -33,6 +33,8 @@ from gcrm.cli.route import route_command
 from gcrm.cli.routing import catchments_command
 from gcrm.cli.serve import serve_command
 from gcrm.cli.territories import territories
+from gcrm.cli.territory_plans import plans_command  # noqa: F401 (registers the plan commands)
+from gcrm.cli.territory_publish import publish_command  # noqa: F401  (registers `territories publish`)
 from gcrm.cli.users import audit_command, tokens, users
 from gcrm.core import GcrmError, get_settings
 

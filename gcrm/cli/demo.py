@@ -68,7 +68,7 @@ def demo_command(
     bayarea: the San Francisco Bay Area's 1,454 travel-model zones (activitysim example
       data), US ZIP centroids, synthetic customers placed by households and leads by jobs.
     Steps: schema, region files, import (all layers, customers, orders), enrich, scores
-    (lead score, churn risk, customer value, each with its backtest), cube, HTML map, territory report, nearby leads, users (an admin and one manager per top-level
+    (lead score, churn risk, customer value, each with its backtest), cube, HTML map, territory report, a territory plan ("Demo plan"), nearby leads, users (an admin and one manager per top-level
     area, with new passwords printed every run); then `gcrm serve` unless --no-serve.
 
     \b

@@ -48,7 +48,14 @@ from gcrm.leads import export_leads, find_nearby_leads
 from gcrm.maps import make_region_map, read_areas
 from gcrm.scoring import latest_run, score_customers, score_leads
 from gcrm.store import create_db_engine, ensure_database, init_schema
-from gcrm.territories import build_territory_report
+from gcrm.territories import (
+    build_territory_report,
+    design_figures,
+    design_territories,
+    list_plans,
+    read_design_units,
+    save_plan,
+)
 
 __all__ = [
     "REGIONS",
@@ -71,14 +78,21 @@ class Region:
     report_level: str
     leads_radius_m: float
     currency: str
+    #: The level and number of territories of the demo's territory plan.
+    plan_level: str
+    plan_k: int
 
 
 REGIONS = {
-    "helsinki": Region("helsinki", "Helsinki demo region", "district", "district", 750.0, "EUR"),
+    "helsinki": Region(
+        "helsinki", "Helsinki demo region", "district", "district", 750.0, "EUR", "hex", 4
+    ),
     "bayarea": Region(
-        "bayarea", "San Francisco Bay Area", "county", "superdistrict", 5000.0, "USD"
+        "bayarea", "San Francisco Bay Area", "county", "superdistrict", 5000.0, "USD", "zone", 20
     ),
 }
+#: The name of the territory plan the demo designs (once; a later run keeps it).
+DEMO_PLAN = "Demo plan"
 
 
 @dataclass(frozen=True)
@@ -249,6 +263,37 @@ def _auc_line(figures: dict[str, Any] | None) -> str:
     return f"AUC {figures['auc']:.2f} ({baselines})"
 
 
+def _demo_plan(engine: Engine, spec: Region) -> str:
+    """Design the demo's territory plan (balanced on customers and revenue) and save it as
+    the current plan, unless a plan of that name is stored already; return what was done."""
+    with engine.connect() as conn:
+        stored = list_plans(conn)
+    if DEMO_PLAN in set(stored["name"]):
+        return f"territory plan: kept {DEMO_PLAN!r} (gcrm territories plans lists it)"
+    balance = {"customers": 1.0, "revenue": 1.0}
+    with engine.connect() as conn:
+        units = read_design_units(conn, level=spec.plan_level, criteria=list(balance))
+    result = design_territories(units, k=spec.plan_k, balance=balance, seed=0)
+    with engine.begin() as conn:
+        save_plan(
+            conn,
+            name=DEMO_PLAN,
+            level=spec.plan_level,
+            assignment=result.assignment,
+            created_by="demo",
+            balance=balance,
+            settings={"method": "design", "adjacency": "queen", "seed": 0},
+            figures=design_figures(result),
+            make_current=True,
+        )
+    deviation = ", ".join(f"{k} {v:.1%}" for k, v in result.max_deviation.items())
+    return (
+        f"territory plan: {DEMO_PLAN!r}, {spec.plan_k} territories of {len(units)} "
+        f"{spec.plan_level} areas, max deviation {deviation}, in {result.seconds:.1f} s "
+        "(the Planning page shows it)"
+    )
+
+
 def run_demo(
     settings: Settings,
     *,
@@ -286,6 +331,7 @@ def run_demo(
         "cube",
         "map",
         "territories",
+        "plan",
         "leads",
         "users",
     ]
@@ -339,6 +385,10 @@ def run_demo(
             )
         result.report_paths = [report.xlsx, report.html]
         emit(f"territory report: {report.xlsx}, {report.html}")
+        bar.update(1)
+
+        bar.set_postfix_str("plan")
+        emit(_demo_plan(engine, spec))
         bar.update(1)
 
         bar.set_postfix_str("leads")

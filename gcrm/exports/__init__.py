@@ -5,6 +5,7 @@ from gcrm.exports.point_lists import (
     ENRICHMENT_COLUMNS,
     ENTITY_COLUMNS,
     EXPORT_FORMATS,
+    TERRITORY_COLUMNS,
     export_points,
     read_points,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "ENTITY_COLUMNS",
     "EXPORT_FORMATS",
     "PROFILE_FORMATS",
+    "TERRITORY_COLUMNS",
     "export_points",
     "export_profiles",
     "read_points",

@@ -2,7 +2,9 @@
 
 Each row is the record's own fields and how it was geocoded (for leads also the file's other
 columns, one per attribute), its area at every level (``area_<level>`` and
-``area_<level>_name``, levels in rank order), zoning, business park distance, nearest road,
+``area_<level>_name``, levels in rank order), its territory and rep in the published
+territory plan (``territory``, ``rep``: empty when none is published; ``gcrm territories
+publish``), zoning, business park distance, nearest road,
 drive time, the housing and building context of its finest area (from
 :func:`gcrm.areas.area_profiles`), and its scores: a lead's lead score (``score``,
 ``percentile``, ``reasons``; ``gcrm leads score``), a customer's churn risk and expected value
@@ -18,7 +20,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from gcrm.access import record_access
 from gcrm.areas import area_profiles, level_names
@@ -34,6 +36,7 @@ __all__ = [
     "ENTITY_COLUMNS",
     "EXPORT_FORMATS",
     "SCORE_COLUMNS_BY_ENTITY",
+    "TERRITORY_COLUMNS",
     "export_points",
     "read_points",
 ]
@@ -56,7 +59,18 @@ ENTITY_COLUMNS = {
 ATTRIBUTES = {"leads": "attributes"}
 #: What an attribute's column is called when its name is taken by one of gcrm's columns.
 ATTRIBUTE_PREFIX = "attribute_"
-#: Enrichment columns after the area codes and names.
+#: The territory and rep of the latest published plan, after the area codes and names.
+TERRITORY_COLUMNS = ("territory", "rep")
+#: The published plan's territories of each point: the latest publication's level (migration
+#: 0023; every user may read it: no personal data).
+_TERRITORY_JOIN = (
+    "LEFT JOIN gcrm.published_territories pt ON pt.level = ("
+    "SELECT t.level FROM gcrm.published_territories t "
+    "JOIN gcrm.territory_publications tp ON tp.id = t.publication_id "
+    "ORDER BY tp.published_at DESC, tp.id DESC LIMIT 1) "
+    "AND pt.code = p.area_codes ->> pt.level"
+)
+#: Enrichment columns after the territory.
 ENRICHMENT_COLUMNS = (
     "zoning_class",
     "business_park_distance_m",
@@ -82,6 +96,10 @@ _NUMBER_FORMATS = {
     "expected_value_12m": "#,##0.00",
 }
 _CUSTOMER_ONLY = ("segment", "status", "precision")
+_PUBLISHED_LEVELS = (
+    "SELECT level FROM gcrm.territory_publications "
+    "UNION SELECT unit_level FROM gcrm.territory_publications"
+)
 
 
 def read_points(
@@ -161,10 +179,13 @@ def _select(entity: str, levels: list[str]) -> str:
         f"AND a_{lv}.code = p.area_codes ->> '{lv}'"
         for lv in levels
     ]
+    territory = ["pt.name AS territory", "pt.rep AS rep"]
     enrich = [f"p.{c}" for c in ENRICHMENT_COLUMNS]
     extra = [f"p.{ATTRIBUTES[entity]}"] if entity in ATTRIBUTES else []
-    columns = ", ".join([*own, *extra, *codes, *names, *enrich, "ST_AsBinary(p.geom) AS geom"])
-    return f"SELECT {columns} FROM gcrm.{entity} p " + " ".join(joins)
+    columns = ", ".join(
+        [*own, *extra, *codes, *names, *territory, *enrich, "ST_AsBinary(p.geom) AS geom"]
+    )
+    return f"SELECT {columns} FROM gcrm.{entity} p " + " ".join([*joins, _TERRITORY_JOIN])
 
 
 def _where(
@@ -212,8 +233,11 @@ def _with_attributes(gdf: gpd.GeoDataFrame, entity: str) -> gpd.GeoDataFrame:
 
 
 def _with_context(conn: Connection, gdf: gpd.GeoDataFrame, levels: list[str]) -> gpd.GeoDataFrame:
-    """Add the dwellings, building density and residential floor share of the finest area."""
+    """Add the dwellings, building density and residential floor share of the finest area
+    (of the levels imported: a published plan's levels have no profile of their own)."""
     context = [f"area_{c}" for c in CONTEXT_COLUMNS]
+    published = set(conn.execute(text(_PUBLISHED_LEVELS)).scalars())
+    levels = [lv for lv in levels if lv not in published]
     if not levels:
         return gdf.assign(**dict.fromkeys(context, float("nan")))
     finest = levels[-1]

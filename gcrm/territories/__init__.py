@@ -1,19 +1,53 @@
-"""Territory reports: KPIs per area of a level, as XLSX and an offline HTML page; territory
-design: k contiguous, balanced territories from the areas of a level."""
+"""Territories: reports of KPIs per area of a level (XLSX, offline HTML, PDF, GeoPackage);
+design of k contiguous, balanced territories from the areas of a level, under constraints;
+stored, versioned plans, their figures, exports and diffs; publishing a plan as an area
+level."""
 
+from gcrm.territories.constraints import (
+    BASE_SNAP_M,
+    WORKLOAD,
+    Bases,
+    DesignConstraints,
+    design_constraints,
+    drive_allowed,
+    nest_by,
+    parse_design_balance,
+    parse_max_moves,
+    parse_visits,
+    plan_start,
+    read_bases,
+    read_workload,
+)
 from gcrm.territories.design import (
     ADJACENCY,
     COMPACTNESS_WEIGHT,
     DESIGN_CRITERIA,
     DesignResult,
     design_territories,
-    evaluate_assignment,
     parse_balance,
     read_design_units,
     read_locks,
+    unit_adjacency,
     write_design,
 )
 from gcrm.territories.kpis import KPIS, resolve_period, territory_kpis
+from gcrm.territories.pdf import PDF_MAX_TERRITORIES
+from gcrm.territories.plan_io import (
+    DIFF_FORMATS,
+    LIST_FORMATS,
+    PLAN_FORMATS,
+    PlanDiffTables,
+    PlanTables,
+    plan_diff_tables,
+    plan_tables,
+    plans_table,
+    read_reps,
+    render_plan_diff_html,
+    write_plan,
+    write_plan_diff,
+    write_plan_diff_html,
+    write_plans_table,
+)
 from gcrm.territories.plans import (
     Plan,
     PlanDiff,
@@ -26,31 +60,75 @@ from gcrm.territories.plans import (
     save_plan,
     set_current_plan,
 )
+from gcrm.territories.publish import (
+    PUBLISHED_LEVEL,
+    Publication,
+    publish_plan,
+    read_publications,
+    unit_level_name,
+)
 from gcrm.territories.report import (
+    REPORT_BALANCE,
+    REPORT_FORMATS,
     TerritoryReport,
     build_territory_report,
     format_sources,
     format_summary,
+    territory_balance,
 )
+from gcrm.territories.whatif import LevelUnits, evaluate_assignment
 
 __all__ = [
+    "BASE_SNAP_M",
+    "WORKLOAD",
+    "Bases",
+    "DesignConstraints",
+    "design_constraints",
+    "drive_allowed",
+    "nest_by",
+    "parse_design_balance",
+    "parse_max_moves",
+    "parse_visits",
+    "plan_start",
+    "read_bases",
+    "read_workload",
     "ADJACENCY",
     "COMPACTNESS_WEIGHT",
     "DESIGN_CRITERIA",
     "DesignResult",
     "design_territories",
     "evaluate_assignment",
+    "LevelUnits",
+    "unit_adjacency",
     "parse_balance",
     "read_design_units",
     "read_locks",
     "write_design",
     "KPIS",
+    "PDF_MAX_TERRITORIES",
+    "REPORT_BALANCE",
+    "REPORT_FORMATS",
     "TerritoryReport",
     "build_territory_report",
+    "territory_balance",
     "format_sources",
     "format_summary",
     "resolve_period",
     "territory_kpis",
+    "DIFF_FORMATS",
+    "LIST_FORMATS",
+    "PLAN_FORMATS",
+    "PlanDiffTables",
+    "PlanTables",
+    "plan_diff_tables",
+    "plan_tables",
+    "plans_table",
+    "read_reps",
+    "render_plan_diff_html",
+    "write_plan",
+    "write_plan_diff",
+    "write_plan_diff_html",
+    "write_plans_table",
     "Plan",
     "PlanDiff",
     "assign_reps",
@@ -61,4 +139,9 @@ __all__ = [
     "resolve_plan",
     "save_plan",
     "set_current_plan",
+    "PUBLISHED_LEVEL",
+    "Publication",
+    "publish_plan",
+    "read_publications",
+    "unit_level_name",
 ]

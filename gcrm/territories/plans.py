@@ -194,6 +194,7 @@ def design_figures(result: DesignResult) -> dict[str, Any]:
         "max_deviation": result.max_deviation,
         "start_max_deviation": result.start_max_deviation,
         "mean_polsby_popper": result.mean_polsby_popper,
+        "mean_moment_of_inertia": result.mean_moment_of_inertia,
         "contiguous": bool(result.territories["contiguous"].all()),
         "islands": result.islands,
         "moves": result.moves,

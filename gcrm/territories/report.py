@@ -1,18 +1,24 @@
-"""Territory reports: one XLSX workbook and one offline HTML page per area level."""
+"""Territory reports per area level: an XLSX workbook, an offline HTML page, a PDF (a cover and a
+page per territory) and a GeoPackage of the territories with their KPIs."""
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 from branca.element import Element, Figure
 from sqlalchemy import Connection
 
 from gcrm.access import record_access
+from gcrm.areas import read_areas, read_region
 from gcrm.core import NotFoundError, Period, ValidationError
+from gcrm.io import write_frame
 from gcrm.maps import build_territory_map, format_value, save_offline
 from gcrm.territories.kpis import (
     KPIS,
@@ -25,12 +31,26 @@ from gcrm.territories.kpis import (
     unplaced_customers,
     with_vintage,
 )
+from gcrm.territories.pdf import PDF_MAX_TERRITORIES, PdfCover, PdfProgress, write_pdf
 from gcrm.territories.xlsx import write_workbook
 
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["TerritoryReport", "build_territory_report", "format_sources", "format_summary"]
+__all__ = [
+    "REPORT_BALANCE",
+    "REPORT_FORMATS",
+    "TerritoryReport",
+    "build_territory_report",
+    "format_sources",
+    "format_summary",
+    "territory_balance",
+]
+
+#: What a report can be written as, in the order they are written.
+REPORT_FORMATS = ("xlsx", "html", "pdf", "gpkg")
+#: The KPIs whose balance against the mean the PDF and the GeoPackage show by default.
+REPORT_BALANCE = ("customers", "revenue")
 
 _SERIES = ("revenue", "active")
 _UNITS = {"count": "", "money": "money", "share": "share"}
@@ -52,11 +72,41 @@ body {font-family: system-ui, sans-serif; margin: 0; color: #222;}
 class TerritoryReport:
     """What :func:`build_territory_report` wrote, and the summary it wrote."""
 
-    xlsx: Path
-    html: Path
+    #: The files written, by format (``xlsx``, ``html``, ``pdf``, ``gpkg``), in that order.
+    paths: dict[str, Path]
     summary: pd.DataFrame
     #: Where the statistics among the KPIs come from: measure, source, vintage, method, areas.
     sources: pd.DataFrame
+    #: Each territory's balance: per criterion its value, share and deviation from the mean.
+    balance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: What was left out and why (a PDF of too many areas), for the caller to show.
+    notes: tuple[str, ...] = ()
+
+    def _path(self, fmt: str) -> Path:
+        if fmt not in self.paths:
+            msg = f"the report has no {fmt} file; ask for it with formats=[..., {fmt!r}]"
+            raise NotFoundError(msg)
+        return self.paths[fmt]
+
+    @property
+    def xlsx(self) -> Path:
+        """The workbook (NotFoundError when it was not asked for)."""
+        return self._path("xlsx")
+
+    @property
+    def html(self) -> Path:
+        """The offline page (NotFoundError when it was not asked for)."""
+        return self._path("html")
+
+    @property
+    def pdf(self) -> Path:
+        """The PDF (NotFoundError when it was not asked for or left out)."""
+        return self._path("pdf")
+
+    @property
+    def gpkg(self) -> Path:
+        """The GeoPackage (NotFoundError when it was not asked for)."""
+        return self._path("gpkg")
 
 
 def _fmt(key: str, value: float) -> str:
@@ -191,6 +241,111 @@ def _write_html(
     return save_offline(figure, path)
 
 
+def territory_balance(summary: pd.DataFrame, *, criteria: Sequence[str]) -> pd.DataFrame:
+    """Each territory against the others: per criterion its value, ``<criterion>_share`` of
+    the total and ``<criterion>_deviation`` from the mean of all territories (``0.04``: 4 %
+    above it; NaN where the mean is 0).
+
+    Parameters
+    ----------
+    summary
+        One row per territory (:func:`gcrm.territories.territory_kpis`).
+    criteria
+        KPIs that add up over territories (not a share), e.g. ``["customers", "revenue"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_id``, ``code``, ``name``, then ``<c>``, ``<c>_share``, ``<c>_deviation`` per
+        criterion, in the order of ``summary``.
+    """
+    out = summary[["area_id", "code", "name"]].copy()
+    for c in _checked_balance(criteria):
+        values = summary[c].astype(float)
+        total, mean = values.sum(), values.mean()
+        out[c] = values
+        out[f"{c}_share"] = values / total if total else np.nan
+        out[f"{c}_deviation"] = values / mean - 1 if mean else np.nan
+    return out
+
+
+def _checked_balance(criteria: Sequence[str]) -> list[str]:
+    summable = [k for k, kpi in KPIS.items() if kpi.fmt != "share"]
+    unknown = [c for c in criteria if c not in summable]
+    if unknown or not criteria:
+        msg = (
+            f"balance={list(criteria)!r}: {unknown or 'no criterion'} cannot be balanced; "
+            f"use KPIs that add up, e.g. --balance customers,revenue (one of {summable})"
+        )
+        raise ValidationError(msg)
+    return list(dict.fromkeys(criteria))
+
+
+def _checked_formats(
+    formats: Sequence[str] | None, *, level: str, areas: int
+) -> tuple[list[str], tuple[str, ...]]:
+    """The formats to write and the notes on what was left out."""
+    too_many = (
+        f"level {level!r} has {areas:,} areas, and a PDF has a page per territory (at most "
+        f"{PDF_MAX_TERRITORIES}); report on a coarser --level, e.g. a published plan's "
+        "'territory', or leave pdf out of --format"
+    )
+    if formats is None:
+        if areas > PDF_MAX_TERRITORIES:
+            return [f for f in REPORT_FORMATS if f != "pdf"], (f"no PDF: {too_many}",)
+        return list(REPORT_FORMATS), ()
+    wanted = [f.strip().lower().lstrip(".") for f in formats]
+    unknown = [f for f in wanted if f not in REPORT_FORMATS]
+    if unknown or not wanted:
+        msg = (
+            f"formats={list(formats)!r}: {unknown or 'none given'} not a report format; "
+            f"use some of {list(REPORT_FORMATS)}, e.g. --format pdf,gpkg"
+        )
+        raise ValidationError(msg)
+    if "pdf" in wanted and areas > PDF_MAX_TERRITORIES:
+        raise ValidationError(too_many)
+    return [f for f in REPORT_FORMATS if f in wanted], ()
+
+
+def _write_gpkg(
+    path: Path, *, areas: gpd.GeoDataFrame, balance: pd.DataFrame, summary: pd.DataFrame
+) -> Path:
+    """The layer ``territories``: polygons with level, code, name, every KPI (by its key) and
+    the balance's shares and deviations."""
+    extra = balance.drop(columns=["code", "name", *[c for c in balance if c in KPIS]])
+    table = summary[["area_id", "code", "name", *KPIS]].merge(extra, on="area_id", how="left")
+    table.insert(1, "level", areas["level"].iloc[0])
+    shapes = areas[["area_id", "geometry"]].merge(table, on="area_id", how="right")
+    layer = gpd.GeoDataFrame(shapes, geometry="geometry", crs=areas.crs)
+    return write_frame(
+        layer[[*table.columns, "geometry"]], path, layer="territories", formats=(".gpkg",)
+    )
+
+
+def _pdf_cover(
+    conn: Connection, cube: xr.Dataset, *, level: str, period: Period, sources: pd.DataFrame
+) -> PdfCover:
+    region = read_region(conn)
+    built = str(cube.attrs.get("built_at", "")).replace("T", " ")
+    lines = [
+        "Customers, revenue, orders and leads: the CRM's records per territory"
+        + (f", as of the cube built {built}" if built else "")
+        + ".",
+        *(
+            format_sources(sources).splitlines()
+            if not sources.empty
+            else ["Population and households: no statistics loaded."]
+        ),
+    ]
+    return PdfCover(
+        region=region.name,
+        level=level,
+        period=period.label,
+        sources=lines,
+        currency=region.currency,
+    )
+
+
 def build_territory_report(
     conn: Connection,
     *,
@@ -201,6 +356,9 @@ def build_territory_report(
     map_kpi: str = "revenue",
     top_n: int = 10,
     vintage: str | None = None,
+    formats: Sequence[str] | None = None,
+    balance: Sequence[str] = REPORT_BALANCE,
+    progress: PdfProgress | None = None,
 ) -> TerritoryReport:
     """Report on the territories (the areas of ``level``): KPIs, monthly series, top customers.
 
@@ -211,9 +369,10 @@ def build_territory_report(
     cube
         The region cube (:func:`gcrm.cube.build_region_cube`).
     level
-        Area level whose areas are the territories.
+        Area level whose areas are the territories (a published plan's level is
+        ``territory``).
     out_dir
-        Folder for ``territories_<level>.xlsx`` and ``territories_<level>.html``.
+        Folder for ``territories_<level>.xlsx``, ``.html``, ``.pdf`` and ``.gpkg``.
     period
         ``"2025-03"``, ``"2025-Q1"``, ``"2025"``, or None for the whole cube range. Flows are
         summed over it, stocks taken at its end.
@@ -224,18 +383,28 @@ def build_territory_report(
     vintage
         The vintage of population and households (read from the database); None: as in the
         cube (the vintage it was built at, the latest by default).
+    formats
+        Some of :data:`REPORT_FORMATS`. None: all four, except the PDF when ``level`` has more
+        than :data:`gcrm.territories.pdf.PDF_MAX_TERRITORIES` areas (said in ``notes``).
+    balance
+        KPIs that add up (customers, revenue, leads, ...) whose balance against the mean the
+        PDF and the GeoPackage show.
+    progress
+        Called as the PDF is made: ``progress(stage, done, total)``, stages ``"maps"`` and
+        ``"pages"`` (:func:`gcrm.territories.pdf.write_pdf`).
 
     Returns
     -------
     TerritoryReport
-        Paths of the workbook and of the page, the summary (one row per territory) and the
-        sources of its statistics (shown in both). The report names customers: it is
+        Paths of the files, the summary (one row per territory), the sources of its
+        statistics (shown in every file) and the balance. The report names customers: it is
         recorded in the audit log on ``conn``'s transaction (commit it).
 
     Raises
     ------
     ValidationError
-        When ``period``, ``map_kpi`` or ``top_n`` is invalid.
+        When ``period``, ``map_kpi``, ``top_n``, ``formats`` or ``balance`` is invalid, or a
+        PDF is asked of more areas than it is made for.
     NotFoundError
         When ``level`` has no areas, or ``vintage`` is the vintage of no figure.
     """
@@ -245,52 +414,80 @@ def build_territory_report(
     if top_n < 1:
         msg = f"top_n={top_n!r} must be at least 1, e.g. 10"
         raise ValidationError(msg)
+    criteria = _checked_balance(balance)
     resolved = resolve_period(cube, period)
     summary = territory_kpis(cube, level=level, period=period)
     if summary.empty:
         levels = sorted(set(cube["level"].to_numpy().tolist()))
         msg = f"level={level!r} has no areas in the cube; use one of {levels}"
         raise NotFoundError(msg)
+    wanted, notes = _checked_formats(formats, level=level, areas=len(summary))
     if vintage is None:
         sources = kpi_sources(cube, area_ids=list(summary["area_id"]))
     else:
         summary, sources = with_vintage(conn, summary, level=level, vintage=vintage)
     total = totals(summary)
-    series = monthly_series(
-        cube, area_ids=list(summary["area_id"]), period=resolved, measures=_SERIES
-    )
+    weights = territory_balance(summary, criteria=criteria)
     top = top_customers(conn, level=level, period=resolved, n=top_n)
+    out_dir = Path(out_dir)
     record_access(
         conn,
         action="territories report",
         rows=len(top),
         fields=["external_id", "name", "segment", "status", "revenue", "orders"],
         target=str(out_dir),
-        detail={"level": level, "period": resolved.label},
+        detail={"level": level, "period": resolved.label, "formats": wanted},
     )
-    out_dir = Path(out_dir)
-    xlsx = write_workbook(
-        out_dir / f"territories_{level}.xlsx",
-        summary=summary,
-        total=total,
-        period_label=resolved.label,
-        series=series,
-        top=top,
-        sources=sources,
+    stem = out_dir / f"territories_{level}"
+    paths: dict[str, Path] = {}
+    series = (
+        monthly_series(cube, area_ids=list(summary["area_id"]), period=resolved, measures=_SERIES)
+        if {"xlsx", "html"} & set(wanted)
+        else {}
     )
-    page = _write_html(
-        conn,
-        out_dir / f"territories_{level}.html",
-        level=level,
-        map_kpi=map_kpi,
-        period=resolved,
-        summary=summary,
-        total=total,
-        series=series,
-        top=top,
-        sources=sources,
+    if "xlsx" in wanted:
+        paths["xlsx"] = write_workbook(
+            stem.with_suffix(".xlsx"),
+            summary=summary,
+            total=total,
+            period_label=resolved.label,
+            series=series,
+            top=top,
+            sources=sources,
+        )
+    if "html" in wanted:
+        paths["html"] = _write_html(
+            conn,
+            stem.with_suffix(".html"),
+            level=level,
+            map_kpi=map_kpi,
+            period=resolved,
+            summary=summary,
+            total=total,
+            series=series,
+            top=top,
+            sources=sources,
+        )
+    if "pdf" in wanted or "gpkg" in wanted:
+        areas = read_areas(conn, level=level)
+    if "pdf" in wanted:
+        paths["pdf"] = write_pdf(
+            stem.with_suffix(".pdf"),
+            cover=_pdf_cover(conn, cube, level=level, period=resolved, sources=sources),
+            summary=summary,
+            balance=weights,
+            criteria=criteria,
+            areas=areas,
+            top=top,
+            progress=progress,
+        )
+    if "gpkg" in wanted:
+        paths["gpkg"] = _write_gpkg(
+            stem.with_suffix(".gpkg"), areas=areas, balance=weights, summary=summary
+        )
+    return TerritoryReport(
+        paths=paths, summary=summary, sources=sources, balance=weights, notes=notes
     )
-    return TerritoryReport(xlsx=xlsx, html=page, summary=summary, sources=sources)
 
 
 def format_summary(summary: pd.DataFrame) -> str:

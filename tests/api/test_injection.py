@@ -41,6 +41,9 @@ BASE: dict[str, dict[str, str]] = {
     "campaigns": {},
     "campaign_results": {"level": "district"},
     "lead_score": {},
+    "territory_plans": {},
+    "territory_plan": {"format": "json"},
+    "territory_plan_diff": {"against": "current"},
 }
 ORIGINS = {"lon", "lat", "address", "customer_id"}
 # anna manages D01: these are all she may ever see.

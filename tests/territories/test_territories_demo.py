@@ -47,3 +47,18 @@ def test_territories_report_on_demo(demo: Demo, tmp_path: Path) -> None:
     page = (tmp_path / "territories_district.html").read_text(encoding="utf-8")
     assert external_references(page) == []
     assert all(name.replace("&", "&amp;") in page for name in names)
+
+
+def test_the_demo_designs_its_plan_once(demo: Demo) -> None:
+    from gcrm.demo.run import DEMO_PLAN, REGIONS, _demo_plan
+    from gcrm.territories import list_plans, read_plan
+
+    with demo.engine.connect() as conn:
+        plan = read_plan(conn, f"{DEMO_PLAN}@1")
+        hexes = conn.exec_driver_sql("SELECT count(*) FROM gcrm.areas WHERE level = 'hex'").scalar()
+    assert (plan.name, plan.version, plan.level, plan.k) == (DEMO_PLAN, 1, "hex", 4)
+    assert len(plan.assignment) == hexes and set(plan.assignment) == {1, 2, 3, 4}
+    assert plan.figures["contiguous"] is True
+    assert "kept" in _demo_plan(demo.engine, REGIONS["helsinki"])
+    with demo.engine.connect() as conn:
+        assert (list_plans(conn)["name"] == DEMO_PLAN).sum() == 1

@@ -164,11 +164,14 @@ def test_cli_report(seeded: Settings) -> None:
     env = {"GCRM_DATABASE_URL": seeded.database_url, "GCRM_DATA_DIR": str(seeded.data_dir)}
     result = CliRunner().invoke(cli, ["territories", "report", "--by", "district"], env=env)
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()  # the PDF's progress bar is on stderr
     assert lines[0].split()[:4] == ["code", "name", "Customers", "Active"]
     assert lines[1].split()[:2] == ["D01", "Kamppi"]
+    assert "pdf: 100%" in result.stderr
     out = seeded.out_dir / "territories"
-    assert f"xlsx written to {out / 'territories_district.xlsx'}" in result.output
+    for suffix in ("xlsx", "html", "pdf", "gpkg"):
+        path = out / f"territories_district.{suffix}"
+        assert f"{suffix} written to {path}" in result.output and path.stat().st_size > 0
     assert load_workbook(out / "territories_district.xlsx").sheetnames[0] == "Summary"
     assert "Kamppi" in (out / "territories_district.html").read_text(encoding="utf-8")
 
