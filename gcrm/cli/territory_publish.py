@@ -8,8 +8,7 @@ from tqdm import tqdm
 
 from gcrm.cli.context import Context, pass_ctx, requires
 from gcrm.cli.territories import territories
-from gcrm.cube import build_region_cube, load_cube, save_cube
-from gcrm.territories import PUBLISHED_LEVEL, publish_plan, unit_level_name
+from gcrm.territories import PUBLISHED_LEVEL, publish_plan, rebuild_cube, unit_level_name
 
 __all__ = ["publish_command"]
 
@@ -80,16 +79,10 @@ def publish_command(ctx: Context, plan: str, level_name: str, rebuild: bool) -> 
 
 
 def _rebuild_cube(ctx: Context) -> None:
-    """Build the region's cube again (at the statistics vintage it had), whole: the areas
-    changed. Each user's scope cube follows at its next use (it is older than the cube)."""
-    path = ctx.settings.cube_path
-    vintage = None
-    if path.exists():
-        chosen = load_cube(path).attrs.get("statistics_vintage")
-        vintage = None if chosen in (None, "", "latest") else str(chosen)
+    """Build the region's cube again, whole (the areas changed), under a progress bar."""
     with tqdm(total=1, desc="cube", unit="build") as bar:
-        with ctx.owner_engine.connect() as conn:
-            ds = build_region_cube(conn, vintage=vintage)
-        saved = save_cube(ds, path)
+        ds = rebuild_cube(ctx.owner_engine, ctx.settings.cube_path)
         bar.update(1)
-    click.echo(f"cube: {ds.sizes['area']} areas x {ds.sizes['month']} months -> {saved}")
+    click.echo(
+        f"cube: {ds.sizes['area']} areas x {ds.sizes['month']} months -> {ctx.settings.cube_path}"
+    )

@@ -65,6 +65,7 @@ from gcrm.territories.publish import (
     Publication,
     publish_plan,
     read_publications,
+    rebuild_cube,
     unit_level_name,
 )
 from gcrm.territories.report import (
@@ -143,5 +144,6 @@ __all__ = [
     "Publication",
     "publish_plan",
     "read_publications",
+    "rebuild_cube",
     "unit_level_name",
 ]

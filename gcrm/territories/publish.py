@@ -30,11 +30,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, text
+import xarray as xr
+from sqlalchemy import Connection, Engine, text
 
 from gcrm.core import POINT_ENTITIES, NotFoundError, ValidationError
+from gcrm.cube import build_region_cube, load_cube, save_cube
 from gcrm.store import load_queries
 from gcrm.territories.plans import read_plan, set_current_plan
 
@@ -43,6 +46,7 @@ __all__ = [
     "Publication",
     "publish_plan",
     "read_publications",
+    "rebuild_cube",
     "unit_level_name",
 ]
 
@@ -200,6 +204,28 @@ def publish_plan(
         published_by=published_by,
         published_at=row.published_at,
     )
+
+
+def rebuild_cube(engine: Engine, cube_path: Path) -> xr.Dataset:
+    """Build the region's cube again after a publication, at the statistics vintage it had,
+    and save it to ``cube_path`` (a server sees the new file by its time and loads it; each
+    user's scope cube follows at its next use, being older). Returns the cube.
+
+    Parameters
+    ----------
+    engine
+        The owner's engine (the cube counts every customer).
+    cube_path
+        The region's cube (``Settings.cube_path``).
+    """
+    vintage = None
+    if cube_path.exists():
+        chosen = load_cube(cube_path).attrs.get("statistics_vintage")
+        vintage = None if chosen in (None, "", "latest") else str(chosen)
+    with engine.connect() as conn:
+        ds = build_region_cube(conn, vintage=vintage)
+    save_cube(ds, cube_path)
+    return ds
 
 
 def read_publications(conn: Connection) -> pd.DataFrame:
