@@ -1,6 +1,6 @@
 """The Planning page's callbacks: the page's state (plan, comparison, target, moves) from
 the link and the controls, then the map, chart, table and comparison drawn from it; the
-design and the saving of a new version."""
+design and the saving of a new version; publishing a plan and its report by territory."""
 
 from __future__ import annotations
 
@@ -8,23 +8,26 @@ import time
 from typing import Any
 
 import dash
-from dash import ALL, ClientsideFunction, Input, Output, State, ctx, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.cache import DataByScope
 from dashboard.planning import data as pd_
 from dashboard.planning import model as pm
-from dashboard.planning.layout import EMPTY, diff_tables, territory_table
+from dashboard.planning.layout import EMPTY, REPORT_HINT, diff_tables, territory_table
 from gcrm.access import Principal
-from gcrm.core import GcrmError
+from gcrm.core import GcrmError, ValidationError
 from gcrm.territories import LevelUnits, Plan
 from gcrm.web import current_request_principal
 
-__all__ = ["register_planning_callbacks"]
+__all__ = ["publish_for", "register_planning_callbacks", "report_for"]
 
 
 def _principal(permission: str) -> Principal:
-    principal = current_request_principal()
+    return _allowed(current_request_principal(), permission)
+
+
+def _allowed(principal: Principal | None, permission: str) -> Principal:
     if principal is None or not principal.can(permission):
         role = principal.role if principal is not None else "none"
         needs = (
@@ -63,6 +66,62 @@ def _figures(table: Any, criteria: list[str]) -> dict[str, Any]:
         "mean_polsby_popper": float(table["polsby_popper"].mean()),
         "contiguous": bool(table["contiguous"].all()),
     }
+
+
+def publish_for(
+    data: DataByScope, principal: Principal | None, state: pm.State | None
+) -> pd_.Published:
+    """Publish the plan of the page's ``state`` for ``principal`` (the Publish button):
+    on the owner's engine in one transaction, then the cube rebuilt.
+
+    Raises
+    ------
+    PermissionError
+        When ``principal``'s role may not plan (``plan_territories``).
+    ValidationError
+        When no plan is picked, or it has moves not saved (publishing publishes a stored
+        plan: save them as a new version, or undo them, first).
+    NotFoundError
+        When the plan is gone, or none of its units is an area of its level.
+    """
+    allowed = _allowed(principal, "plan_territories")
+    state = {**pm.empty_state(), **(state or {})}
+    if state["plan"] is None:
+        msg = "no plan to publish: pick a plan first"
+        raise ValidationError(msg)
+    moves = len(state.get("moves") or [])
+    if moves:
+        msg = (
+            f"the plan on screen has {moves} move{'s' if moves != 1 else ''} not saved: save "
+            "them as a new version (or undo them) first, then publish that version"
+        )
+        raise ValidationError(msg)
+    services = data.services
+    return pd_.publish(
+        services.owner, services.settings.cube_path, int(state["plan"]), published_by=allowed.name
+    )
+
+
+def report_for(
+    data: DataByScope, principal: Principal | None, plan: int | None, *, fmt: str
+) -> tuple[bytes, str]:
+    """The report by territory (``fmt``: ``pdf`` or ``xlsx``) of plan ``plan``, published,
+    from ``principal``'s scope cube: the file's bytes and name.
+
+    Raises
+    ------
+    PermissionError
+        When ``principal``'s role may not read territory reports.
+    ValidationError
+        When the plan is not published (publish it first).
+    """
+    allowed = _allowed(principal, "territory_reports")
+    _, level = pm.publication_note(pd_.publications(data.services.data), plan)
+    if level is None:
+        msg = f"plan {plan} is not published: {REPORT_HINT.lower()}"
+        raise ValidationError(msg)
+    cube = data.services.cube_for(allowed)
+    return pd_.territory_report(data.services.data, cube, level=level, fmt=fmt)
 
 
 def register_planning_callbacks(app: dash.Dash, data: DataByScope) -> None:
@@ -302,3 +361,78 @@ def register_planning_callbacks(app: dash.Dash, data: DataByScope) -> None:
         label = next((o["label"] for o in options if o["value"] == plan_id), str(plan_id))
         moves = len(state["moves"])
         return options, options, plan_id, f"Saved {label} ({moves} moves from {plan.label})."
+
+    @app.callback(
+        Output("pl-published", "children"),
+        Output("pl-report-pdf", "disabled"),
+        Output("pl-report-xlsx", "disabled"),
+        Output("pl-report-hint", "children"),
+        Output("pl-publish", "message"),
+        Input("pl-state", "data"),
+        Input("pl-publications", "data"),
+        State("pl-plan", "options"),
+    )
+    def published(state, _published, options):  # type: ignore[no-untyped-def]
+        plan = (state or {}).get("plan")
+        try:
+            _principal("territory_reports")
+            note, level = pm.publication_note(pd_.publications(engine()), plan)
+        except (GcrmError, PermissionError) as exc:
+            return str(exc), True, True, REPORT_HINT, pm.publish_message(None)
+        label = next((o["label"] for o in options or [] if o["value"] == plan), None)
+        hint = f"The report is by level {level}, as the cube has it." if level else REPORT_HINT
+        message = pm.publish_message(str(label).split(" · ")[0] if label else None)
+        return note, level is None, level is None, hint, message
+
+    @app.callback(
+        Output("pl-publish-status", "children"),
+        Output("pl-publications", "data"),
+        Output("pl-plan", "options", allow_duplicate=True),
+        Output("pl-compare", "options", allow_duplicate=True),
+        Input("pl-publish", "submit_n_clicks"),
+        State("pl-state", "data"),
+        prevent_initial_call=True,
+    )
+    def publish(_n, state):  # type: ignore[no-untyped-def]
+        try:
+            done = publish_for(data, current_request_principal(), state)
+            options = pd_.plan_options(engine())
+        except (GcrmError, PermissionError) as exc:
+            return str(exc), no_update, no_update, no_update
+        publication = done.publication
+        summary = publication.summary()
+        status = [
+            html.P(
+                f"{summary[0].upper()}{summary[1:]} ({done.publish_s:.1f} s); the cube was "
+                f"rebuilt ({done.cube_areas:,} areas, {done.cube_s:.1f} s)."
+            ),
+            html.P(
+                [
+                    "The main dashboard now has the level ",
+                    html.A(
+                        publication.level,
+                        href=f"/?level={publication.level}",
+                        id="pl-published-link",
+                    ),
+                    ".",
+                ]
+            ),
+        ]
+        return status, publication.id, options, options
+
+    @app.callback(
+        Output("pl-report-download", "data"),
+        Output("pl-report-status", "children"),
+        Input("pl-report-pdf", "n_clicks"),
+        Input("pl-report-xlsx", "n_clicks"),
+        State("pl-state", "data"),
+        prevent_initial_call=True,
+    )
+    def report(_pdf, _xlsx, state):  # type: ignore[no-untyped-def]
+        fmt = "xlsx" if ctx.triggered_id == "pl-report-xlsx" else "pdf"
+        plan = (state or {}).get("plan")
+        try:
+            content, name = report_for(data, current_request_principal(), plan, fmt=fmt)
+        except (GcrmError, PermissionError) as exc:
+            return no_update, str(exc)
+        return dcc.send_bytes(content, name), f"Downloaded {name} ({len(content) / 1e6:.1f} MB)."

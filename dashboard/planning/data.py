@@ -2,17 +2,21 @@
 request's principal (row-level security decides which customers, orders and leads weigh
 the units): the stored plans, the units of a level with their weights (kept per level and
 scope, :class:`UnitsByScope`), a new design saved as a plan, an edited plan saved as its
-next version, and the diff of two plans."""
+next version, the diff of two plans; a plan published (on the owner's engine) and the
+report by territory of the published plan."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import xarray as xr
 from sqlalchemy import Engine
 
 from gcrm.areas import read_area_levels
@@ -22,22 +26,32 @@ from gcrm.territories import (
     LevelUnits,
     Plan,
     PlanDiff,
+    Publication,
+    build_territory_report,
     design_figures,
     design_territories,
     diff_plans,
     list_plans,
+    publish_plan,
     read_design_units,
     read_plan,
+    read_publications,
+    rebuild_cube,
     save_plan,
 )
 
 __all__ = [
+    "REPORT_FORMATS",
     "Designed",
+    "Published",
     "UnitsByScope",
     "design_plan",
     "level_options",
     "plan_options",
+    "publications",
+    "publish",
     "read_stored_plan",
+    "territory_report",
     "save_version",
     "compare_plans",
 ]
@@ -214,3 +228,78 @@ def compare_plans(engine: Engine, a: int, b: int, units: LevelUnits) -> PlanDiff
         first, second = read_plan(conn, int(a)), read_plan(conn, int(b))
     weights = pd.DataFrame(units.units[["code", "name", "customers", "revenue"]])
     return diff_plans(first, second, weights=weights)
+
+
+#: The report files the page offers (formats of :func:`gcrm.territories.build_territory_report`).
+REPORT_FORMATS = ("pdf", "xlsx")
+
+
+def publications(engine: Engine) -> list[dict[str, Any]]:
+    """The plans published now, one per level (:func:`gcrm.territories.read_publications`),
+    as plain rows."""
+    with engine.connect() as conn:
+        found = read_publications(conn)
+    return [dict(r) for r in found.to_dict("records")]
+
+
+@dataclass(frozen=True)
+class Published:
+    """A plan published and the cube rebuilt: the publication, the cube's size and how long
+    each took (seconds)."""
+
+    publication: Publication
+    publish_s: float
+    cube_s: float
+    cube_areas: int
+
+
+def publish(owner: Engine, cube_path: Path, plan_id: int, *, published_by: str) -> Published:
+    """Publish plan ``plan_id`` as the level ``territory`` in one transaction on ``owner``
+    (the owner's engine: publishing rewrites areas and every point's area codes, which the
+    application role may not), then rebuild the region's cube at ``cube_path``.
+
+    Raises
+    ------
+    NotFoundError
+        When there is no such plan, or none of its units is an area of its level.
+    """
+    started = time.perf_counter()
+    with owner.begin() as conn:
+        publication = publish_plan(conn, int(plan_id), published_by=published_by)
+    published = time.perf_counter()
+    cube = rebuild_cube(owner, cube_path)
+    return Published(
+        publication=publication,
+        publish_s=published - started,
+        cube_s=time.perf_counter() - published,
+        cube_areas=int(cube.sizes["area"]),
+    )
+
+
+def territory_report(
+    engine: Engine, cube: xr.Dataset, *, level: str, fmt: str
+) -> tuple[bytes, str]:
+    """The report by territory of ``level`` (a published plan's) in format ``fmt`` (a key of
+    :data:`REPORT_FORMATS`), from ``cube`` (the user's scope cube) and ``engine`` (under
+    the request's principal, whose top customers it lists): the file's bytes and name. The
+    report is recorded in the audit log (the transaction commits).
+
+    Raises
+    ------
+    ValidationError
+        When ``fmt`` is not offered, or the level has too many areas for a PDF.
+    NotFoundError
+        When the cube has no areas of ``level`` (rebuild it: ``gcrm cube build``).
+    """
+    if fmt not in REPORT_FORMATS:
+        msg = (
+            f"fmt={fmt!r} is not a report format the page offers; use one of {list(REPORT_FORMATS)}"
+        )
+        raise ValidationError(msg)
+    with tempfile.TemporaryDirectory(prefix="gcrm-report-") as folder:
+        with engine.begin() as conn:
+            report = build_territory_report(
+                conn, cube=cube, level=level, out_dir=Path(folder), formats=[fmt]
+            )
+        path = report.paths[fmt]
+        return path.read_bytes(), path.name

@@ -1,6 +1,7 @@
 """The Planning page: pick or design a territory plan, see it on the map with its balance
 chart and table, move units between territories (what-if), save the edit as a new version,
-and compare two plans. Every id starts with ``pl-``."""
+compare two plans, publish a plan and download its report by territory. Every id starts
+with ``pl-``."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ PATH = "/planning"
 EMPTY = {"type": "FeatureCollection", "features": []}
 _HIDE = {"display": "none"}
 _LABELS = {"display": "flex", "alignItems": "center", "gap": "6px"}
+#: Why the report buttons are disabled.
+REPORT_HINT = "Publish the plan to report by territory."
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,40 @@ def _plan_controls(choices: PlanningChoices) -> list[Any]:
             "Plan",
             dcc.Dropdown(id="pl-plan", options=choices.plans, placeholder="Pick a stored plan"),
         ),
+        html.Div(id="pl-published", className="hint"),
         _control(
             "Compare with",
             dcc.Dropdown(id="pl-compare", options=choices.plans, placeholder="A second plan"),
         ),
+    ]
+
+
+def _publish_controls(choices: PlanningChoices) -> list[Any]:
+    """Publish (roles that may plan; confirmed first) and the report of the published plan
+    (every role that reads plans)."""
+    return [
+        html.H2("Publish and report", className="sidebar-title"),
+        html.Div(
+            dcc.ConfirmDialogProvider(
+                html.Button("Publish", id="pl-publish-button", className="btn btn-primary"),
+                id="pl-publish",
+                message=pm.publish_message(None),
+            ),
+            id="pl-publish-controls",
+            className="button-row",
+            style=None if choices.can_plan else _HIDE,
+        ),
+        dcc.Loading(html.Div(id="pl-publish-status", className="hint"), type="dot"),
+        html.Div(
+            [
+                html.Button("Report (PDF)", id="pl-report-pdf", className="btn", disabled=True),
+                html.Button("Report (XLSX)", id="pl-report-xlsx", className="btn", disabled=True),
+            ],
+            className="button-row",
+        ),
+        html.Div(REPORT_HINT, id="pl-report-hint", className="hint"),
+        dcc.Loading(html.Div(id="pl-report-status", className="hint"), type="dot"),
+        dcc.Download(id="pl-report-download"),
     ]
 
 
@@ -283,7 +316,12 @@ def _page(
     header: bool = True,
 ) -> html.Div:
     sidebar = html.Aside(
-        [*_plan_controls(choices), _design_controls(choices), *_edit_controls(choices)],
+        [
+            *_plan_controls(choices),
+            *_publish_controls(choices),
+            _design_controls(choices),
+            *_edit_controls(choices),
+        ],
         className="sidebar",
     )
     main = html.Main(
@@ -332,6 +370,7 @@ def _page(
             dcc.Store(id="pl-diff-key"),
             dcc.Store(id="pl-link"),
             dcc.Store(id="pl-link-written"),
+            dcc.Store(id="pl-publications"),
             *([page_header(region_name, account, page=PATH)] if header else []),
             html.Div([sidebar, main], className="body"),
             html.Footer(

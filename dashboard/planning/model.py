@@ -35,6 +35,8 @@ __all__ = [
     "empty_state",
     "flow_rows",
     "move",
+    "publication_note",
+    "publish_message",
     "query_of_state",
     "state_of_query",
     "territory_colour",
@@ -347,3 +349,49 @@ def flow_rows(flows: pd.DataFrame) -> list[dict[str, Any]]:
         }
         for rec in flows.to_dict("records")
     ]
+
+
+#: What publishing does, as the confirmation says it before it is done.
+PUBLISH_EFFECT = (
+    "every customer and lead gets its territory and rep; the plan becomes the area level "
+    "territory (its units the level territory_unit), replacing any plan published before; "
+    "the cube is rebuilt, about a minute on the Bay Area."
+)
+
+
+def publish_message(label: str | None) -> str:
+    """The confirmation asked before publishing the plan ``label`` (``name@version``)."""
+    plan = f"plan {label}" if label else "the plan on screen"
+    return f"Publish {plan}? {PUBLISH_EFFECT[0].upper()}{PUBLISH_EFFECT[1:]}"
+
+
+def publication_note(
+    publications: Sequence[Mapping[str, Any]], plan: int | None
+) -> tuple[str, str | None]:
+    """What the page says of ``plan`` beside the plan picker, and the level it is published
+    as (None: not published, nothing to report on).
+
+    ``publications`` are :func:`gcrm.territories.read_publications`' rows (one per level
+    published now): the plan's own says where and when; another's says which plan the level
+    holds instead.
+    """
+    if plan is None:
+        return "", None
+    own = [p for p in publications if int(p["plan_id"]) == int(plan)]
+    if own:
+        notes = [
+            f"Published as level {p['level']} on {_day(p['published_at'])} by {p['published_by']}."
+            for p in own
+        ]
+        return " ".join(notes), str(own[0]["level"])
+    if not publications:
+        return "Not published: no plan is published yet.", None
+    others = "; ".join(
+        f"level {p['level']} is {p['plan_label']} (since {_day(p['published_at'])})"
+        for p in publications
+    )
+    return f"Not published: {others}.", None
+
+
+def _day(moment: Any) -> str:
+    return str(pd.Timestamp(moment).date()) if moment is not None else "?"

@@ -253,6 +253,30 @@ OPERATIONS: tuple[Operation, ...] = (
         m.PlanReps, "territories", permission="plan_territories", path=m.PlanPath,
         body=m.PlanRepsBody, errors=(404,),
     ),
+    Operation(
+        "POST", "/territories/plans/<plan>/publish", "territory_plan_publish",
+        "Publish a plan: every customer and lead gets its territory and rep",
+        "In one transaction, the plan's territories become the areas of a level (`territory` "
+        "by default, codes T01..), its units a level `<level>_unit` nested under it, every "
+        "customer's and lead's area codes get both (GET /api/customers then carries its "
+        "territory and rep), the publication is recorded and the plan marked current; an "
+        "earlier publication of the level is replaced. Then, unless cube is false, the cube "
+        "is rebuilt while the request waits. The body is optional.",
+        m.PlanPublication, "territories", permission="plan_territories", path=m.PlanPath,
+        body=m.PlanPublishBody, body_required=False, errors=(404,),
+    ),
+    Operation(
+        "GET", "/territories/plans/<plan>/report", "territory_plan_report",
+        "A published plan's report per territory (PDF, XLSX, GeoPackage or HTML)",
+        "The report of the territories of the level the plan is published as, from the cube "
+        "of the caller's scope, as a file to download (territories_<plan name>.<format>): "
+        "KPIs, balance against the mean, top customers. 409 when the plan is not the one "
+        "published (POST .../publish first) or the cube lacks its territories. Recorded in "
+        "the audit log (it names customers).",
+        bytes, "territories", permission="territory_reports", path=m.PlanPath,
+        query=m.PlanReportQuery, errors=(404, 409),
+        media_types=tuple(m.REPORT_MEDIA_TYPES.values()),
+    ),
 )  # fmt: skip
 
 

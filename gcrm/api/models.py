@@ -34,6 +34,7 @@ __all__ = [
     "MAX_DESIGN_UNITS",
     "MAX_PLAN_MOVES",
     "MAX_PLAN_TERRITORIES",
+    "REPORT_MEDIA_TYPES",
     "AddressParts",
     "ApiQuery",
     "CampaignAreaResult",
@@ -85,7 +86,10 @@ __all__ = [
     "PlanMovedUnit",
     "PlanMovesBody",
     "PlanPath",
+    "PlanPublication",
+    "PlanPublishBody",
     "PlanQuery",
+    "PlanReportQuery",
     "PlanRepTerritory",
     "PlanReps",
     "PlanRepsBody",
@@ -1269,3 +1273,70 @@ class PlanReps(BaseModel):
     name: str
     version: int
     territories: list[PlanRepTerritory]
+
+
+#: A level a plan is published as (``gcrm.area_levels`` checks the same pattern).
+PublishedLevelName = Annotated[
+    str, StringConstraints(min_length=1, max_length=58, pattern=r"^[a-z][a-z0-9_]*$")
+]
+#: The formats of a plan's report, and the media type each is sent as.
+REPORT_MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "gpkg": "application/geopackage+sqlite3",
+    "html": "text/html",
+}
+
+
+class PlanPublishBody(BaseModel):
+    """The body of POST /api/territories/plans/{plan}/publish (optional: the defaults
+    publish as level ``territory`` and rebuild the cube)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    level: PublishedLevelName = Field(
+        "territory", examples=["territory"],
+        description="The area level the territories become (lower-case letters, digits and "
+        "underscores); their units go to <level>_unit. A level of imported areas is refused.",
+    )  # fmt: skip
+    cube: bool = Field(
+        True,
+        description="Rebuild the cube afterwards (the server loads it at its next read), so "
+        "the dashboard and reports have the territories; false: run `gcrm cube build` later.",
+    )
+
+
+class PlanPublication(BaseModel):
+    """A plan published: where its territories and units are, how many points carry them."""
+
+    id: int = Field(description="The publication.")
+    level: str = Field(description="The level whose areas are the territories.")
+    unit_level: str = Field(description="The level of the units, nested under it.")
+    plan_id: int
+    plan_label: str = Field(description="name@version (#id).")
+    plan_level: str = Field(description="The plan's own unit level.")
+    territories: int = Field(ge=0)
+    units: int = Field(ge=0)
+    placed: dict[str, int] = Field(
+        description="Entity (customers, leads) -> points given a territory."
+    )
+    totals: dict[str, int] = Field(description="Entity -> all its points.")
+    published_by: str
+    published_at: str = Field(description="ISO 8601.")
+    cube_rebuilt: bool = Field(description="Whether the cube was rebuilt with the territories.")
+    summary: str = Field(description="One paragraph saying what was published where.")
+    notes: list[str] = Field(description="What is left to do (a cube not rebuilt, and why).")
+
+
+class PlanReportQuery(ApiQuery):
+    """Which file of a published plan's report."""
+
+    example: ClassVar[str] = "/api/territories/plans/current/report?format=pdf"
+
+    format: Literal["pdf", "xlsx", "gpkg", "html"] = Field(
+        "pdf", examples=["xlsx"],
+        description="pdf: a cover with every territory's balance, then a page per territory "
+        "(map, KPIs, balance, top customers); xlsx: a summary sheet and a sheet per "
+        "territory; gpkg: the territories' polygons with their KPIs (QGIS); html: an offline "
+        "page with a map.",
+    )  # fmt: skip

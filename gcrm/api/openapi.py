@@ -32,6 +32,8 @@ ERROR_MEANINGS = {
     401: "No valid credentials: send `Authorization: Bearer TOKEN` (gcrm tokens create).",
     403: "The user's role lacks the permission of the route.",
     404: "Not found (also what an object outside the user's scope answers).",
+    409: "Not possible in the present state (e.g. a report of a plan not published); the "
+    "message says what to do first.",
     422: "The address could not be geocoded.",
     429: "Over the rate limit of the route for this token; retry after Retry-After seconds.",
     503: "The database cannot be reached, or the server is not set up (e.g. no cube).",
@@ -66,6 +68,10 @@ class Operation:
     other_bodies: tuple[tuple[int, Any], ...] = ()
     #: The status of success (201: the route made something).
     status: int = 200
+    #: The media types of the success answer (a file: ``answer`` is ``bytes``).
+    media_types: tuple[str, ...] = ("application/json",)
+    #: Whether the body must be sent (False: every field has a default).
+    body_required: bool = True
 
 
 def openapi_path(rule: str, *, prefix: str) -> str:
@@ -157,7 +163,10 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         "responses": {
             str(op.status): {
                 "description": "Created" if op.status == 201 else "OK",
-                "content": {"application/json": {"schema": _schema(op.answer, components)}},
+                "content": {
+                    media_type: {"schema": _schema(op.answer, components)}
+                    for media_type in op.media_types
+                },
             },
             **{str(status): _error(status) for status in sorted(errors)},
             **{
@@ -172,7 +181,7 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     }
     if op.body is not None:
         out["requestBody"] = {
-            "required": True,
+            "required": op.body_required,
             "content": {"application/json": {"schema": _schema(op.body, components)}},
         }
     return out

@@ -1,6 +1,6 @@
 """The territory plan routes of the API (issue 13): list, design and save, read with the
 territories' figures (or as GeoJSON), diff, what-if moves, save an edit as the next version,
-reps.
+reps, publish, and the report of a published plan as a file.
 
 Plans hold no personal data (units are areas, reps are names a planner typed); the figures
 of a plan's territories are computed when asked, from the units' weights in the caller's
@@ -10,10 +10,15 @@ synchronously, so a design is refused above :data:`gcrm.api.models.MAX_DESIGN_UN
 
 from __future__ import annotations
 
+import io
+import logging
 import math
+import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import geopandas as gpd
@@ -21,30 +26,38 @@ import numpy as np
 import pandas as pd
 import pydantic
 import shapely.geometry
-from flask import Response, jsonify, request
+from flask import Response, jsonify, request, send_file
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from gcrm.access import Principal
 from gcrm.api import models as m
-from gcrm.core import NotFoundError, ValidationError
+from gcrm.core import GcrmError, NotFoundError, ValidationError
+from gcrm.cube import cube_mtime
 from gcrm.territories import (
     DesignResult,
     LevelUnits,
     Plan,
+    Publication,
     assign_reps,
+    build_territory_report,
     design_figures,
     design_territories,
     evaluate_assignment,
     list_plans,
     plan_diff_tables,
+    publish_plan,
     read_design_units,
     read_plan,
+    read_publications,
+    rebuild_cube,
     save_plan,
 )
-from gcrm.web import Services
+from gcrm.web import Services, error_body
 
 __all__ = ["territory_handlers"]
 
+_LOG = logging.getLogger(__name__)
 B = TypeVar("B", bound=pydantic.BaseModel)
 Handler = Callable[..., Response | tuple[Response, int]]
 
@@ -52,6 +65,7 @@ Handler = Callable[..., Response | tuple[Response, int]]
 _DESIGN_EXAMPLE = '{"name": "2026 plan", "level": "district", "k": 4, "balance": {"customers": 1}}'
 _MOVES_EXAMPLE = '{"moves": {"D01": 2}}'
 _REPS_EXAMPLE = '{"1": "Ann Lee", "2": null}'
+_PUBLISH_EXAMPLE = '{"level": "territory", "cube": true}'
 #: The criterion an unbalanced plan (stored without criteria) is evaluated on.
 _DEFAULT_BALANCE = {"customers": 1.0}
 #: The weights a diff sums per moved unit and per flow.
@@ -99,7 +113,8 @@ def territory_handlers(services: Services) -> dict[str, Handler]:
     ----------
     services
         The engines of the server; every read and write goes through ``services.data``,
-        under the request's principal.
+        under the request's principal, but publishing (``services.owner``: it rewrites
+        areas and area codes, after the route checked ``plan_territories``).
 
     Returns
     -------
@@ -248,6 +263,81 @@ def territory_handlers(services: Services) -> dict[str, Handler]:
             }
         )
 
+    def plan_publish(principal: Principal, path: m.PlanPath) -> Response:
+        body = _optional_body(m.PlanPublishBody, _PUBLISH_EXAMPLE)
+        # The owner's engine: publishing rewrites areas and the enrichment's area codes,
+        # which the application role may only read; the route checked the permission.
+        with services.owner.begin() as conn:
+            try:
+                publication = publish_plan(
+                    conn, path.plan, level=body.level, published_by=principal.name
+                )
+            except ValidationError as exc:
+                raise ValidationError(_api_words(str(exc))) from None
+        notes: list[str] = []
+        rebuilt = False
+        if not body.cube:
+            notes.append(
+                "the cube was not rebuilt (cube false): run `gcrm cube build` before reports "
+                f"by territory (GET .../report) or the dashboard show level {publication.level!r}"
+            )
+        else:
+            try:
+                rebuild_cube(services.owner, services.settings.cube_path)
+                rebuilt = True
+            except (GcrmError, OSError, SQLAlchemyError) as exc:
+                # The publication is committed: say so, and what is left to do.
+                _LOG.exception("cube rebuild after publishing %s failed", publication.plan_label)
+                notes.append(
+                    f"the plan is published but the cube was not rebuilt ({exc}); run "
+                    "`gcrm cube build`"
+                )
+        return jsonify(_publication(publication, rebuilt=rebuilt, notes=notes))
+
+    def plan_report(
+        principal: Principal, path: m.PlanPath, query: m.PlanReportQuery
+    ) -> Response | tuple[Response, int]:
+        with services.data.connect() as conn:
+            found = read_plan(conn, path.plan)
+            publications = read_publications(conn)
+        publication, refusal = _published(found, publications)
+        if publication is None:
+            return _conflict(refusal)
+        level = str(publication["level"])
+        # A cube older than the publication holds no territories, or an earlier plan's.
+        built = cube_mtime(services.settings.cube_path) or 0.0
+        if built < pd.Timestamp(publication["published_at"]).timestamp():
+            return _conflict(
+                f"plan {found.label} is published as level {level!r}, but the cube was not "
+                "rebuilt since: publish it again with the cube rebuilt (POST "
+                f'/api/territories/plans/{found.id}/publish with {{"cube": true}}) or run '
+                "`gcrm cube build`"
+            )
+        cube = services.cube_for(principal)
+        if level not in set(cube["level"].to_numpy().tolist()):
+            msg = (
+                f"no territory of plan {found.label} (level {level!r}) lies inside your scope, "
+                "so there is nothing to report on; ask an admin for a scope holding whole "
+                f"territories, or read the plan in your scope: GET /api/territories/plans/{found.id}"
+            )
+            raise NotFoundError(msg)
+        with tempfile.TemporaryDirectory(prefix="gcrm-report-") as folder:
+            # A transaction that commits: the report names customers and is recorded in the
+            # audit log.
+            with services.data.begin() as conn:
+                report = build_territory_report(
+                    conn, cube=cube, level=level, out_dir=Path(folder), formats=[query.format]
+                )
+            data = report.paths[query.format].read_bytes()
+        response = send_file(
+            io.BytesIO(data),
+            mimetype=m.REPORT_MEDIA_TYPES[query.format],
+            as_attachment=True,
+            download_name=f"territories_{_file_word(found.name)}.{query.format}",
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     return {
         "territory_plans": plans,
         "territory_plan_design": plan_design,
@@ -256,6 +346,8 @@ def territory_handlers(services: Services) -> dict[str, Handler]:
         "territory_plan_evaluate": plan_evaluate,
         "territory_plan_version": plan_version,
         "territory_plan_reps": plan_reps,
+        "territory_plan_publish": plan_publish,
+        "territory_plan_report": plan_report,
     }
 
 
@@ -288,6 +380,69 @@ def _body(model: type[B], example: str) -> B:
         shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
         msg = f"{where}={shown}: {error['msg']}; send e.g. {example}"
         raise ValidationError(msg) from None
+
+
+def _optional_body(model: type[B], example: str) -> B:
+    """The request's JSON body as ``model``; no body at all takes the model's defaults."""
+    if not request.get_data():
+        return model()
+    return _body(model, example)
+
+
+def _api_words(message: str) -> str:
+    """A publishing error in the API's words: the CLI's ``--level-name`` is the body's
+    ``level``."""
+    message = re.sub(r"--level-name ('[^']*')", r"level=\1", message)
+    return re.sub(r"--level-name ([a-z0-9_]+)", r'{"level": "\1"}', message)
+
+
+def _published(plan: Plan, publications: pd.DataFrame) -> tuple[pd.Series | None, str]:
+    """The latest publication of ``plan`` (a row of
+    :func:`gcrm.territories.read_publications`), or None and why there is none."""
+    mine = publications[publications["plan_id"] == plan.id]
+    if not mine.empty:
+        return mine.sort_values("published_at").iloc[-1], ""
+    fix = f"publish it first: POST /api/territories/plans/{plan.id}/publish"
+    if publications.empty:
+        return None, f"plan {plan.label} is not published, nor is any plan; {fix}"
+    held = ", ".join(
+        f"level {row.level!r} holds plan {row.plan_label}" for row in publications.itertuples()
+    )
+    return (
+        None,
+        f"plan {plan.label} is not published ({held}); {fix}, or ask for that plan's report",
+    )
+
+
+def _conflict(message: str) -> tuple[Response, int]:
+    """A 409 in the API's one error shape: the request needs another step first."""
+    return jsonify(error_body(message, 409)), 409
+
+
+def _file_word(name: str) -> str:
+    """A plan name as part of a file name: letters, digits, ``.@-`` kept, the rest ``_``."""
+    return re.sub(r"[^\w.@-]+", "_", name).strip("_") or "plan"
+
+
+def _publication(publication: Publication, *, rebuilt: bool, notes: list[str]) -> dict[str, Any]:
+    """A publication as :class:`gcrm.api.models.PlanPublication`."""
+    return {
+        "id": publication.id,
+        "level": publication.level,
+        "unit_level": publication.unit_level,
+        "plan_id": publication.plan_id,
+        "plan_label": publication.plan_label,
+        "plan_level": publication.plan_level,
+        "territories": publication.territories,
+        "units": publication.units,
+        "placed": dict(publication.placed),
+        "totals": dict(publication.totals),
+        "published_by": publication.published_by,
+        "published_at": publication.published_at.isoformat(),
+        "cube_rebuilt": rebuilt,
+        "summary": publication.summary(),
+        "notes": notes,
+    }
 
 
 def _check_design(units: gpd.GeoDataFrame, body: m.PlanDesignBody) -> None:
@@ -365,7 +520,8 @@ def _moved(plan: Plan, moves: Mapping[str, int]) -> pd.Series:
             )
             raise ValidationError(msg)
     moved = plan.assignment.copy()
-    moved.loc[list(moves)] = list(moves.values())
+    if moves:  # pandas refuses to set an empty list of labels to an empty list of values
+        moved.loc[list(moves)] = list(moves.values())
     return moved
 
 

@@ -264,7 +264,12 @@ def design_territories(
     compactness
         Weight of compactness (1 - mean Polsby-Popper) against balance (per criterion the
         largest deviation, not below 1 %, plus squared deviations and a steep cost beyond
-        2.5 %); larger values give rounder, less balanced territories.
+        2.5 %); larger values give rounder, less balanced territories. Without ``start``,
+        the search ends with a compactness phase weighing it 8,000 times more, where no
+        criterion's largest deviation may grow beyond the larger of its current one and
+        2 % (0 skips the phase). When, with two or more criteria, one stays beyond 2.5 %,
+        a phase before it trades the criteria against each other to lower the larger of
+        their largest deviations (e.g. fewer customers where revenue per customer is high).
     max_sweeps
         Bounds each descent of the local search to ``max_sweeps`` x units examined.
     progress
@@ -370,7 +375,23 @@ def design_territories(
             best, moves, chosen = search, found, assign
     assert best is not None
     rounds = min(10 * k, 300) if iterations is None else iterations
-    moves += best.improve(rng=rng, iterations=rounds, limit=limit, progress=report)
+    # The compactness phase (below) takes half of the rounds.
+    rounding = rounds // 2 if start_index is None and compactness > 0 else 0
+    moves += best.improve(rng=rng, iterations=rounds - rounding, limit=limit, progress=report)
+    if len(names) > 1 and best.largest() > TOLERANCE:
+        # Some criterion is beyond tolerance: trade the criteria against each other until
+        # the larger of their largest deviations is as small as the search finds (when
+        # rebalancing, within ``max_moves``).
+        best.lw = LARGEST_WEIGHT
+        best.refresh()
+        moves += best.improve(rng=rng, iterations=rounds // 4, limit=limit, progress=report)
+    if start_index is None and compactness > 0:
+        # Rounder territories within the balance reached (not when rebalancing: there the
+        # fewest moves count more than roundness).
+        best.cap = [max(best.top_raw[j][0][0], COMPACT_SLACK) + 1e-9 for j in range(len(names))]
+        best.cw = compactness * COMPACT_BOOST
+        best.refresh()
+        moves += best.improve(rng=rng, iterations=rounding, limit=limit, progress=report)
     plan = best.assignment()
     territories = _territory_table(frame, metric, graph, plan, names, k=k)
     out = frame.copy()
@@ -431,14 +452,22 @@ def _starts(
         bisect_rng = np.random.default_rng([seed, 1])
         scaled = values * weights / weights.sum()
         if groups is None or home is None:
-            starts += [_bisect(graph, scaled, k=k, rng=bisect_rng) for _ in range(BISECT_STARTS)]
+            for _ in range(BISECT_STARTS):
+                try:
+                    starts.append(_bisect(graph, scaled, k=k, rng=bisect_rng))
+                except _NoCut:
+                    continue
         else:
             assign = np.zeros(len(load), dtype=int)
-            for group in range(int(groups.max()) + 1):
-                members = np.flatnonzero(groups == group)
-                mine = np.flatnonzero(home == group)
-                sub = csr_array(graph[members][:, members])
-                assign[members] = mine[_bisect(sub, scaled[members], k=mine.size, rng=bisect_rng)]
+            try:
+                for group in range(int(groups.max()) + 1):
+                    members = np.flatnonzero(groups == group)
+                    mine = np.flatnonzero(home == group)
+                    sub = csr_array(graph[members][:, members])
+                    cut = _bisect(sub, scaled[members], k=mine.size, rng=bisect_rng)
+                    assign[members] = mine[cut]
+            except _NoCut:
+                return starts
             if allow is None or allow[np.arange(len(load)), assign].all():
                 starts.append(assign)
     return starts
@@ -753,16 +782,29 @@ def _bisect(graph: csr_array, load: np.ndarray, *, k: int, rng: np.random.Genera
             assign[members] = first
             continue
         left = count // 2
-        inside = _best_cut(graph[members][:, members], load[members], left / count, rng=rng)
+        inside = _best_cut(
+            graph[members][:, members],
+            load[members],
+            left / count,
+            sides=(left, count - left),
+            rng=rng,
+        )
         parts.append((members[inside], left, first))
         parts.append((members[~inside], count - left, first + left))
     return assign
 
 
 def _best_cut(
-    sub: csr_array, load: np.ndarray, share: float, *, rng: np.random.Generator
+    sub: csr_array,
+    load: np.ndarray,
+    share: float,
+    *,
+    sides: tuple[int, int],
+    rng: np.random.Generator,
 ) -> np.ndarray:
-    """Which units fall on the ``share`` side of the best cut of a random spanning tree."""
+    """Which units fall on the ``share`` side of the best cut of a random spanning tree that
+    leaves each side at least as many units as it is to hold territories (``sides``): where
+    most units weigh nothing, the cut nearest the load's share may leave one unit for two."""
     n = len(load)
     target = load.sum(axis=0) * share
     best: tuple[float, np.ndarray] | None = None
@@ -774,10 +816,15 @@ def _best_cut(
         root = int(rng.integers(n))
         order, parent = breadth_first_order(tree, root, directed=False)
         below = load.astype(float).copy()
+        size = np.ones(n, dtype=int)
         for node in order[:0:-1]:  # leaves first; the root has no parent
             below[parent[node]] += below[node]
-        # A cut needs units on both sides: at least one unit, never the whole tree.
+            size[parent[node]] += size[node]
+        # A cut needs units on both sides, enough for the territories each is to hold.
         candidates = order[1:]
+        candidates = candidates[(size[candidates] >= sides[0]) & (n - size[candidates] >= sides[1])]
+        if not len(candidates):
+            continue
         gaps = np.abs(below[candidates] - target).sum(axis=1)
         cut = int(candidates[np.argmin(gaps)])
         gap = float(gaps.min())
@@ -788,8 +835,14 @@ def _best_cut(
                 if node != cut and parent[node] >= 0 and side[parent[node]]:
                     side[node] = True
             best = (gap, side)
-    assert best is not None
+    if best is None:
+        raise _NoCut
     return best[1]
+
+
+class _NoCut(Exception):
+    """No spanning tree tried had an edge leaving each side enough units (a bisection start
+    is then left out; the growth start remains)."""
 
 
 def _grow(
@@ -907,6 +960,20 @@ EXCESS_WEIGHT = 10.0
 #: A largest deviation below this counts as this: balance finer than 1 % is not worth
 #: rounder territories given up for it, so compactness decides there.
 BALANCE_SLACK = 0.01
+#: With two or more criteria: weight of the largest raw deviation over all criteria
+#: (weighted; not below :data:`TOLERANCE`). Where the units do not allow every criterion
+#: within tolerance (a territory whose revenue per customer is far above the region's), it
+#: makes the search trade one criterion for the other until the larger of the two is as
+#: small as it can be, rather than keep one near the mean and leave the other far off.
+LARGEST_WEIGHT = 40.0
+#: The compactness phase: once balance is as good as the search finds, ``compactness`` x
+#: this weighs roundness, while no criterion's largest deviation may exceed the larger of
+#: its current one and :data:`COMPACT_SLACK` (each bit beyond costs :data:`CAP_PENALTY`).
+COMPACT_BOOST = 8000.0
+#: In the compactness phase a criterion's largest deviation may grow up to this (when it
+#: is below): rounder territories for balance still well within :data:`TOLERANCE`.
+COMPACT_SLACK = 0.02
+CAP_PENALTY = 1e3
 
 
 class _Search:
@@ -920,8 +987,11 @@ class _Search:
     Polsby-Popper); plus the moving costs against ``start``. A territory holding a unit
     heavier than the mean cannot come closer than that unit's excess (its floor): only the
     deviation beyond the floor counts, and the largest deviation is taken per criterion, so
-    a criterion stuck at its floor does not stall the others. The state is kept in Python lists: the hot loop touches
-    single units, where list indexing is far cheaper than numpy's.
+    a criterion stuck at its floor does not stall the others. Two later phases add to it:
+    ``lw`` x the largest raw deviation over the criteria (trading one criterion for another),
+    and ``cap``: per criterion the largest deviation allowed, each bit beyond costing
+    :data:`CAP_PENALTY` (with a larger ``cw``, for roundness). The state is kept in Python
+    lists: the hot loop touches single units, where list indexing is far cheaper than numpy's.
     """
 
     def __init__(
@@ -963,6 +1033,10 @@ class _Search:
         self.allowed = allowed
         self.allowed_rows = allowed.tolist() if allowed is not None else None
         self.cw = compactness
+        # The weight of the largest deviation over the criteria: off until a second phase.
+        self.lw = 0.0
+        # Per criterion the largest deviation allowed (the compactness phase), or None.
+        self.cap: list[float] | None = None
         self.start = start
         self.start_list = start.tolist() if start is not None else None
         self.max_moves = max_moves
@@ -1045,6 +1119,39 @@ class _Search:
             sorted(((abs(self.e[t][j]), t) for t in range(self.k)), reverse=True)[:3]
             for j in range(self.c)
         ]
+        self.top_raw = [
+            sorted(((abs(self.tot[t][j] - 1.0), t) for t in range(self.k)), reverse=True)[:3]
+            for j in range(self.c)
+        ]
+
+    def _raw_without(self, j: int, s: int, t: int) -> float:
+        """The largest raw deviation on criterion j of a territory other than s and t."""
+        for value, territory in self.top_raw[j]:
+            if territory != s and territory != t:
+                return value
+        return 0.0
+
+    def _largest(self, raw: list[float]) -> float:
+        """The objective's term of the largest (weighted) raw deviation over the criteria
+        (``raw``: per criterion its largest); nothing with one criterion."""
+        out = 0.0
+        if self.lw:
+            out = self.lw * max(TOLERANCE, *(w * x for w, x in zip(self.w, raw, strict=True)))
+        if self.cap is not None:
+            out += CAP_PENALTY * sum(
+                max(x - cap, 0.0) for x, cap in zip(raw, self.cap, strict=True)
+            )
+        return out
+
+    def _largest_all(self, raw: list[np.ndarray]) -> np.ndarray | float:
+        out: np.ndarray | float = 0.0
+        if self.lw:
+            top = np.maximum.reduce([w * x for w, x in zip(self.w, raw, strict=True)])
+            out = self.lw * np.maximum(top, TOLERANCE)
+        if self.cap is not None:
+            for x, cap in zip(raw, self.cap, strict=True):
+                out = out + CAP_PENALTY * np.maximum(x - cap, 0.0)
+        return out
 
     def _max_without(self, j: int, s: int, t: int) -> float:
         """The largest counted deviation of a territory other than s and t (at least
@@ -1064,11 +1171,19 @@ class _Search:
     def _balance(self) -> float:
         return sum(
             self.w[j] * (max(self.top[j][0][0], BALANCE_SLACK) + self.q[j]) for j in range(self.c)
-        )
+        ) + self._largest([self.top_raw[j][0][0] for j in range(self.c)])
 
     @staticmethod
     def _move_cost(moved: int, load: float) -> float:
         return MOVE_COST_UNIT * moved + MOVE_COST_LOAD * load
+
+    def largest(self) -> float:
+        """The largest (weighted) absolute deviation from the mean over the criteria."""
+        return max(self.w[j] * self.top_raw[j][0][0] for j in range(self.c))
+
+    def refresh(self) -> None:
+        """The objective again, after a change of its weights."""
+        self._rebuild(list(self.a))
 
     def worst(self) -> float:
         """The weighted sum over criteria of the largest absolute deviation from the mean."""
@@ -1088,12 +1203,16 @@ class _Search:
         if u in self.heavy:
             fs, ft = self._floor_of(s, without=u), self._floor_of(t, plus=u)
         f = 0.0
+        raw = []
         for j in range(self.c):
-            ns = self._beyond(ts[j] - v[j] - 1.0, fs[j])
-            nt = self._beyond(tt[j] + v[j] - 1.0, ft[j])
+            rs, rt = ts[j] - v[j] - 1.0, tt[j] + v[j] - 1.0
+            ns = self._beyond(rs, fs[j])
+            nt = self._beyond(rt, ft[j])
             big = max(self._max_without(j, s, t), abs(ns), abs(nt))
+            raw.append(max(self._raw_without(j, s, t), abs(rs), abs(rt)))
             old = self._term(self.e[s][j]) + self._term(self.e[t][j])
             f += self.w[j] * (big + self.q[j] - old + self._term(ns) + self._term(nt))
+        f += self._largest(raw)
         per_s = self.t_per[s] - self.perim[u] + 2 * by.get(s, 0.0)
         per_t = self.t_per[t] + self.perim[u] - 2 * by.get(t, 0.0)
         p_sum = (
@@ -1295,13 +1414,16 @@ class _Search:
         """The objective's balance terms after ``moved`` (rows: criteria moved from s to
         t, negative rows t to s) for many candidate exchanges at once."""
         out = np.zeros(len(moved))
+        raw = []
         for j in range(self.c):
-            ns = self._beyond_all(self.tot[s][j] - 1.0 - moved[:, j], self.floor[s][j])
-            nt = self._beyond_all(self.tot[t][j] - 1.0 + moved[:, j], self.floor[t][j])
+            rs, rt = self.tot[s][j] - 1.0 - moved[:, j], self.tot[t][j] - 1.0 + moved[:, j]
+            ns = self._beyond_all(rs, self.floor[s][j])
+            nt = self._beyond_all(rt, self.floor[t][j])
             big = np.maximum(self._max_without(j, s, t), np.maximum(np.abs(ns), np.abs(nt)))
+            raw.append(np.maximum(self._raw_without(j, s, t), np.maximum(np.abs(rs), np.abs(rt))))
             old = self._term(self.e[s][j]) + self._term(self.e[t][j])
             out += self.w[j] * (big + self.q[j] - old + self._terms(ns) + self._terms(nt))
-        return out
+        return out + self._largest_all(raw)
 
     @staticmethod
     def _beyond_all(deviation: np.ndarray, floor: np.ndarray | float) -> np.ndarray:
@@ -1586,13 +1708,21 @@ class _Search:
             moved_out = int(moving.sum())
             load_out = float(np.asarray(self.mload)[moving].sum())
         balance = np.zeros(len(side))
+        raw = []
         for j in range(c):
             others = self._max_without(j, t1, t2)
             d1 = self._beyond_all(side[:, j] - 1.0, floors[0][:, j])
             d2 = self._beyond_all(rest[:, j] - 1.0, floors[1][:, j])
             big = np.maximum(others, np.maximum(np.abs(d1), np.abs(d2)))
+            raw.append(
+                np.maximum(
+                    self._raw_without(j, t1, t2),
+                    np.maximum(np.abs(side[:, j] - 1.0), np.abs(rest[:, j] - 1.0)),
+                )
+            )
             q = self.q[j] - self._term(self.e[t1][j]) - self._term(self.e[t2][j])
             balance += self.w[j] * (big + q + self._terms(d1) + self._terms(d2))
+        balance = balance + self._largest_all(raw)
         out = []
         for first, second in ((0, 1), (1, 0)):  # the subtree to t1 (t2), the rest to t2 (t1)
             bad = side[:, c + first] + rest[:, c + second]

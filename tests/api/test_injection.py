@@ -44,6 +44,7 @@ BASE: dict[str, dict[str, str]] = {
     "territory_plans": {},
     "territory_plan": {"format": "json"},
     "territory_plan_diff": {"against": "current"},
+    "territory_plan_report": {"format": "pdf"},
 }
 ORIGINS = {"lon", "lat", "address", "customer_id"}
 # anna manages D01: these are all she may ever see.

@@ -1,12 +1,16 @@
 """The territory plan routes on a real PostGIS (the grid of tests/territories/grid.py) with
 login on: design and save, read (JSON and GeoJSON) under the caller's scope, what-if moves,
-versions, diff, reps, and errors that name the argument, the value and the fix."""
+versions, diff, reps, publish and the published plan's report, and errors that name the
+argument, the value and the fix."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import geopandas as gpd
+import openpyxl
+import pypdf
 import pytest
 import shapely.geometry
 from flask.testing import FlaskClient
@@ -281,3 +285,157 @@ def test_permissions(api: FlaskClient, tokens: dict[str, dict[str, str]], design
     )
     assert reps.status_code == 403
     assert api.get("/api/territories/plans").status_code == 401
+
+
+# Publishing and reports (these run last: publishing makes the plan current and adds the
+# levels territory and territory_unit to the module's grid).
+
+
+def test_report_before_publishing_names_the_fix(
+    api: FlaskClient, tokens: dict[str, dict[str, str]], designed: dict
+) -> None:
+    response = api.get(
+        f"/api/territories/plans/{designed['id']}/report?format=pdf", headers=tokens["pat"]
+    )
+    answer = response.get_json()
+    assert response.status_code == 409 and answer["status"] == 409, answer
+    assert "not published" in answer["error"]
+    assert f"POST /api/territories/plans/{designed['id']}/publish" in answer["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"level": "Territory"}, ["level='Territory'", "pattern"]),
+        ({"level": "cell"}, ["level='cell'", "would replace", '{"level": "territory"}']),
+        ({"cube": "yes"}, ["cube='yes'", "boolean"]),
+        ({"levle": "t"}, ["unknown field 'levle'", "['cube', 'level']"]),
+    ],
+)
+def test_publish_refuses_a_bad_body(
+    api: FlaskClient,
+    tokens: dict[str, dict[str, str]],
+    designed: dict,
+    body: dict,
+    words: list[str],
+) -> None:
+    response = api.post(
+        f"/api/territories/plans/{designed['id']}/publish", json=body, headers=tokens["pat"]
+    )
+    answer = response.get_json()
+    assert response.status_code == 400 and set(answer) == {"error", "status"}, answer
+    assert all(w in answer["error"] for w in words), answer["error"]
+
+
+def test_publish_needs_plan_territories(
+    api: FlaskClient, tokens: dict[str, dict[str, str]], designed: dict
+) -> None:
+    route = f"/api/territories/plans/{designed['id']}/publish"
+    assert api.post(route, headers=tokens["max"]).status_code == 403  # a manager
+    assert api.post(route, headers=tokens["vic"]).status_code == 403  # a viewer
+    assert api.post(route).status_code == 401
+    assert api.post("/api/territories/plans/77/publish", headers=tokens["pat"]).status_code == 404
+
+
+def test_publish_then_report_in_every_format(
+    api: FlaskClient, tokens: dict[str, dict[str, str]], designed: dict, grid_url: str
+) -> None:
+    plan_id = designed["id"]
+    # No body: the defaults (level territory, the cube rebuilt).
+    response = api.post(f"/api/territories/plans/{plan_id}/publish", headers=tokens["pat"])
+    published = response.get_json()
+    assert response.status_code == 200, published
+    assert (published["level"], published["unit_level"]) == ("territory", "territory_unit")
+    assert (published["plan_id"], published["territories"], published["units"]) == (
+        plan_id,
+        4,
+        UNITS,
+    )
+    customers = int(_customers(grid_url))
+    assert published["placed"]["customers"] == published["totals"]["customers"] == customers
+    assert published["published_by"] == "pat" and published["cube_rebuilt"] is True
+    assert published["notes"] == []
+
+    assert api.get(f"/api/territories/plans/{plan_id}", headers=tokens["pat"]).get_json()[
+        "is_current"
+    ]
+
+    territory_of = {u["code"]: u["territory"] for u in designed["units"]}
+    page = api.get("/api/customers?limit=20", headers=tokens["pat"]).get_json()["customers"]
+    assert page and all(
+        c["territory"] == f"Territory {territory_of[c['area_cell']]}"
+        and c["area_territory"] == f"T{territory_of[c['area_cell']]:02d}"
+        for c in page
+    ), page[0]
+
+    pdf = api.get(f"/api/territories/plans/{plan_id}/report?format=pdf", headers=tokens["pat"])
+    assert pdf.status_code == 200, pdf.get_data()[:300]
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert "territories_API_plan.pdf" in pdf.headers["Content-Disposition"]
+    assert len(pypdf.PdfReader(io.BytesIO(pdf.data)).pages) == 4 + 1  # a cover, a page each
+
+    xlsx = api.get(f"/api/territories/plans/{plan_id}/report?format=xlsx", headers=tokens["pat"])
+    assert xlsx.status_code == 200 and xlsx.mimetype.endswith("spreadsheetml.sheet")
+    workbook = openpyxl.load_workbook(io.BytesIO(xlsx.data), read_only=True)
+    assert len(workbook.sheetnames) >= 1 + 4, workbook.sheetnames
+    for fmt, mimetype, start in [
+        ("gpkg", "application/geopackage+sqlite3", b"SQLite format 3\x00"),
+        ("html", "text/html", b"<!DOCTYPE html>"),
+    ]:
+        answer = api.get(
+            f"/api/territories/plans/{plan_id}/report?format={fmt}", headers=tokens["pat"]
+        )
+        assert answer.status_code == 200 and answer.mimetype == mimetype, fmt
+        assert answer.data.startswith(start), answer.data[:40]
+
+    engine = create_db_engine(grid_url)
+    try:
+        with engine.connect() as conn:
+            areas = conn.execute(
+                text("SELECT level, count(*) FROM gcrm.areas GROUP BY level ORDER BY level")
+            ).all()
+            # The reports name customers: each one is in the audit log, as the planner's.
+            audited = conn.execute(
+                text(
+                    "SELECT actor, detail ->> 'formats' FROM gcrm.audit_log "
+                    "WHERE action = 'territories report' ORDER BY id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert dict(areas) == {"cell": UNITS, "territory": 4, "territory_unit": UNITS}
+    assert [tuple(r) for r in audited] == [
+        ("pat", f'["{fmt}"]') for fmt in ("pdf", "xlsx", "gpkg", "html")
+    ]
+
+    # The manager's scope (one cell) holds no whole territory: nothing to report on.
+    scoped = api.get(f"/api/territories/plans/{plan_id}/report?format=xlsx", headers=tokens["max"])
+    assert scoped.status_code == 404 and "inside your scope" in scoped.get_json()["error"]
+
+    # Another plan is not the published one: its report names the fix.
+    other = api.post(
+        f"/api/territories/plans/{plan_id}/versions",
+        json={"moves": {}, "name": "Other plan"},
+        headers=tokens["pat"],
+    ).get_json()
+    refused = api.get(
+        f"/api/territories/plans/{other['id']}/report?format=xlsx", headers=tokens["pat"]
+    ).get_json()
+    assert refused["status"] == 409, refused
+    assert "level 'territory' holds plan API plan@1" in refused["error"]
+    assert f"POST /api/territories/plans/{other['id']}/publish" in refused["error"]
+
+    # Published without the cube rebuilt: the report says what to do.
+    again = api.post(
+        f"/api/territories/plans/{other['id']}/publish", json={"cube": False}, headers=tokens["pat"]
+    ).get_json()
+    assert again["plan_id"] == other["id"] and again["cube_rebuilt"] is False
+    assert "gcrm cube build" in again["notes"][0]
+    stale = api.get(
+        f"/api/territories/plans/{other['id']}/report?format=pdf", headers=tokens["pat"]
+    ).get_json()
+    assert stale["status"] == 409 and "cube was not rebuilt" in stale["error"], stale
+    replaced = api.get(
+        f"/api/territories/plans/{plan_id}/report?format=pdf", headers=tokens["pat"]
+    ).get_json()
+    assert replaced["status"] == 409 and "holds plan Other plan@1" in replaced["error"], replaced

@@ -1,6 +1,6 @@
 """The Planning page without a browser: its state and link, rows and chart (plain data), and
-the design, save and diff it does through gcrm.territories on the real PostGIS grid (the
-what-if figures themselves are tested in tests/territories/test_whatif.py)."""
+the design, save, diff, publishing and report it does through gcrm.territories on the real
+PostGIS grid (the what-if figures themselves are tested in tests/territories/test_whatif.py)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,21 @@ from typing import Any
 import pandas as pd
 import plotly.utils
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from dashboard.cache import DataByScope
 from dashboard.layout import Account, page_header
 from dashboard.planning import data as pd_
 from dashboard.planning import model as pm
 from dashboard.planning import planning_for_request
-from gcrm.access import Principal
+from dashboard.planning.callbacks import publish_for, report_for
+from gcrm.access import Principal, act_as, read_audit
 from gcrm.core import Settings, ValidationError
+from gcrm.cube import load_cube
 from gcrm.store import create_db_engine
-from gcrm.territories import LevelUnits, read_plan
+from gcrm.territories import LevelUnits, read_plan, read_publications
 from gcrm.web import Services
+from tests.databases import new_database
 from tests.territories import grid
 
 #: The grid database of the territory tests (a fixture).
@@ -188,3 +191,97 @@ def _find(component: Any, cid: str) -> Any:
             if found is not None:
                 return found
     return None
+
+
+def test_publication_note() -> None:
+    """Beside the plan picker: where and when the plan is published, or which plan the
+    level holds instead; only a published plan has a level to report on."""
+    published = [
+        {
+            "plan_id": 7,
+            "plan_label": "East@2 (#7)",
+            "level": "territory",
+            "published_by": "pat",
+            "published_at": pd.Timestamp("2026-11-30 08:00", tz="UTC"),
+        }
+    ]
+    assert pm.publication_note(published, 7) == (
+        "Published as level territory on 2026-11-30 by pat.",
+        "territory",
+    )
+    assert pm.publication_note(published, 8) == (
+        "Not published: level territory is East@2 (#7) (since 2026-11-30).",
+        None,
+    )
+    assert pm.publication_note([], 8) == ("Not published: no plan is published yet.", None)
+    assert pm.publication_note(published, None) == ("", None)
+    assert pm.publish_message("East@2").startswith("Publish plan East@2? Every customer and lead")
+
+
+@pytest.fixture()
+def publish_url() -> Iterator[str]:
+    """A grid database of this test's own: publishing writes areas and area codes."""
+    with new_database() as url:
+        engine = create_db_engine(url)
+        try:
+            with engine.begin() as conn:
+                for statement in filter(str.strip, grid.GRID_SQL.split(";")):
+                    conn.execute(text(statement))
+        finally:
+            engine.dispose()
+        yield url
+
+
+def _areas(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT level, count(*) FROM gcrm.areas GROUP BY level"))
+        return {str(level): int(n) for level, n in rows}
+
+
+def test_publish_and_report_from_the_page(publish_url: str, tmp_path: Path) -> None:
+    """The Publish button's path: refused to roles that may not plan and for unsaved moves;
+    a planner's publication writes the levels territory and territory_unit, names the
+    planner and rebuilds the cube; then the report of the published plan is a PDF, made
+    from the reader's cube and recorded in the audit log."""
+    settings = Settings(database_url=publish_url, data_dir=tmp_path)
+    engine = create_db_engine(publish_url)
+    try:
+        data = DataByScope(Services(settings, owner=engine, data=engine))
+        units = pd_.UnitsByScope().get(engine, scope="test", level="cell")
+        spec = pm.design_of_controls(name="Publish", level="cell", k=3, criteria=CRITERIA, seed=1)
+        plan_id = pd_.design_plan(engine, units, spec, created_by="tester").plan_id
+        state = {**pm.empty_state(), "plan": plan_id}
+        manager = Principal(name="mia", role="manager", all_areas=True, scoped=False)
+        planner = Principal(name="pat", role="planner", all_areas=True, scoped=False)
+        for nobody in (manager, None):
+            with pytest.raises(PermissionError, match="it needs the planner or admin role"):
+                publish_for(data, nobody, state)
+        with pytest.raises(ValidationError, match="1 move not saved: save them"):
+            publish_for(data, planner, {**state, "moves": [["C00", 2]]})
+        with pytest.raises(ValidationError, match="no plan to publish"):
+            publish_for(data, planner, pm.empty_state())
+        with pytest.raises(ValidationError, match=f"plan {plan_id} is not published"):
+            report_for(data, manager, plan_id, fmt="pdf")
+        assert set(_areas(engine)) == {"cell"}  # refused: nothing written
+        done = publish_for(data, planner, state)
+        assert _areas(engine) == {"cell": grid.UNITS, "territory": 3, "territory_unit": grid.UNITS}
+        with engine.connect() as conn:
+            publications = read_publications(conn)
+        assert publications[["plan_id", "level", "published_by"]].values.tolist() == [
+            [plan_id, "territory", "pat"]
+        ]
+        assert done.publication.summary().startswith("published Publish@1")
+        cube = load_cube(settings.cube_path)
+        territories = [a for a in cube["area"].values.tolist() if a.startswith("territory:")]
+        assert sorted(territories) == ["territory:T01", "territory:T02", "territory:T03"]
+        assert done.cube_areas == cube.sizes["area"]
+        note, level = pm.publication_note(pd_.publications(engine), plan_id)
+        assert level == "territory" and note.startswith("Published as level territory on ")
+        with act_as(manager):
+            content, name = report_for(data, manager, plan_id, fmt="pdf")
+        assert name == "territories_territory.pdf" and content.startswith(b"%PDF")
+        with engine.connect() as conn:
+            audit = read_audit(conn, actor="mia")
+        assert audit["action"].tolist() == ["territories report"]
+    finally:
+        engine.dispose()

@@ -1,6 +1,7 @@
 """The Planning page (issue 13) in a real headless Chromium on the grid of cells (a real
 PostGIS database of its own): design a plan, move a unit, undo, save a new version, compare
-two plans; each step checked against what gcrm.territories stores and computes."""
+two plans, publish a plan and download its report; each step checked against what
+gcrm.territories stores and computes."""
 
 from __future__ import annotations
 
@@ -14,12 +15,23 @@ import geopandas as gpd
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
+from sqlalchemy import text
 
 from dashboard import create_app
 from gcrm.core import Settings
 from gcrm.store import create_db_engine
-from gcrm.territories import design_territories, diff_plans, list_plans, read_plan, save_plan
+from gcrm.territories import (
+    design_territories,
+    diff_plans,
+    list_plans,
+    read_design_units,
+    read_plan,
+    read_publications,
+    save_plan,
+)
+from tests.databases import new_database
 from tests.territories import grid
 from tests.territories.grid import UNITS
 
@@ -233,3 +245,70 @@ def test_compare_two_plans(dash_duo, grid_url: str, units, tmp_path: Path) -> No
     assert f"{len(expected)} of {UNITS} units" in summary
     assert f"compare={b}" in dash_duo.driver.current_url
     assert dash_duo.get_logs() == []
+
+
+@pytest.fixture()
+def publish_url() -> Iterator[str]:
+    """A grid database of this test's own: publishing writes areas and area codes."""
+    with new_database() as url:
+        engine = create_db_engine(url)
+        try:
+            with engine.begin() as conn:
+                for statement in filter(str.strip, grid.GRID_SQL.split(";")):
+                    conn.execute(text(statement))
+        finally:
+            engine.dispose()
+        yield url
+
+
+def test_publish_a_plan_and_download_its_report(dash_duo, publish_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine = create_db_engine(publish_url)
+    try:
+        with engine.connect() as conn:
+            cells = read_design_units(conn, level="cell", criteria=list(BALANCE))
+    finally:
+        engine.dispose()
+    plan_id = _save(publish_url, cells, name="Browser publish", seed=0, k=3)
+    _open(dash_duo, publish_url, tmp_path)
+    dash_duo.select_dcc_dropdown("#pl-plan", index=0)
+    _wait_state(dash_duo, lambda s: s.get("plan") == plan_id, "no plan picked")
+    dash_duo.wait_for_contains_text("#pl-published", "Not published", timeout=20)
+    assert dash_duo.find_element("#pl-report-pdf").get_attribute("disabled")
+    assert (
+        dash_duo.find_element("#pl-report-hint").text == "Publish the plan to report by territory."
+    )
+    # Publish, confirmed in the browser's dialog that says what publishing does.
+    _click(dash_duo, "#pl-publish-button")
+    alert = WebDriverWait(dash_duo.driver, 10).until(expected_conditions.alert_is_present())
+    assert alert.text.startswith("Publish plan Browser publish@1? Every customer and lead gets")
+    assert "the cube is rebuilt" in alert.text
+    alert.accept()
+    dash_duo.wait_for_contains_text("#pl-publish-status", "Published Browser publish@1", timeout=90)
+    status = dash_duo.find_element("#pl-publish-status").text
+    assert "3 territories of 65 cell units" in status and "the cube was rebuilt" in status
+    link = dash_duo.find_element("#pl-published-link")
+    assert link.get_attribute("href") == dash_duo.server_url + "/?level=territory"
+    dash_duo.wait_for_contains_text("#pl-published", "Published as level territory on", timeout=20)
+    with create_db_engine(publish_url).connect() as conn:
+        published = read_publications(conn)
+    assert published[["plan_id", "level"]].values.tolist() == [[plan_id, "territory"]]
+    # The report of the published plan: the button is enabled, and downloads a PDF.
+    _until(
+        dash_duo,
+        lambda _d: not dash_duo.find_element("#pl-report-pdf").get_attribute("disabled"),
+        msg="the PDF button stayed disabled",
+    )
+    _click(dash_duo, "#pl-report-pdf")
+    folder = Path(dash_duo.download_path)
+
+    def downloaded(_d: object) -> Path | bool:
+        found = folder / "territories_territory.pdf"
+        return found if found.exists() and found.stat().st_size > 0 else False
+
+    pdf = _until(dash_duo, downloaded, msg="no PDF downloaded", timeout=90)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    dash_duo.wait_for_contains_text("#pl-report-status", "Downloaded territories_territory.pdf")
+    assert dash_duo.get_logs() == []
+    # The note's link opens the main dashboard at the level territory (the rebuilt cube's).
+    _click(dash_duo, "#pl-published-link")
+    dash_duo.wait_for_contains_text("#level", "Territory", timeout=30)

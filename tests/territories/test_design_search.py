@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from gcrm.core import ValidationError
+from gcrm.territories import design as design_module
 from gcrm.territories import design_territories, evaluate_assignment
 
 BALANCE = {"customers": 1.0, "revenue": 1.0}
@@ -107,3 +108,42 @@ def test_max_moves_needs_a_start(units: gpd.GeoDataFrame) -> None:
         design_territories(units, k=4, balance=BALANCE, max_moves=3)
     with pytest.raises(ValidationError, match=r"start plan gives unit 'C00' no territory"):
         design_territories(units, k=4, balance=BALANCE, start={"C01": 1})
+
+
+def test_compactness_phase_rounds_territories_within_two_percent(
+    units: gpd.GeoDataFrame,
+) -> None:
+    plain = design_territories(units, k=6, balance=BALANCE, seed=0, compactness=0.0)
+    round_ = design_territories(units, k=6, balance=BALANCE, seed=0)
+    assert round_.mean_polsby_popper > plain.mean_polsby_popper
+    for name, deviation in round_.max_deviation.items():
+        assert deviation <= max(plain.max_deviation[name], 0.02) + 1e-9, (name, deviation)
+    assert round_.territories["contiguous"].all()
+
+
+def test_criteria_traded_where_one_cannot_reach_tolerance(
+    units: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dear = units.copy()
+    corner = dear["code"].str.fullmatch(r"C[0-1][0-1]")
+    dear.loc[corner, "revenue"] *= 6  # a corner where revenue per customer is far higher
+    traded = design_territories(dear, k=6, balance=BALANCE, seed=0)
+    monkeypatch.setattr(design_module, "LARGEST_WEIGHT", 0.0)
+    summed = design_territories(dear, k=6, balance=BALANCE, seed=0)
+    assert max(summed.max_deviation.values()) > 0.025  # the case of the phase
+    assert max(traded.max_deviation.values()) < max(summed.max_deviation.values())
+    assert traded.territories["contiguous"].all()
+
+
+def test_sparse_weights_still_design(units: gpd.GeoDataFrame) -> None:
+    """Most units weigh nothing (a small demo on many zones): a bisection whose best cut
+    would leave one unit for two territories is skipped, never a crash."""
+    sparse = units.copy()
+    heavy = ["C00", "C07", "C33", "C70", "C77", "ISLAND"]
+    sparse.loc[~sparse["code"].isin(heavy), ["customers", "revenue"]] = 0.0
+    for seed in range(3):
+        result = design_territories(
+            sparse, k=12, balance={"customers": 1, "revenue": 1}, seed=seed, iterations=0
+        )
+        assert sorted(set(result.assignment)) == list(range(1, 13))
+        assert result.territories["contiguous"].all()
