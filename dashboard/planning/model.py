@@ -19,13 +19,13 @@ from urllib.parse import parse_qs, urlencode
 import pandas as pd
 
 from gcrm.core import ValidationError
+from gcrm.maps.style import TERRITORY_PALETTE, territory_colour
 from gcrm.territories import DESIGN_CRITERIA
 
 __all__ = [
     "BAND",
     "CRITERIA",
     "DEFAULT_BALANCE",
-    "PALETTE",
     "State",
     "apply_moves",
     "balance_figure",
@@ -39,7 +39,6 @@ __all__ = [
     "publish_message",
     "query_of_state",
     "state_of_query",
-    "territory_colour",
     "territory_rows",
     "undo",
     "unit_hideout",
@@ -54,41 +53,6 @@ CRITERIA: dict[str, str] = {name: name.capitalize() for name in DESIGN_CRITERIA}
 DEFAULT_BALANCE = ["customers", "revenue"]
 #: Weights listed in the diff (when the units have them).
 SHOWN_WEIGHTS = ("customers", "revenue")
-#: 30 categorical colours that stay apart from each other on a light basemap (Kelly's 20
-#: colours of maximum contrast without black and white, then 10 more of Glasbey's set):
-#: a plan of 20-30 territories shows each in its own colour.
-PALETTE = (
-    "#f3c300",
-    "#875692",
-    "#f38400",
-    "#a1caf1",
-    "#be0032",
-    "#c2b280",
-    "#848482",
-    "#008856",
-    "#e68fac",
-    "#0067a5",
-    "#f99379",
-    "#604e97",
-    "#f6a600",
-    "#b3446c",
-    "#dcd300",
-    "#882d17",
-    "#8db600",
-    "#654522",
-    "#e25822",
-    "#2b3d26",
-    "#05acc6",
-    "#b500ff",
-    "#018700",
-    "#ff7ed1",
-    "#6b004f",
-    "#00fdcf",
-    "#783fc1",
-    "#1e9bff",
-    "#ffa52f",
-    "#5a5a00",
-)
 #: Moves a link carries at most (a longer edit is saved as a version, not linked).
 MAX_LINK_MOVES = 200
 
@@ -96,11 +60,6 @@ MAX_LINK_MOVES = 200
 def empty_state() -> State:
     """No plan picked, no comparison, no moves."""
     return {"plan": None, "compare": None, "moves": [], "target": None}
-
-
-def territory_colour(territory: int) -> str:
-    """The colour of territory ``territory`` (1-based), from :data:`PALETTE` in turn."""
-    return PALETTE[(int(territory) - 1) % len(PALETTE)]
 
 
 def balance_of_choices(criteria: Sequence[str] | None) -> dict[str, float]:
@@ -316,7 +275,7 @@ def unit_hideout(
     by the pending edit. Small (a number per unit), so a move repaints quickly."""
     return {
         "territory": {str(c): int(assignment[c]) for c in codes if c in assignment},
-        "palette": list(PALETTE),
+        "palette": list(TERRITORY_PALETTE),
         "moved": list(moved),
     }
 

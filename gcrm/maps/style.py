@@ -26,10 +26,12 @@ __all__ = [
     "QUALITATIVE_PALETTE",
     "SEQUENTIAL_PALETTE",
     "STATUS_COLOURS",
+    "TERRITORY_PALETTE",
     "categorical_colours",
     "format_value",
     "is_share",
     "spread",
+    "territory_colour",
 ]
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
@@ -54,6 +56,41 @@ QUALITATIVE_PALETTE = (
     "#fdbf6f",
     "#cab2d6",
     "#ffff99",
+)
+#: 30 categorical colours that stay apart from each other on a light basemap (Kelly's 20
+#: colours of maximum contrast without black and white, then 10 more of Glasbey's set):
+#: a plan of 20-30 territories shows each in its own colour.
+TERRITORY_PALETTE = (
+    "#f3c300",
+    "#875692",
+    "#f38400",
+    "#a1caf1",
+    "#be0032",
+    "#c2b280",
+    "#848482",
+    "#008856",
+    "#e68fac",
+    "#0067a5",
+    "#f99379",
+    "#604e97",
+    "#f6a600",
+    "#b3446c",
+    "#dcd300",
+    "#882d17",
+    "#8db600",
+    "#654522",
+    "#e25822",
+    "#2b3d26",
+    "#05acc6",
+    "#b500ff",
+    "#018700",
+    "#ff7ed1",
+    "#6b004f",
+    "#00fdcf",
+    "#783fc1",
+    "#1e9bff",
+    "#ffa52f",
+    "#5a5a00",
 )
 NO_DATA_COLOUR = "#d9d9d9"
 STATUS_COLOURS: Mapping[str, str] = {"active": "#1a9850", "churned": "#d73027"}
@@ -115,6 +152,12 @@ def categorical_colours(labels: pd.Series) -> tuple[pd.Series, list[tuple[str, s
     }
     fill = labels.astype(object).map(lookup).fillna(NO_DATA_COLOUR)
     return fill, [(lookup[name], name) for name in names]
+
+
+def territory_colour(territory: int) -> str:
+    """The colour of territory ``territory`` (1-based), from :data:`TERRITORY_PALETTE` in
+    turn: the same territory number has the same colour on every map of a plan."""
+    return TERRITORY_PALETTE[(int(territory) - 1) % len(TERRITORY_PALETTE)]
 
 
 def spread(palette: tuple[str, ...], n: int) -> tuple[str, ...]:

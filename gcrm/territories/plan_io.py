@@ -34,7 +34,7 @@ from gcrm.access import record_access
 from gcrm.core import ValidationError
 from gcrm.io import check_suffix, fit_columns, read_table, style_header, write_frame
 from gcrm.maps.offline import render_offline
-from gcrm.maps.style import categorical_colours
+from gcrm.maps.style import territory_colour
 from gcrm.maps.view_map import build_view_map
 from gcrm.store import load_queries
 from gcrm.territories.design import DESIGN_CRITERIA, DesignResult, read_design_units
@@ -409,9 +409,13 @@ def render_plan_diff_html(tables: PlanDiffTables) -> str:
     moved units outlined thick (tooltip: from -> to), a title block with the figures and a
     panel with the flows table. No network reference (vendored Leaflet, no tiles)."""
     units = tables.units
-    width = len(str(int(units["to_territory"].max())))
-    labels = units["to_territory"].map(lambda t: f"{int(t):0{width}d}") + " " + units["to_name"]
-    fill, legend = categorical_colours(labels)
+    # Each territory in its colour of the Planning page (30 colours, then again in turn).
+    fill = units["to_territory"].map(territory_colour)
+    names = units.drop_duplicates("to_territory").sort_values("to_territory")
+    legend = [
+        (territory_colour(t), f"{int(t)} {name}")
+        for t, name in zip(names["to_territory"], names["to_name"], strict=True)
+    ]
     s = tables.summary
     title = [
         f"Plan diff: {s['a']} -> {s['b']}",

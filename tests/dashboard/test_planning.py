@@ -23,6 +23,7 @@ from dashboard.planning.callbacks import publish_for, report_for
 from gcrm.access import Principal, act_as, read_audit
 from gcrm.core import Settings, ValidationError
 from gcrm.cube import load_cube
+from gcrm.maps.style import TERRITORY_PALETTE, territory_colour
 from gcrm.store import create_db_engine
 from gcrm.territories import LevelUnits, read_plan, read_publications
 from gcrm.web import Services
@@ -95,7 +96,7 @@ def test_rows_chart_and_palette() -> None:
         "territory": 2,
         "name": "South",
         "rep": "",
-        "colour": pm.PALETTE[1],
+        "colour": TERRITORY_PALETTE[1],
         "units": 1,
         "customers": 8.0,
         "customers_deviation": -20.0,
@@ -107,8 +108,8 @@ def test_rows_chart_and_palette() -> None:
     assert figure["data"][0]["y"] == [20.0, -20.0]
     band = figure["layout"]["shapes"][0]
     assert (band["y0"], band["y1"]) == (-3.0, 3.0)
-    assert len(set(pm.PALETTE)) == len(pm.PALETTE) == 30
-    assert pm.territory_colour(31) == pm.territory_colour(1)
+    assert len(set(TERRITORY_PALETTE)) == len(TERRITORY_PALETTE) == 30
+    assert territory_colour(31) == territory_colour(1)
 
 
 def test_design_save_and_compare(grid_engine: Engine, level_units: LevelUnits) -> None:
