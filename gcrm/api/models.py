@@ -377,19 +377,13 @@ class ReverseQuery(ApiQuery):
     )  # fmt: skip
 
 
-class CustomersQuery(ApiQuery):
-    """A page of customers, by id."""
-
-    example: ClassVar[str] = "/api/customers?area=district:D01&limit=100&offset=0"
+class _CustomerAreaQuery(ApiQuery):
+    """A customer read limited to one area: the ``area`` parameter, checked as an area id."""
 
     area: Word | None = Field(
         None, examples=["district:D01"],
         description="Only the customers in this area (LEVEL:CODE), by their enriched area codes.",
     )  # fmt: skip
-    limit: int = Field(100, ge=1, le=1000, examples=[100], description="Customers per page.")
-    offset: int = Field(
-        0, ge=0, le=100_000_000, examples=[0], description="Customers to skip (next_offset)."
-    )
 
     @field_validator("area")
     @classmethod
@@ -397,6 +391,17 @@ class CustomersQuery(ApiQuery):
         if value is not None:
             parse_area_id(value, argument="area")
         return value
+
+
+class CustomersQuery(_CustomerAreaQuery):
+    """A page of customers, by id."""
+
+    example: ClassVar[str] = "/api/customers?area=district:D01&limit=100&offset=0"
+
+    limit: int = Field(100, ge=1, le=1000, examples=[100], description="Customers per page.")
+    offset: int = Field(
+        0, ge=0, le=100_000_000, examples=[0], description="Customers to skip (next_offset)."
+    )
 
 
 class CustomerPath(ApiQuery):
@@ -876,26 +881,15 @@ class LeadScore(BaseModel):
     run: ScoreRun
 
 
-class ChurnRiskQuery(ApiQuery):
+class ChurnRiskQuery(_CustomerAreaQuery):
     """Customers by churn risk, riskiest first."""
 
     example: ClassVar[str] = "/api/customers/churn-risk?area=district:D01&limit=50&min_risk=0.1"
 
-    area: Word | None = Field(
-        None, examples=["district:D01"],
-        description="Only the customers in this area (LEVEL:CODE), by their enriched area codes.",
-    )  # fmt: skip
     limit: int = Field(100, ge=1, le=1000, examples=[50], description="At most this many.")
     min_risk: float = Field(
         0.0, ge=0, le=1, examples=[0.1], description="Only customers whose risk is at least this."
     )
-
-    @field_validator("area")
-    @classmethod
-    def _area_id(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_area_id(value, argument="area")
-        return value
 
 
 class ChurnRiskCustomer(BaseModel):
